@@ -1,0 +1,70 @@
+"""The one configured SpiffWorkflow parser and serializer registry used by validation and runtime.
+
+Decisions recorded here (see README "Engine decisions"):
+- A serviceTask runs as a human step (a work item for its lane, completable by a person or an
+  integrator through the API). Caseflow calls no external services from the model.
+- Timer expressions written the way Camunda Modeler writes them (PT30S, R3/PT1H, 2026-12-01T10:00Z)
+  are accepted as literals; anything else is treated as a Python expression, as SpiffWorkflow does.
+- Exclusive gateways are `RoutableExclusiveGateway`, so decisions can be overridden.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser
+from SpiffWorkflow.bpmn.serializer.default.task_spec import ExclusiveGatewayConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import ManualTask
+
+from .specs import RoutableExclusiveGateway
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NS = {
+    "bpmn": BPMN_NS,
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+
+# ISO 8601 durations, date-times and repeating intervals, as modelers write them unquoted.
+_ISO_DURATION = r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
+_ISO_DATETIME = r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+_ISO_PART = rf"({_ISO_DURATION}|{_ISO_DATETIME})"
+ISO_TIMER = re.compile(rf"^(R\d*/)?{_ISO_PART}(/{_ISO_PART})?$", re.IGNORECASE)
+TIMER_TAGS = ("timeDuration", "timeDate", "timeCycle")
+
+
+class CaseflowParser(SpiffBpmnParser):
+    """SpiffBpmnParser with Caseflow's task spec choices."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (SpiffTaskParser, ManualTask),
+        full_tag("exclusiveGateway"): (ConditionalGatewayParser, RoutableExclusiveGateway),
+    }
+
+
+def quote_literal_timers(root: etree._Element) -> None:
+    """Quote ISO-8601 timer literals in place so SpiffWorkflow evaluates them as strings."""
+    for tag in TIMER_TAGS:
+        for node in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            text = (node.text or "").strip()
+            if text and ISO_TIMER.match(text):
+                node.text = repr(text)
+
+
+def new_parser() -> CaseflowParser:
+    """Return a fresh parser (parsers accumulate state, so use one per deployment)."""
+    return CaseflowParser()
+
+
+def new_serializer() -> BpmnWorkflowSerializer:
+    """Return a serializer that knows Caseflow's task specs."""
+    config = dict(SPIFF_CONFIG)
+    config[RoutableExclusiveGateway] = ExclusiveGatewayConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
