@@ -1,0 +1,279 @@
+"""The runtime facade: start, inspect, complete and steer one workflow instance.
+
+An `Instance` wraps a SpiffWorkflow BpmnWorkflow plus Caseflow's own envelope (message inbox, ad-hoc
+tasks, cancellation). Every command takes `now`, runs the engine as if it were that time, and records
+what the engine did in `instance.events` for the case layer's audit log. Nothing here touches a
+database: persistence stores `dump()` and restores with `load()`.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from .clock import engine_time
+from .definitions import CompiledProcess
+from .errors import ScriptFailed, TaskNotReady
+from .sandbox import ScriptRefused, ScriptTimeout, new_script_engine
+from .serializer import SERIALIZER_VERSION, workflow_from_dict, workflow_to_dict
+
+HUMAN_KINDS = ("UserTask", "ManualTask", "NoneTask")
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A step waiting for a person: a BPMN user/manual task or an ad-hoc task."""
+
+    id: str
+    element_id: str
+    name: str
+    lane: str | None
+    kind: str  # "userTask", "manualTask", "task" or "adhoc"
+    process_id: str
+    data: dict = field(repr=False)
+    blocking: bool = True
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """Something the engine did on its own or on request, for the audit log."""
+
+    type: str  # "step_completed", "timer_fired", "message_delivered", ...
+    element_id: str | None
+    name: str | None = None
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompletedStep:
+    """A completed human step that the case may go back to."""
+
+    task_id: str
+    element_id: str
+    name: str
+    data: dict = field(repr=False)
+
+
+def _kind(task) -> str:
+    name = type(task.task_spec).__name__
+    return {"UserTask": "userTask", "ManualTask": "manualTask"}.get(name, "task")
+
+
+class Instance:
+    """One running workflow instance of a compiled process."""
+
+    def __init__(self, process: CompiledProcess, workflow: BpmnWorkflow, envelope: dict,
+                 time_limit: float):
+        self.process = process
+        self.workflow = workflow
+        self.envelope = envelope
+        self.time_limit = time_limit
+        self.events: list[EngineEvent] = []
+
+    # ---- queries -------------------------------------------------------------------------
+    @property
+    def is_cancelled(self) -> bool:
+        """Return whether the instance was cancelled."""
+        return bool(self.envelope.get("cancelled"))
+
+    @property
+    def is_completed(self) -> bool:
+        """Return whether the process reached its end and no blocking ad-hoc task is open."""
+        if self.is_cancelled:
+            return False
+        open_blocking = [a for a in self.envelope["adhoc"] if a["open"] and a["blocking"]]
+        return self.workflow.completed and not open_blocking
+
+    @property
+    def data(self) -> dict:
+        """Return the business data as the latest finished or ready task sees it."""
+        if self.workflow.completed:
+            return dict(self.workflow.data)
+        ready = self._human_ready()
+        source = ready[0] if ready else self.workflow.last_task or self.workflow.task_tree
+        return dict(source.data)
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        """Return every step waiting for a person, BPMN tasks first, then ad-hoc tasks."""
+        tasks = [self._ready_task(t) for t in self._human_ready()]
+        for item in self.envelope["adhoc"]:
+            if item["open"]:
+                tasks.append(ReadyTask(item["id"], item["element_id"], item["title"], item["lane"],
+                                       "adhoc", self.process.process_id, dict(item["data"]),
+                                       item["blocking"]))
+        return tasks
+
+    def ready_task(self, task_id: str) -> ReadyTask:
+        """Return one ready task by id or raise TaskNotReady."""
+        for task in self.ready_tasks():
+            if task.id == task_id:
+                return task
+        raise TaskNotReady(f"Task {task_id} is not waiting for anyone")
+
+    def completed_steps(self) -> list[CompletedStep]:
+        """Return completed human steps, oldest first (the places a case can go back to)."""
+        done = [t for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+                if type(t.task_spec).__name__ in HUMAN_KINDS]
+        done.sort(key=lambda t: t.last_state_change)
+        return [CompletedStep(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                              dict(t.data)) for t in done]
+
+    def next_timer_due(self) -> datetime | None:
+        """Return when the earliest waiting timer fires (store it to schedule a wake-up)."""
+        due = []
+        for pending in self.workflow.waiting_events():
+            if "Timer" in pending.event_type and isinstance(pending.value, str):
+                try:
+                    due.append(TimerEventDefinition.get_datetime(pending.value))
+                except ValueError:
+                    continue
+        return min(due) if due else None
+
+    def waiting_messages(self) -> list[str]:
+        """Return the names of messages the process is waiting for right now."""
+        return sorted({p.name for p in self.workflow.waiting_events() if "Message" in p.event_type})
+
+    # ---- commands ------------------------------------------------------------------------
+    def complete(self, task_id: str, data: Mapping[str, Any], *, now: datetime) -> None:
+        """Complete a ready step with the (already validated) form data."""
+        adhoc = self._adhoc(task_id)
+        if adhoc is not None:
+            adhoc.update(open=False, data={**adhoc["data"], **data}, completed_at=now.isoformat())
+            return
+        task = self._ready_spiff_task(task_id)
+        with engine_time(now):
+            task.data.update(data)
+            self._guard(task, task.run)
+            self.run_engine(now=now)
+
+    def advance(self, *, now: datetime) -> None:
+        """Fire due timers, deliver waiting messages and run automatic steps up to `now`."""
+        self.run_engine(now=now)
+
+    def cancel(self, *, now: datetime) -> None:
+        """Stop the instance for good."""
+        with engine_time(now):
+            self.workflow.cancel()
+        self.envelope["cancelled"] = True
+        for item in self.envelope["adhoc"]:
+            item["open"] = False
+
+    # ---- engine plumbing used by commands and deviations ----------------------------------
+    def run_engine(self, *, now: datetime) -> None:
+        """Run engine steps until only people, timers or messages can move the instance."""
+        from .messages import deliver_inbox
+
+        with engine_time(now):
+            for _ in range(1000):
+                self._guard(None, lambda: self.workflow.do_engine_steps(
+                    will_complete_task=self._will_complete, did_complete_task=self._did_complete))
+                # do_engine_steps refreshes timers last, so a timer that just fired leaves a
+                # READY engine task behind: go round again until nothing automatic is ready.
+                if not deliver_inbox(self) and not self._engine_ready():
+                    break
+
+    def _engine_ready(self) -> bool:
+        return any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY))
+
+    def _will_complete(self, task) -> None:
+        pass
+
+    def _did_complete(self, task) -> None:
+        spec = task.task_spec
+        event_def = getattr(spec, "event_definition", None)
+        if isinstance(event_def, TimerEventDefinition):
+            self.events.append(EngineEvent("timer_fired", spec.bpmn_id, spec.bpmn_name))
+        elif getattr(spec, "bpmn_id", None) and type(spec).__name__ == "ScriptTask":
+            self.events.append(EngineEvent("script_ran", spec.bpmn_id, spec.bpmn_name))
+        elif type(spec).__name__ == "EndEvent" and task.workflow is self.workflow:
+            self.events.append(EngineEvent("end_reached", spec.bpmn_id, spec.bpmn_name))
+
+    def _guard(self, task, fn):
+        try:
+            return fn()
+        except (ScriptTimeout, ScriptRefused) as err:
+            raise ScriptFailed(str(err), self._element_of(task)) from err
+        except SpiffWorkflowException as err:
+            element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or self._element_of(task)
+            line = getattr(err, "line_number", None) or None
+            cause = err.__cause__ or getattr(err, "exception", None)
+            if isinstance(cause, ScriptTimeout):
+                raise ScriptFailed(str(cause), element) from err
+            raise ScriptFailed(str(err), element, line) from err
+
+    @staticmethod
+    def _element_of(task) -> str | None:
+        return getattr(task.task_spec, "bpmn_id", None) if task is not None else None
+
+    def _human_ready(self) -> list:
+        return self.workflow.get_tasks(state=TaskState.READY, manual=True)
+
+    def _ready_task(self, task) -> ReadyTask:
+        spec = task.task_spec
+        return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
+                         getattr(spec, "lane", None), _kind(task), task.workflow.spec.name,
+                         dict(task.data))
+
+    def _ready_spiff_task(self, task_id: str):
+        for task in self._human_ready():
+            if str(task.id) == task_id:
+                return task
+        raise TaskNotReady(f"Task {task_id} is not waiting for anyone")
+
+    def _adhoc(self, task_id: str) -> dict | None:
+        for item in self.envelope["adhoc"]:
+            if item["id"] == task_id and item["open"]:
+                return item
+        return None
+
+    def drain_events(self) -> list[EngineEvent]:
+        """Return and forget the engine events recorded since the last call."""
+        events, self.events = self.events, []
+        return events
+
+    def dump(self) -> str:
+        """Serialize this instance's state (without the spec) to JSON."""
+        return json.dumps({
+            "serializer_version": SERIALIZER_VERSION,
+            "workflow": workflow_to_dict(self.workflow),
+            "caseflow": self.envelope,
+        }, separators=(",", ":"))
+
+
+def _new_envelope() -> dict:
+    return {"inbox": [], "adhoc": [], "cancelled": False, "delivered": 0}
+
+
+def start(process: CompiledProcess, data: Mapping[str, Any] | None = None, *, now: datetime,
+          time_limit: float = 2.0) -> Instance:
+    """Start a new instance with initial data and run it to its first wait."""
+    workflow = BpmnWorkflow(process.spec, process.subprocess_specs,
+                            script_engine=new_script_engine(time_limit))
+    workflow.task_tree.data.update(dict(data or {}))
+    # The start task copies its data to its children when it runs; seed those already created.
+    for child in workflow.task_tree.children:
+        child.data.update(dict(data or {}))
+    instance = Instance(process, workflow, _new_envelope(), time_limit)
+    instance.run_engine(now=now)
+    return instance
+
+
+def load(process: CompiledProcess, state: str, *, time_limit: float = 2.0) -> Instance:
+    """Restore an instance from `Instance.dump()` output against its compiled process."""
+    dct = json.loads(state)
+    workflow = workflow_from_dict(dct["workflow"], process.spec, process.subprocess_specs,
+                                  dct.get("serializer_version", SERIALIZER_VERSION))
+    workflow.script_engine = new_script_engine(time_limit)
+    return Instance(process, workflow, dct["caseflow"], time_limit)
+
+
+def new_id() -> str:
+    """Return a fresh id for an ad-hoc task."""
+    return str(uuid.uuid4())
