@@ -1,0 +1,37 @@
+# Caseflow: `make run` starts the product with demo data, `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+export CASEFLOW_DATABASE_URL ?= sqlite:///var/caseflow.sqlite3
+
+.PHONY: run test install bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Caseflow needs Python 3.11, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow demo
+	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow serve --host 127.0.0.1 --port 8000
+
+test: $(TEST_STAMP)
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

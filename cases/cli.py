@@ -1,0 +1,174 @@
+"""The `caseflow` command: validate, deploy, list definitions, migrate, seed the demo, serve."""
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from engine.clock import utcnow
+from engine.errors import InvalidBpmn
+
+from .db import make_engine, session_scope, upgrade
+from .settings import Settings
+
+app = typer.Typer(help="Caseflow: BPMN processes with adaptive case handling.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+DEMO_USERS = [
+    ("agent", "agent", "Alex Agent", ["Customer Care", "Billing"]),
+    ("field", "agent", "Fran Field", ["Field Operations", "Network Operations"]),
+    ("designer", "designer", "Dana Designer", []),
+    ("supervisor", "supervisor", "Sam Supervisor", ["Supervisors"]),
+]
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _print_problems(problems) -> None:
+    for p in problems:
+        where = " ".join(x for x in (
+            p.element_id and f"[{p.element_id}{' ' + repr(p.element_name) if p.element_name else ''}]",
+            p.line and f"line {p.line}") if x)
+        typer.echo(f"  {p.severity}: {where + ': ' if where else ''}{p.message}")
+
+
+@app.command()
+def validate(file: Path, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Check a BPMN file; exit 0 when valid, 1 with every problem listed."""
+    from engine.validate import validate_bpmn
+
+    if not file.is_file():
+        typer.echo(f"No such file: {file}", err=True)
+        raise typer.Exit(2)
+    report = validate_bpmn(file.read_bytes(), file.name)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        state = "valid" if report.valid else "NOT valid"
+        typer.echo(f"{file.name}: {state}; processes: {', '.join(report.processes) or 'none'}")
+        _print_problems(report.problems)
+    raise typer.Exit(0 if report.valid else 1)
+
+
+@app.command()
+def deploy(files: list[Path], activate: bool = typer.Option(False, help="Make it the active version."),
+           actor: str = typer.Option("cli", help="Who deploys (recorded).")) -> None:
+    """Deploy BPMN files as new definition versions (the same bytes again are the same version)."""
+    from .definitions import deploy_file
+
+    engine = make_engine(_settings().database_url)
+    failed = False
+    with session_scope(engine) as session:
+        for file in files:
+            try:
+                result = deploy_file(session, file.read_bytes(), filename=file.name, actor=actor,
+                                     now=utcnow(), activate=activate)
+            except InvalidBpmn as err:
+                failed = True
+                typer.echo(f"{file.name}: not deployed")
+                _print_problems(err.problems)
+                continue
+            for version, new in zip(result.versions, result.new):
+                what = "deployed" if new else "already deployed as"
+                typer.echo(f"{file.name}: {what} {version.process_id} v{version.version} ({version.status})")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def definitions() -> None:
+    """List deployed definitions and their versions."""
+    from .definitions import list_definitions
+
+    with session_scope(make_engine(_settings().database_url)) as session:
+        rows = list_definitions(session)
+    if not rows:
+        typer.echo("No definitions deployed.")
+    for v in rows:
+        typer.echo(f"{v.process_id:30} v{v.version:<3} {v.status:8} {v.content_hash[:12]}  {v.name or ''}")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (alembic upgrade head)."""
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo(f"Database is up to date: {settings.database_url}")
+
+
+@app.command()
+def demo() -> None:
+    """Migrate, deploy every process in bpmn/ and create demo users (printing their passwords)."""
+    from .definitions import deploy_directory
+    from .users import create_user, list_users, set_password
+
+    settings = _settings()
+    if not settings.demo_mode:
+        typer.echo("Demo users are only created with CASEFLOW_DEMO_MODE=true.", err=True)
+        raise typer.Exit(1)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with session_scope(engine) as session:
+        results = deploy_directory(session, settings.bpmn_dir, actor="demo", now=utcnow())
+        deployed = sorted({v.process_id for r in results for v in r.versions})
+        typer.echo(f"Deployed from {settings.bpmn_dir}: {', '.join(deployed) or 'nothing'}")
+        existing = {u.username: u for u in list_users(session)}
+        typer.echo("Demo users (new passwords on every start of the demo):")
+        for username, role, name, teams in DEMO_USERS:
+            password = secrets.token_urlsafe(9)
+            if username in existing:
+                set_password(session, existing[username], password)
+            else:
+                create_user(session, username=username, password=password, role=role,
+                            now=utcnow(), display_name=name, teams=teams)
+            typer.echo(f"  {username:10} ({role:10}) password: {password}")
+        session.commit()
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
+    """Serve the web app and the JSON API."""
+    import uvicorn
+
+    _settings()  # fail early with a clear message on bad configuration
+    uvicorn.run("web.app:app_from_env", factory=True, host=host, port=port, reload=reload)
+
+
+@users_app.command("create")
+def users_create(username: str, role: str = typer.Option(..., help="agent, designer, supervisor or admin"),
+                 teams: Optional[str] = typer.Option(None, help="Comma-separated teams."),
+                 name: Optional[str] = None,
+                 password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True)
+                 ) -> None:
+    """Create a user."""
+    from .errors import CaseError
+    from .users import create_user
+
+    with session_scope(make_engine(_settings().database_url)) as session:
+        try:
+            create_user(session, username=username, password=password, role=role, now=utcnow(),
+                        display_name=name, teams=[t.strip() for t in (teams or "").split(",") if t.strip()])
+            session.commit()
+        except CaseError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1)
+    typer.echo(f"Created {username} ({role})")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users with their roles and teams."""
+    from .users import list_users
+
+    with session_scope(make_engine(_settings().database_url)) as session:
+        for u in list_users(session):
+            typer.echo(f"{u.username:16} {u.role:10} {u.teams}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,42 @@
+"""The one Settings object; every part of Caseflow is built from it (see web.app.create_app)."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "caseflow"}
+DEFAULT_SQLITE = "sqlite:///var/caseflow.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Configuration from CASEFLOW_* environment variables, with safe defaults for a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="CASEFLOW_", extra="ignore")
+
+    database_url: str = DEFAULT_SQLITE
+    secret_key: str | None = None
+    demo_mode: bool = False
+    script_time_limit: float = 2.0
+    max_upload_bytes: int = 10 * 1024 * 1024
+    session_max_age: int = 8 * 3600
+    secure_cookies: bool = False
+    bpmn_dir: Path = Path(__file__).resolve().parent.parent / "bpmn"
+
+    @field_validator("script_time_limit")
+    @classmethod
+    def _positive_limit(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("script_time_limit must be positive")
+        return value
+
+    @model_validator(mode="after")
+    def _secret(self) -> "Settings":
+        if self.secret_key is None or self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            if not self.demo_mode:
+                raise ValueError("Set CASEFLOW_SECRET_KEY to a long random value "
+                                 "(or CASEFLOW_DEMO_MODE=true on a laptop)")
+            self.secret_key = secrets.token_urlsafe(32)
+        return self

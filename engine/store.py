@@ -1,0 +1,210 @@
+"""Persistence of definition versions and workflow instances (SQLModel tables and their queries).
+
+Functions here only `session.add` and flush; the caller (a cases/ service) owns the commit.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, select
+
+from . import runtime
+from .definitions import CompiledProcess, compile_processes, content_hash, process_from_spec_json
+from .errors import EngineError, InvalidBpmn, Problem
+from .serializer import SERIALIZER_VERSION
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware datetimes on every database (SQLite returns naive values otherwise)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def utc_column(**kwargs) -> Any:
+    """Field for an aware datetime column."""
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class StaleState(EngineError):
+    """Someone else changed the instance since it was loaded."""
+
+
+class DefinitionVersion(SQLModel, table=True):
+    """One deployed version of one process: immutable once stored, except its status."""
+
+    __tablename__ = "definition_version"
+    __table_args__ = (
+        sa.UniqueConstraint("process_id", "version", name="uq_definition_process_version"),
+        sa.UniqueConstraint("process_id", "content_hash", name="uq_definition_process_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    process_id: str = Field(max_length=255, index=True)
+    version: int
+    name: str | None = Field(default=None, max_length=255)
+    status: str = Field(default="draft", max_length=16, index=True)  # draft / active / retired
+    content_hash: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    bpmn_xml: str = Field(sa_type=sa.Text)
+    spec_json: str = Field(sa_type=sa.Text)
+    uploaded_by: str | None = Field(default=None, max_length=255)
+    created_at: datetime = utc_column()
+    activated_at: datetime | None = utc_column(default=None, nullable=True)
+
+
+class WorkflowInstance(SQLModel, table=True):
+    """The engine state of one case's workflow; `row_version` guards against lost updates."""
+
+    __tablename__ = "workflow_instance"
+
+    id: int | None = Field(default=None, primary_key=True)
+    definition_id: int = Field(foreign_key="definition_version.id", index=True)
+    state: str = Field(sa_type=sa.Text)
+    serializer_version: str = Field(max_length=16)
+    status: str = Field(default="running", max_length=16, index=True)  # running/completed/cancelled
+    next_timer_due: datetime | None = utc_column(default=None, nullable=True, index=True)
+    row_version: int = Field(default=1)
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+# ---- definitions ------------------------------------------------------------------------------
+def deploy(session: Session, data: bytes, *, filename: str, uploaded_by: str | None, now: datetime,
+           activate: bool = False) -> list[DefinitionVersion]:
+    """Store every executable process of a file as a new version (the same bytes give the same one)."""
+    digest = content_hash(data)
+    compiled = compile_processes(data, filename, called=_called_library(session))
+    versions = []
+    for pid, process in compiled.items():
+        existing = session.exec(select(DefinitionVersion).where(
+            DefinitionVersion.process_id == pid, DefinitionVersion.content_hash == digest)).first()
+        version = existing or _new_version(session, pid, process, data, digest, filename,
+                                           uploaded_by, now)
+        if activate:
+            activate_version(session, version, now=now)
+        versions.append(version)
+    session.flush()
+    return versions
+
+
+def _new_version(session, pid, process: CompiledProcess, data, digest, filename, uploaded_by, now):
+    latest = session.exec(select(sa.func.max(DefinitionVersion.version)).where(
+        DefinitionVersion.process_id == pid)).one()
+    version = DefinitionVersion(
+        process_id=pid, version=(latest or 0) + 1, name=process.name, content_hash=digest,
+        filename=filename, bpmn_xml=data.decode("utf-8"), spec_json=process.spec_json(),
+        uploaded_by=uploaded_by, created_at=now)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _called_library(session: Session) -> dict[str, bytes]:
+    """Map process id -> file bytes of the active versions, for call activities across files."""
+    rows = session.exec(select(DefinitionVersion.process_id, DefinitionVersion.bpmn_xml).where(
+        DefinitionVersion.status == "active")).all()
+    return {pid: xml.encode("utf-8") for pid, xml in rows}
+
+
+def activate_version(session: Session, version: DefinitionVersion, *, now: datetime) -> None:
+    """Make a version the one new cases start on; the previously active version is retired."""
+    if version.status == "active":
+        return
+    for other in session.exec(select(DefinitionVersion).where(
+            DefinitionVersion.process_id == version.process_id,
+            DefinitionVersion.status == "active")).all():
+        other.status = "retired"
+        session.add(other)
+    version.status = "active"
+    version.activated_at = now
+    session.add(version)
+
+
+def active_version(session: Session, process_id: str) -> DefinitionVersion | None:
+    """Return the active version of a process, if any."""
+    return session.exec(select(DefinitionVersion).where(
+        DefinitionVersion.process_id == process_id, DefinitionVersion.status == "active")).first()
+
+
+def list_versions(session: Session) -> list[DefinitionVersion]:
+    """Return every version, by process then version."""
+    return list(session.exec(select(DefinitionVersion).order_by(
+        DefinitionVersion.process_id, DefinitionVersion.version)).all())
+
+
+def compiled(version: DefinitionVersion) -> CompiledProcess:
+    """Return the shared compiled process of a stored version."""
+    return process_from_spec_json(version.process_id, version.spec_json)
+
+
+# ---- instances --------------------------------------------------------------------------------
+def create_instance(session: Session, version: DefinitionVersion, data: Mapping[str, Any] | None,
+                    *, now: datetime, time_limit: float = 2.0) -> tuple[WorkflowInstance, runtime.Instance]:
+    """Start a workflow on a version and add its row (not committed)."""
+    if version.status == "retired":
+        raise InvalidBpmn([Problem(f"Version {version.version} of {version.process_id} is retired")])
+    live = runtime.start(compiled(version), data, now=now, time_limit=time_limit)
+    row = WorkflowInstance(definition_id=version.id, state="", serializer_version="",
+                           created_at=now, updated_at=now)
+    _write(row, live, now)
+    session.add(row)
+    session.flush()
+    return row, live
+
+
+def load_instance(session: Session, instance_id: int, *, time_limit: float = 2.0
+                  ) -> tuple[WorkflowInstance, runtime.Instance]:
+    """Load an instance row and rebuild its workflow."""
+    row = session.get(WorkflowInstance, instance_id)
+    if row is None:
+        raise EngineError(f"No workflow instance {instance_id}")
+    version = session.get(DefinitionVersion, row.definition_id)
+    return row, runtime.load(compiled(version), row.state, time_limit=time_limit)
+
+
+def save_instance(session: Session, row: WorkflowInstance, live: runtime.Instance, *,
+                  now: datetime) -> None:
+    """Write the workflow state back if nobody else did in between; raise StaleState otherwise."""
+    loaded_version = row.row_version
+    _write(row, live, now)
+    result = session.execute(
+        sa.update(WorkflowInstance)
+        .where(WorkflowInstance.id == row.id, WorkflowInstance.row_version == loaded_version)
+        .values(state=row.state, serializer_version=row.serializer_version, status=row.status,
+                next_timer_due=row.next_timer_due, row_version=loaded_version + 1, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise StaleState(f"Workflow instance {row.id} was changed by someone else; reload and retry")
+    row.row_version = loaded_version + 1
+
+
+def _write(row: WorkflowInstance, live: runtime.Instance, now: datetime) -> None:
+    dumped = live.dump()
+    row.state = dumped
+    row.serializer_version = SERIALIZER_VERSION
+    row.status = "cancelled" if live.is_cancelled else "completed" if live.is_completed else "running"
+    row.next_timer_due = live.next_timer_due()
+    row.updated_at = now
+
+
+def due_instances(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
+    """Return ids of running instances whose next timer is due, claimed with SKIP LOCKED where possible."""
+    query = (select(WorkflowInstance.id)
+             .where(WorkflowInstance.status == "running", WorkflowInstance.next_timer_due <= now)
+             .order_by(WorkflowInstance.next_timer_due).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.exec(query).all())

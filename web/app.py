@@ -1,0 +1,61 @@
+"""The composition root: `create_app(settings)` builds the whole web application."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from cases.db import make_engine
+from cases.settings import Settings
+
+from . import api, pages
+from .security import LoginRequired, csrf_token
+
+HERE = Path(__file__).resolve().parent
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app from settings: database engine, templates, routes, middleware."""
+    app = FastAPI(title="Caseflow", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["csrf_token"] = csrf_token
+    app.state.templates = templates
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax",
+                       https_only=settings.secure_cookies, max_age=settings.session_max_age,
+                       session_cookie="caseflow_session")
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(pages.router)
+    app.include_router(api.router, prefix="/api")
+    _add_error_handlers(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "Sign in first."}, status_code=401)
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        templates = request.app.state.templates
+        return templates.TemplateResponse(request, "error.html",
+                                          {"status": exc.status_code, "message": exc.detail},
+                                          status_code=exc.status_code)
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn: settings from CASEFLOW_* environment variables."""
+    return create_app(Settings())
+
+
+__all__ = ["create_app", "app_from_env", "HTMLResponse"]

@@ -1,0 +1,67 @@
+"""Sign-in state and CSRF protection shared by every HTML route."""
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Form, HTTPException, Request
+from sqlmodel import Session
+
+from cases.users import User
+
+CSRF_FIELD = "csrf_token"
+
+
+def csrf_token(request: Request) -> str:
+    """Return this browser session's CSRF token, creating it on first use."""
+    token = request.session.get(CSRF_FIELD)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return token
+
+
+def require_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+    """Refuse a state-changing form post whose token does not match the session's."""
+    expected = request.session.get(CSRF_FIELD, "")
+    sent = csrf_token or request.headers.get("X-CSRF-Token", "")
+    if not expected or not hmac.compare_digest(expected, sent):
+        raise HTTPException(status_code=403, detail="This form has expired or did not come from "
+                                                    "Caseflow. Reload the page and try again.")
+
+
+def get_db(request: Request):
+    """Yield a database session for one request."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+class LoginRequired(Exception):
+    """Raised when a page needs a signed-in user; answered with a redirect to /login."""
+
+
+def current_user(request: Request, session: SessionDep) -> User:
+    """Return the signed-in user or send the browser to the sign-in page."""
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if user_id else None
+    if user is None or not user.active:
+        raise LoginRequired()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_role(*roles: str):
+    """Dependency that refuses users whose role is not one of `roles`."""
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles and user.role != "admin":
+            raise HTTPException(status_code=403, detail="Your role does not allow this page.")
+        return user
+
+    return check
