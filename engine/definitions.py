@@ -4,10 +4,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Mapping
 
 from .errors import InvalidBpmn, StepNotFound
-from .parser import new_parser, quote_literal_timers
+from .parser import BPMN_NS, new_parser, quote_literal_timers
 from .serializer import spec_from_json, spec_to_json
 
 
@@ -37,28 +37,68 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def compile_processes(data: bytes, filename: str = "upload.bpmn") -> dict[str, CompiledProcess]:
-    """Validate and compile every executable process in the file; raise InvalidBpmn on errors."""
+def compile_processes(data: bytes, filename: str = "upload.bpmn",
+                      called: Mapping[str, bytes] | None = None) -> dict[str, CompiledProcess]:
+    """Validate and compile every executable process in the file; raise InvalidBpmn on errors.
+
+    `called` maps process ids to the bytes of already-deployed files, so a call activity may call
+    a process that lives in another file.
+    """
     from .validate import validate_bpmn  # late import: validation builds on this module's parser
     from .xmlsafe import parse_bpmn_xml
 
-    report = validate_bpmn(data, filename)
+    report = validate_bpmn(data, filename, available_processes=set(called or {}))
     if not report.valid:
         raise InvalidBpmn([p for p in report.problems if p.severity == "error"])
     root = parse_bpmn_xml(data, filename)
     quote_literal_timers(root)
     parser = new_parser()
     parser.add_bpmn_xml(root, filename)
+    _add_called_files(parser, root, called or {})
     compiled = {}
     for pid in parser.get_process_ids():
-        process_parser = parser.get_process_parser(pid)
+        if pid not in _process_ids(root):
+            continue
         compiled[pid] = CompiledProcess(
             process_id=pid,
-            name=process_parser.get_name() if process_parser else None,
+            name=_process_name(root, pid),
             spec=parser.get_spec(pid),
             subprocess_specs=parser.get_subprocess_specs(pid),
         )
     return compiled
+
+
+def _process_ids(root) -> set[str]:
+    return {p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process")}
+
+
+def _process_name(root, pid: str) -> str | None:
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        if process.get("id") == pid:
+            return process.get("name")
+    return None
+
+
+def _called_ids(root) -> set[str]:
+    return {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")} - {None}
+
+
+def _add_called_files(parser, root, called: Mapping[str, bytes]) -> None:
+    """Add the deployed files that define processes this file calls but does not contain."""
+    from .xmlsafe import parse_bpmn_xml
+
+    have, seen_files = _process_ids(root), set()
+    pending = list(_called_ids(root) - have)
+    while pending:
+        pid = pending.pop()
+        if pid in have or pid not in called or called[pid] in seen_files:
+            continue
+        seen_files.add(called[pid])
+        other = parse_bpmn_xml(called[pid], f"{pid}.bpmn")
+        quote_literal_timers(other)
+        parser.add_bpmn_xml(other, f"{pid}.bpmn")
+        have |= _process_ids(other)
+        pending.extend(_called_ids(other) - have)
 
 
 @lru_cache(maxsize=256)

@@ -59,16 +59,19 @@ def jump_to(instance: Instance, element_id: str, defaults_for: DefaultsFor | Non
     _require_element(instance, element_id)
     skipped: list[str] = []
     for _ in range(MAX_JUMP_STEPS):
-        ready = [t for t in instance._human_ready()]
+        ready = instance._human_ready()
         if any(t.task_spec.bpmn_id == element_id for t in ready):
             return skipped
-        step = _next_step_towards(instance, ready, element_id)
+        step = _next_step_towards(instance, ready + _waiting_catch_events(instance), element_id)
         if step is None:
             raise StepNotFound(f"Step '{element_id}' cannot be reached from the current step")
         task, path = step
         _route_along(instance, path)
-        defaults = defaults_for(task.task_spec.bpmn_id) if defaults_for else {}
-        skip(instance, str(task.id), defaults, now=now)
+        if task.has_state(TaskState.WAITING):
+            _pass_waiting_event(instance, task, now=now)
+        else:
+            defaults = defaults_for(task.task_spec.bpmn_id) if defaults_for else {}
+            skip(instance, str(task.id), defaults, now=now)
         skipped.append(task.task_spec.bpmn_id)
     raise StepNotFound(f"Step '{element_id}' was not reached after {MAX_JUMP_STEPS} steps")
 
@@ -107,6 +110,20 @@ def add_adhoc_task(instance: Instance, title: str, *, lane: str | None, blocking
         "blocking": blocking, "open": True, "data": dict(data or {}), "created_at": now.isoformat(),
     })
     return task_id
+
+
+def _waiting_catch_events(instance: Instance) -> list:
+    """Intermediate catch events (timers, messages) the instance waits on, not boundary events."""
+    return [t for t in instance.workflow.get_tasks(state=TaskState.WAITING)
+            if type(t.task_spec).__name__ in ("IntermediateCatchEvent", "ReceiveTask")]
+
+
+def _pass_waiting_event(instance: Instance, task, *, now: datetime) -> None:
+    with engine_time(now):
+        instance.workflow.event_manager.remove_task(task)
+        task.complete()
+        instance.events.append(EngineEvent("wait_skipped", task.task_spec.bpmn_id, task.task_spec.bpmn_name))
+    instance.run_engine(now=now)
 
 
 def _uuid(task_id: str):
