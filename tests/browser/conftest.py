@@ -1,0 +1,92 @@
+"""Playwright driving Debian's chromium against uvicorn on 127.0.0.1 with a temporary SQLite file."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from cases.db import make_engine, upgrade
+from cases.definitions import deploy_file
+from cases.users import create_user
+from tests.conftest import DATA, IN_CI, ROOT, T0
+
+CHROMIUM = os.environ.get("CASEFLOW_BROWSER", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+PASSWORD = "browser-pass-123"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """Run the real app under uvicorn with one process deployed and a user per role."""
+    db = tmp_path_factory.mktemp("browser") / "caseflow.sqlite3"
+    url = f"sqlite:///{db}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as s:
+        deploy_file(s, (DATA / "deviations.bpmn").read_bytes(), filename="deviations.bpmn",
+                    actor="designer", now=T0, activate=True)
+        for role in ("agent", "designer", "supervisor"):
+            create_user(s, username=role, password=PASSWORD, role=role, now=T0)
+        s.commit()
+    engine.dispose()
+    port = _free_port()
+    env = {**os.environ, "CASEFLOW_DATABASE_URL": url, "CASEFLOW_SECRET_KEY": "b" * 40}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "web.app:app_from_env", "--factory",
+                             "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/api/health").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError(proc.stderr.read().decode())
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,67 @@
+"""Sign-in, CSRF and the signed-in page, through FastAPI's TestClient on a real database."""
+from __future__ import annotations
+
+import pytest
+
+from cases.settings import Settings
+
+from .conftest import PASSWORD, csrf_from, sign_in
+
+
+def test_pages_need_a_signed_in_user(client):
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    assert client.get("/api/definitions").status_code == 401
+
+
+def test_sign_in_lists_deployed_definitions(client):
+    response = sign_in(client)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    page = client.get("/").text
+    assert "dev_process" in page and "active" in page and "Deviation test" in page
+    api = client.get("/api/definitions").json()
+    assert api["count"] == 1 and api["data"][0]["process_id"] == "dev_process"
+
+
+def test_wrong_password_keeps_the_username_and_says_why(client):
+    token = csrf_from(client.get("/login").text)
+    response = client.post("/login", data={"username": "agent", "password": "nope-nope",
+                                           "csrf_token": token})
+    assert response.status_code == 400
+    assert "do not match" in response.text and 'value="agent"' in response.text
+
+
+def test_post_without_csrf_token_is_refused(client):
+    client.get("/login")
+    response = client.post("/login", data={"username": "agent", "password": PASSWORD})
+    assert response.status_code == 403 and "expired" in response.text
+    assert client.get("/", follow_redirects=False).status_code == 303, "not signed in"
+
+
+def test_logout_needs_csrf_and_ends_the_session(client):
+    sign_in(client)
+    assert client.post("/logout", data={}).status_code == 403
+    token = csrf_from(client.get("/").text)
+    assert client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_next_parameter_cannot_redirect_off_site(client):
+    token = csrf_from(client.get("/login").text)
+    response = client.post("/login", data={"username": "agent", "password": PASSWORD,
+                                           "csrf_token": token, "next": "//evil.example/x"},
+                           follow_redirects=False)
+    assert response.headers["location"] == "/"
+
+
+def test_settings_refuse_a_placeholder_secret_outside_demo_mode():
+    with pytest.raises(ValueError, match="CASEFLOW_SECRET_KEY"):
+        Settings(secret_key="changeme", demo_mode=False)
+    assert len(Settings(secret_key=None, demo_mode=True).secret_key) >= 32
+
+
+def test_static_htmx_is_served_locally(client):
+    response = client.get("/static/vendor/htmx/htmx.min.js")
+    assert response.status_code == 200 and "htmx" in response.text[:2000]
