@@ -19,10 +19,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import engine_time
+from .compaction import compact_history
 from .definitions import CompiledProcess
 from .errors import ScriptFailed, TaskNotReady
 from .sandbox import ScriptRefused, ScriptTimeout, new_script_engine
-from .serializer import SERIALIZER_VERSION, workflow_from_dict, workflow_to_dict
+from .serializer import SERIALIZER_VERSION, dump_state, workflow_from_dict
 
 HUMAN_KINDS = ("UserTask", "ManualTask", "NoneTask")
 
@@ -239,12 +240,9 @@ class Instance:
         return events
 
     def dump(self) -> str:
-        """Serialize this instance's state (without the spec) to JSON."""
-        return json.dumps({
-            "serializer_version": SERIALIZER_VERSION,
-            "workflow": workflow_to_dict(self.workflow),
-            "caseflow": self.envelope,
-        }, separators=(",", ":"))
+        """Serialize this instance's state (without the spec) to JSON, keeping history bounded."""
+        compact_history(self.workflow)
+        return dump_state(self.workflow, {"caseflow": self.envelope})
 
 
 def _new_envelope() -> dict:

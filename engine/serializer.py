@@ -71,14 +71,14 @@ def spec_from_json(text: str) -> tuple[Any, dict]:
     return registry.restore(dct["spec"]), subprocess_specs
 
 
-def workflow_to_dict(workflow: BpmnWorkflow) -> dict:
-    """Return the JSON-ready state of a workflow without its specs."""
+def dump_state(workflow: BpmnWorkflow, extra: dict) -> str:
+    """Return JSON of the workflow's state without its specs, beside Caseflow's own `extra` keys."""
     registry = _SERIALIZER.registry
     registry._encoder_mode = True
     try:
-        dct = _SERIALIZER.to_dict(workflow)
-        # Round-trip through the serializer's encoder so custom types become plain JSON.
-        return json.loads(json.dumps(dct, cls=_SERIALIZER._encoder_cls))
+        dct = {"serializer_version": SERIALIZER_VERSION, "workflow": _SERIALIZER.to_dict(workflow),
+               **extra}
+        return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
     finally:
         registry._encoder_mode = False
 

@@ -150,6 +150,21 @@ def compiled(version: DefinitionVersion) -> CompiledProcess:
     return process_from_spec_json(version.process_id, version.spec_json)
 
 
+_COMPILED: dict[tuple[str, str], CompiledProcess] = {}
+
+
+def compiled_by_id(session: Session, definition_id: int) -> CompiledProcess:
+    """Return the compiled process of a version id, reading the stored spec only on a cache miss."""
+    pid, digest = session.exec(select(DefinitionVersion.process_id, DefinitionVersion.content_hash)
+                               .where(DefinitionVersion.id == definition_id)).one()
+    process = _COMPILED.get((pid, digest))
+    if process is None:
+        spec_json = session.exec(select(DefinitionVersion.spec_json)
+                                 .where(DefinitionVersion.id == definition_id)).one()
+        process = _COMPILED[(pid, digest)] = process_from_spec_json(pid, spec_json)
+    return process
+
+
 # ---- instances --------------------------------------------------------------------------------
 def create_instance(session: Session, version: DefinitionVersion, data: Mapping[str, Any] | None,
                     *, now: datetime, time_limit: float = 2.0) -> tuple[WorkflowInstance, runtime.Instance]:
@@ -171,8 +186,7 @@ def load_instance(session: Session, instance_id: int, *, time_limit: float = 2.0
     row = session.get(WorkflowInstance, instance_id)
     if row is None:
         raise EngineError(f"No workflow instance {instance_id}")
-    version = session.get(DefinitionVersion, row.definition_id)
-    return row, runtime.load(compiled(version), row.state, time_limit=time_limit)
+    return row, runtime.load(compiled_by_id(session, row.definition_id), row.state, time_limit=time_limit)
 
 
 def save_instance(session: Session, row: WorkflowInstance, live: runtime.Instance, *,

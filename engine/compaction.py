@@ -1,0 +1,64 @@
+"""Bounded history: drop task-tree levels far behind every live task so a long-running or looping
+instance costs the same per step after 10 or 10,000 steps.
+
+SpiffWorkflow keeps every task ever created in one tree and re-serializes all of it on every save.
+Caseflow's audit log keeps the history people need, so the engine only keeps the last `KEEP_LEVELS`
+levels above the oldest live task; going back further than that is refused as "not completed".
+"""
+from __future__ import annotations
+
+from SpiffWorkflow.util.task import TaskState
+
+KEEP_LEVELS = 40
+
+
+def _ancestors(task) -> list:
+    chain = []
+    while task is not None:
+        chain.append(task)
+        task = task.parent
+    chain.reverse()
+    return chain
+
+
+def compact_history(workflow, keep_levels: int = KEEP_LEVELS) -> int:
+    """Re-root the workflow's task tree `keep_levels` above the live tasks; return tasks dropped."""
+    live = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not live:
+        return 0
+    common = _ancestors(live[0])
+    for task in live[1:]:
+        chain = _ancestors(task)
+        size = 0
+        while size < min(len(common), len(chain)) and common[size] is chain[size]:
+            size += 1
+        common = common[:size]
+    cut = len(common) - keep_levels
+    if cut < max(1, keep_levels // 4):  # compact in batches, not on every step
+        return 0
+    new_root = common[cut]
+    keep = {t.id for t in new_root}  # iterating a task walks its whole subtree
+    dropped = [tid for tid in workflow.tasks if tid not in keep]
+    data = dict(new_root.data)
+    for tid in dropped:
+        workflow.tasks.pop(tid)
+    _drop_orphan_subprocesses(workflow)
+    new_root._parent = None
+    new_root.data = data
+    workflow.task_tree = new_root
+    if workflow.last_task is not None and workflow.last_task.id not in keep:
+        workflow.last_task = None
+    return len(dropped)
+
+
+def _drop_orphan_subprocesses(workflow) -> None:
+    """Forget finished subprocesses whose calling task was dropped (nested ones too)."""
+    changed = True
+    while changed:
+        changed = False
+        for sp_id in list(workflow.subprocesses):
+            parent_alive = sp_id in workflow.tasks or any(
+                sp_id in sp.tasks for other_id, sp in workflow.subprocesses.items() if other_id != sp_id)
+            if not parent_alive:
+                workflow.subprocesses.pop(sp_id)
+                changed = True
