@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel, select
 
 from . import runtime
@@ -172,9 +173,7 @@ def create_instance(session: Session, version: DefinitionVersion, data: Mapping[
     if version.status == "retired":
         raise InvalidBpmn([Problem(f"Version {version.version} of {version.process_id} is retired")])
     live = runtime.start(compiled(version), data, now=now, time_limit=time_limit)
-    row = WorkflowInstance(definition_id=version.id, state="", serializer_version="",
-                           created_at=now, updated_at=now)
-    _write(row, live, now)
+    row = WorkflowInstance(definition_id=version.id, created_at=now, **_state_values(live, now))
     session.add(row)
     session.flush()
     return row, live
@@ -193,25 +192,23 @@ def save_instance(session: Session, row: WorkflowInstance, live: runtime.Instanc
                   now: datetime) -> None:
     """Write the workflow state back if nobody else did in between; raise StaleState otherwise."""
     loaded_version = row.row_version
-    _write(row, live, now)
+    values = _state_values(live, now)
     result = session.execute(
         sa.update(WorkflowInstance)
         .where(WorkflowInstance.id == row.id, WorkflowInstance.row_version == loaded_version)
-        .values(state=row.state, serializer_version=row.serializer_version, status=row.status,
-                next_timer_due=row.next_timer_due, row_version=loaded_version + 1, updated_at=now)
+        .values(**values, row_version=loaded_version + 1)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise StaleState(f"Workflow instance {row.id} was changed by someone else; reload and retry")
-    row.row_version = loaded_version + 1
+    # Mirror the written values on the loaded object without marking it dirty (no second UPDATE).
+    for key, value in {**values, "row_version": loaded_version + 1}.items():
+        set_committed_value(row, key, value)
 
 
-def _write(row: WorkflowInstance, live: runtime.Instance, now: datetime) -> None:
-    dumped = live.dump()
-    row.state = dumped
-    row.serializer_version = SERIALIZER_VERSION
-    row.status = "cancelled" if live.is_cancelled else "completed" if live.is_completed else "running"
-    row.next_timer_due = live.next_timer_due()
-    row.updated_at = now
+def _state_values(live: runtime.Instance, now: datetime) -> dict:
+    status = "cancelled" if live.is_cancelled else "completed" if live.is_completed else "running"
+    return {"state": live.dump(), "serializer_version": SERIALIZER_VERSION, "status": status,
+            "next_timer_due": live.next_timer_due(), "updated_at": now}
 
 
 def due_instances(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
