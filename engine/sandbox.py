@@ -6,13 +6,21 @@ trace function, so a runaway loop fails its task instead of holding the worker.
 """
 from __future__ import annotations
 
+import ast
 import functools
 import sys
 import time
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-from RestrictedPython import compile_restricted, limited_builtins, safe_builtins, utility_builtins
+from RestrictedPython import (
+    compile_restricted,
+    compile_restricted_eval,
+    compile_restricted_exec,
+    limited_builtins,
+    safe_builtins,
+    utility_builtins,
+)
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 from RestrictedPython.Guards import (
     full_write_guard,
@@ -75,20 +83,26 @@ _RESERVED = set(_GUARDS) | set(_HELPERS)
 
 @functools.lru_cache(maxsize=4096)
 def compile_model_code(source: str, mode: str = "exec"):
-    """Compile model code under the sandbox rules; raise ScriptRefused or SyntaxError with the reason."""
-    result = compile_restricted(source, filename="<string>", mode=mode)
-    return result
+    """Compile model code under the sandbox rules; raise SyntaxError saying what is refused."""
+    reason = check_model_code(source, mode)
+    if reason is not None:
+        raise SyntaxError(reason)
+    return compile_restricted(source, filename="<string>", mode=mode)
 
 
 def check_model_code(source: str, mode: str = "exec") -> str | None:
     """Return a designer-readable reason why `source` is refused, or None when it is acceptable."""
     try:
-        compile_model_code(source, mode)
+        tree = ast.parse(source, mode=mode)
     except SyntaxError as err:
-        detail = err.msg
-        if err.lineno:
-            detail = f"line {err.lineno}: {detail}"
-        return detail
+        return f"line {err.lineno}: {err.msg}" if err.lineno else err.msg
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            return f"line {node.lineno}: imports are not allowed in model code"
+    compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
+    result = compiler(source, filename="<string>")
+    if result.errors:
+        return "; ".join(result.errors)
     return None
 
 
