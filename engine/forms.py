@@ -1,0 +1,322 @@
+"""Task forms written as Camunda Modeler writes them: camunda:formData / camunda:formField.
+
+Decisions (see the tests in tests/engine/test_forms.py):
+- A task without any camunda:formField has no form (`parse_form` returns None).
+- An empty optional field is cleaned to None and kept, so a later gateway condition can read it
+  and a value left from an earlier pass through the task (rework) is cleared, not silently kept.
+- A boolean is never empty: an absent HTML checkbox is False, so `required` is always met by it.
+- Dates are kept as ISO strings "YYYY-MM-DD" so task data stays plain JSON; Camunda's default
+  pattern dd/MM/yyyy is accepted too (defaultValue in Camunda models is often written that way).
+- Readonly fields are display-only: never taken from a submission and never written by a skip.
+- An unknown field type is handled as text; parse never fails, `form_problems` reports what is odd.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from lxml import etree
+
+from .errors import FormInvalid, Problem
+from .parser import NS
+
+TYPES = ("string", "long", "boolean", "date", "enum")
+CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
+REQUIRED = "This field is required"
+_TRUE = frozenset({"true", "on", "1", "yes"})
+_FALSE = frozenset({"false", "off", "0", "no", ""})
+_WHOLE = re.compile(r"^[+-]?\d+$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CAMUNDA_DATE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
+
+Number = int | float
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    """One choice of an enum field: the stored id and the name shown to the agent."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One typed input of a task form, with its constraints."""
+
+    id: str
+    label: str
+    type: str = "string"
+    required: bool = False
+    default: str | None = None  # as written in the model; `form_defaults` gives it typed
+    values: tuple[EnumValue, ...] = ()
+    min: Number | None = None
+    max: Number | None = None
+    minlength: int | None = None
+    maxlength: int | None = None
+    readonly: bool = False
+
+    def as_dict(self) -> dict:
+        values = [{"id": v.id, "name": v.name} for v in self.values]
+        return {"id": self.id, "label": self.label, "type": self.type, "required": self.required,
+                "default": self.default, "values": values,
+                "min": self.min, "max": self.max, "minlength": self.minlength,
+                "maxlength": self.maxlength, "readonly": self.readonly}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FormField:
+        values = tuple(EnumValue(v["id"], v["name"]) for v in data.get("values", ()))
+        return cls(**{**data, "values": values})
+
+
+@dataclass(frozen=True)
+class Form:
+    """The ordered fields of one task form."""
+
+    fields: tuple[FormField, ...]
+
+    def field(self, field_id: str) -> FormField:
+        """Return the field with this id (KeyError if there is none)."""
+        for field in self.fields:
+            if field.id == field_id:
+                return field
+        raise KeyError(field_id)
+
+    def as_dict(self) -> dict:
+        return {"fields": [field.as_dict() for field in self.fields]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Form:
+        return cls(tuple(FormField.from_dict(f) for f in data["fields"]))
+
+
+class _Invalid(ValueError):
+    """A single field's value is unacceptable; the message is for the agent."""
+
+
+# ---- parsing ---------------------------------------------------------------------------------
+
+
+def _field_elements(task: etree._Element) -> list[etree._Element]:
+    return task.findall("bpmn:extensionElements/camunda:formData/camunda:formField", NS)
+
+
+def _constraints(field_el: etree._Element) -> Iterator[etree._Element]:
+    yield from field_el.findall("camunda:validation/camunda:constraint", NS)
+
+
+def _number(text: str | None) -> Number | None:
+    text = (text or "").strip()
+    if not _NUMBER.match(text):
+        return None
+    value = float(text)
+    return int(value) if _WHOLE.match(text) else value
+
+
+def _count(text: str | None) -> int | None:
+    value = _number(text)
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+def _parse_field(el: etree._Element) -> FormField:
+    field_type = el.get("type") or "string"
+    config: dict[str, str | None] = {}
+    for constraint in _constraints(el):
+        config[(constraint.get("name") or "").strip().lower()] = constraint.get("config")
+    values = tuple(EnumValue(v.get("id", ""), v.get("name") or v.get("id", ""))
+                   for v in el.findall("camunda:value", NS) if v.get("id"))
+    return FormField(
+        id=el.get("id", ""), label=el.get("label") or el.get("id", ""),
+        type=field_type if field_type in TYPES else "string",
+        required="required" in config, default=el.get("defaultValue"),
+        values=values if field_type == "enum" else (),
+        min=_number(config.get("min")), max=_number(config.get("max")),
+        minlength=_count(config.get("minlength")), maxlength=_count(config.get("maxlength")),
+        readonly="readonly" in config)
+
+
+def parse_form(task_element: etree._Element) -> Form | None:
+    """Read the camunda:formData of a userTask or startEvent; None when it declares no field."""
+    fields: list[FormField] = []
+    seen: set[str] = set()
+    for el in _field_elements(task_element):
+        field_id = el.get("id")
+        if field_id and field_id not in seen:  # a repeated id is reported, not used
+            seen.add(field_id)
+            fields.append(_parse_field(el))
+    return Form(tuple(fields)) if fields else None
+
+
+# ---- cleaning submitted values -----------------------------------------------------------------
+
+
+def _is_empty(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _show(number: Number) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _clean_string(field: FormField, raw: Any) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise _Invalid("Enter text")
+    text = str(raw).strip()
+    if field.minlength is not None and len(text) < field.minlength:
+        raise _Invalid(f"Enter at least {field.minlength} characters")
+    if field.maxlength is not None and len(text) > field.maxlength:
+        raise _Invalid(f"Enter at most {field.maxlength} characters")
+    return text
+
+
+def _clean_long(field: FormField, raw: Any) -> int:
+    if isinstance(raw, float) and raw.is_integer():
+        value = int(raw)
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, str) and _WHOLE.match(raw.strip()):
+        value = int(raw.strip())
+    else:
+        raise _Invalid("Enter a whole number")
+    if field.min is not None and value < field.min:
+        raise _Invalid(f"Must be at least {_show(field.min)}")
+    if field.max is not None and value > field.max:
+        raise _Invalid(f"Must be at most {_show(field.max)}")
+    return value
+
+
+def _clean_date(field: FormField, raw: Any) -> str:
+    try:
+        if isinstance(raw, datetime):
+            return raw.date().isoformat()
+        if isinstance(raw, date):
+            return raw.isoformat()
+        text = raw.strip() if isinstance(raw, str) else ""
+        if _ISO_DATE.match(text):
+            return date.fromisoformat(text).isoformat()
+        if _CAMUNDA_DATE.match(text):
+            return datetime.strptime(text, "%d/%m/%Y").date().isoformat()
+    except ValueError:
+        pass  # 2026-02-30 and the like: the same message as any other bad date
+    raise _Invalid("Enter a date like 2026-12-31")
+
+
+def _clean_enum(field: FormField, raw: Any) -> str:
+    text = str(raw).strip()
+    if any(value.id == text for value in field.values):
+        return text
+    if not field.values:
+        raise _Invalid("This field has no choices; ask the process designer to add some")
+    raise _Invalid("Choose one of: " + ", ".join(value.name for value in field.values))
+
+
+def _clean_boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if raw is None:
+        return False
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    text = raw.strip().lower() if isinstance(raw, str) else None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise _Invalid("Choose yes or no")
+
+
+_CLEANERS = {"string": _clean_string, "long": _clean_long, "date": _clean_date, "enum": _clean_enum}
+
+
+def clean_value(field: FormField, raw: Any) -> Any:
+    """Return the typed value of one field, or raise ValueError with a message for the agent."""
+    if field.type == "boolean":
+        return _clean_boolean(raw)
+    if _is_empty(raw):
+        if field.required:
+            raise _Invalid(REQUIRED)
+        return None
+    return _CLEANERS.get(field.type, _clean_string)(field, raw)
+
+
+def validate_form(form: Form, submitted: Mapping[str, Any]) -> dict:
+    """Return typed values for every writable field, or raise FormInvalid naming every bad field."""
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in form.fields:
+        if field.readonly:
+            continue
+        try:
+            cleaned[field.id] = clean_value(field, submitted.get(field.id))
+        except _Invalid as bad:
+            errors[field.id] = str(bad)
+    if errors:
+        raise FormInvalid(errors)
+    return cleaned
+
+
+def typed_default(field: FormField) -> Any:
+    """Return the defaultValue typed like a submission; None if there is none or it does not fit."""
+    if field.default is None:
+        return None
+    try:
+        return clean_value(field, field.default)
+    except _Invalid:
+        return None
+
+
+def form_defaults(form: Form) -> dict:
+    """Return the typed default of every writable field (None where there is none), for a skip."""
+    return {field.id: typed_default(field) for field in form.fields if not field.readonly}
+
+
+# ---- problems for the designer ---------------------------------------------------------------
+
+
+def _field_problems(el: etree._Element, field: FormField) -> Iterator[tuple[str, str]]:
+    """Yield (severity, message) for one formField element."""
+    label = f"Form field '{field.id}'"
+    if el.get("type") and el.get("type") not in TYPES:
+        yield "warning", f"{label} has type '{el.get('type')}', which Caseflow shows as plain text"
+    if el.get("type") == "enum" and not field.values:
+        yield "error", f"{label} is an enum without any values to choose from"
+    for constraint in _constraints(el):
+        name, config = (constraint.get("name") or "").strip().lower(), constraint.get("config")
+        if name not in CONSTRAINTS:
+            yield "warning", f"{label}: constraint '{name}' is not supported and is ignored"
+        elif name in ("min", "max") and _number(config) is None:
+            yield "error", f"{label}: {name} must be a number, not '{config or ''}'"
+        elif name in ("minlength", "maxlength") and _count(config) is None:
+            yield "error", (f"{label}: {name} must be a whole number of characters, "
+                            f"not '{config or ''}'")
+    if field.min is not None and field.max is not None and field.min > field.max:
+        yield "error", f"{label}: min {_show(field.min)} is greater than max {_show(field.max)}"
+    low, high = field.minlength, field.maxlength
+    if low is not None and high is not None and low > high:
+        yield "error", f"{label}: minlength {low} is greater than maxlength {high}"
+    if field.default is not None and typed_default(field) is None and field.default.strip():
+        yield "warning", (f"{label}: default value '{field.default}' is not a valid {field.type} "
+                          "and is ignored")
+
+
+def form_problems(task_element: etree._Element) -> list[Problem]:
+    """List what is wrong with a task's camunda:formData, each located at the formField's line."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    where = {"element_id": task_element.get("id"), "element_name": task_element.get("name")}
+    for el in _field_elements(task_element):
+        field_id = el.get("id")
+        if not field_id:
+            problems.append(Problem("A form field has no id", line=el.sourceline, **where))
+            continue
+        if field_id in seen:
+            problems.append(Problem(f"Form field id '{field_id}' is used twice in this form",
+                                    line=el.sourceline, **where))
+        seen.add(field_id)
+        for severity, message in _field_problems(el, _parse_field(el)):
+            problems.append(Problem(message, line=el.sourceline, severity=severity, **where))
+    return problems
