@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from .errors import InvalidBpmn, StepNotFound
+from .forms import Form, parse_form
 from .parser import BPMN_NS, new_parser, quote_literal_timers
 from .serializer import spec_from_json, spec_to_json
 
@@ -19,10 +20,12 @@ class CompiledProcess:
     name: str | None
     spec: Any = field(repr=False)
     subprocess_specs: dict = field(repr=False)
+    forms: dict[str, Form] = field(default_factory=dict, repr=False)  # element id -> form
 
     def spec_json(self) -> str:
-        """Serialize the specs for storage with the definition version."""
-        return spec_to_json(self.spec, self.subprocess_specs)
+        """Serialize the specs (and the user task forms) for storage with the definition version."""
+        return spec_to_json(self.spec, self.subprocess_specs,
+                            {k: f.as_dict() for k, f in self.forms.items()})
 
     def element_ids(self) -> set[str]:
         """Return the BPMN ids of every element in this process and the processes it calls."""
@@ -54,7 +57,8 @@ def compile_processes(data: bytes, filename: str = "upload.bpmn",
     quote_literal_timers(root)
     parser = new_parser()
     parser.add_bpmn_xml(root, filename)
-    _add_called_files(parser, root, called or {})
+    roots = [root, *_add_called_files(parser, root, called or {})]
+    forms = _forms(roots)
     compiled = {}
     for pid in parser.get_process_ids():
         if pid not in _process_ids(root):
@@ -64,8 +68,19 @@ def compile_processes(data: bytes, filename: str = "upload.bpmn",
             name=_process_name(root, pid),
             spec=parser.get_spec(pid),
             subprocess_specs=parser.get_subprocess_specs(pid),
+            forms=forms,
         )
     return compiled
+
+
+def _forms(roots) -> dict[str, Form]:
+    forms = {}
+    for root in roots:
+        for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+            form = parse_form(task)
+            if form is not None:
+                forms[task.get("id")] = form
+    return forms
 
 
 def _process_ids(root) -> set[str]:
@@ -83,11 +98,11 @@ def _called_ids(root) -> set[str]:
     return {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")} - {None}
 
 
-def _add_called_files(parser, root, called: Mapping[str, bytes]) -> None:
-    """Add the deployed files that define processes this file calls but does not contain."""
+def _add_called_files(parser, root, called: Mapping[str, bytes]) -> list:
+    """Add the deployed files that define processes this file calls; return their XML roots."""
     from .xmlsafe import parse_bpmn_xml
 
-    have, seen_files = _process_ids(root), set()
+    have, seen_files, roots = _process_ids(root), set(), []
     pending = list(_called_ids(root) - have)
     while pending:
         pid = pending.pop()
@@ -97,15 +112,18 @@ def _add_called_files(parser, root, called: Mapping[str, bytes]) -> None:
         other = parse_bpmn_xml(called[pid], f"{pid}.bpmn")
         quote_literal_timers(other)
         parser.add_bpmn_xml(other, f"{pid}.bpmn")
+        roots.append(other)
         have |= _process_ids(other)
         pending.extend(_called_ids(other) - have)
+    return roots
 
 
 @lru_cache(maxsize=256)
 def process_from_spec_json(process_id: str, spec_json: str) -> CompiledProcess:
     """Restore a compiled process from stored spec JSON (cached: specs are immutable)."""
-    spec, subprocess_specs = spec_from_json(spec_json)
-    return CompiledProcess(process_id, spec.description or None, spec, subprocess_specs)
+    spec, subprocess_specs, forms = spec_from_json(spec_json)
+    return CompiledProcess(process_id, spec.description or None, spec, subprocess_specs,
+                           {k: Form.from_dict(v) for k, v in forms.items()})
 
 
 def compile_process(data: bytes, process_id: str, filename: str = "upload.bpmn") -> CompiledProcess:

@@ -14,6 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .clock import engine_time
 from .errors import StepNotFound, TaskNotReady
+from .forms import form_defaults
 from .runtime import CompletedStep, EngineEvent, Instance, new_id
 from .specs import ROUTE_OVERRIDES_KEY, RoutableExclusiveGateway
 
@@ -29,6 +30,9 @@ def skip(instance: Instance, task_id: str, defaults: Mapping[str, Any] | None = 
         adhoc.update(open=False, skipped=True, completed_at=now.isoformat())
         return
     task = instance._ready_spiff_task(task_id)
+    form = instance.process.forms.get(task.task_spec.bpmn_id)
+    if defaults is None and form is not None:
+        defaults = form_defaults(form)
     with engine_time(now):
         for key, value in (defaults or {}).items():
             task.data.setdefault(key, value)
@@ -70,7 +74,7 @@ def jump_to(instance: Instance, element_id: str, defaults_for: DefaultsFor | Non
         if task.has_state(TaskState.WAITING):
             _pass_waiting_event(instance, task, now=now)
         else:
-            defaults = defaults_for(task.task_spec.bpmn_id) if defaults_for else {}
+            defaults = defaults_for(task.task_spec.bpmn_id) if defaults_for else None
             skip(instance, str(task.id), defaults, now=now)
         skipped.append(task.task_spec.bpmn_id)
     raise StepNotFound(f"Step '{element_id}' was not reached after {MAX_JUMP_STEPS} steps")

@@ -22,6 +22,7 @@ from .clock import engine_time
 from .compaction import compact_history
 from .definitions import CompiledProcess
 from .errors import ScriptFailed, TaskNotReady
+from .forms import Form, validate_form
 from .sandbox import ScriptRefused, ScriptTimeout, new_script_engine
 from .serializer import SERIALIZER_VERSION, dump_state, workflow_from_dict
 
@@ -40,6 +41,7 @@ class ReadyTask:
     process_id: str
     data: dict = field(repr=False)
     blocking: bool = True
+    form: Form | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -142,17 +144,21 @@ class Instance:
         return sorted({p.name for p in self.workflow.waiting_events() if "Message" in p.event_type})
 
     # ---- commands ------------------------------------------------------------------------
-    def complete(self, task_id: str, data: Mapping[str, Any], *, now: datetime) -> None:
-        """Complete a ready step with the (already validated) form data."""
+    def complete(self, task_id: str, data: Mapping[str, Any], *, now: datetime) -> dict:
+        """Complete a ready step; data is checked against the step's form (FormInvalid lists
+        every bad field). Return the data as stored."""
         adhoc = self._adhoc(task_id)
         if adhoc is not None:
             adhoc.update(open=False, data={**adhoc["data"], **data}, completed_at=now.isoformat())
-            return
+            return dict(data)
         task = self._ready_spiff_task(task_id)
+        form = self.process.forms.get(task.task_spec.bpmn_id)
+        cleaned = validate_form(form, data) if form is not None else dict(data)
         with engine_time(now):
-            task.data.update(data)
+            task.data.update(cleaned)
             self._guard(task, task.run)
             self.run_engine(now=now)
+        return cleaned
 
     def advance(self, *, now: datetime) -> None:
         """Fire due timers, deliver waiting messages and run automatic steps up to `now`."""
@@ -220,7 +226,7 @@ class Instance:
         spec = task.task_spec
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
                          getattr(spec, "lane", None), _kind(task), task.workflow.spec.name,
-                         dict(task.data))
+                         dict(task.data), form=self.process.forms.get(spec.bpmn_id))
 
     def _ready_spiff_task(self, task_id: str):
         for task in self._human_ready():

@@ -53,22 +53,23 @@ def _config() -> dict:
 _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config()))
 
 
-def spec_to_json(spec, subprocess_specs: dict) -> str:
-    """Serialize a process spec and its called processes, once per definition version."""
+def spec_to_json(spec, subprocess_specs: dict, forms: dict) -> str:
+    """Serialize a process spec, its called processes and its forms, once per definition version."""
     registry = _SERIALIZER.registry
     return json.dumps({
         "spec": registry.convert(spec),
         "subprocess_specs": {k: registry.convert(v) for k, v in subprocess_specs.items()},
+        "forms": forms,
         "serializer_version": SERIALIZER_VERSION,
     })
 
 
-def spec_from_json(text: str) -> tuple[Any, dict]:
-    """Restore (spec, subprocess_specs) stored by spec_to_json."""
+def spec_from_json(text: str) -> tuple[Any, dict, dict]:
+    """Restore (spec, subprocess_specs, forms) stored by spec_to_json."""
     dct = json.loads(text)
     registry = _SERIALIZER.registry
     subprocess_specs = {k: registry.restore(v) for k, v in dct["subprocess_specs"].items()}
-    return registry.restore(dct["spec"]), subprocess_specs
+    return registry.restore(dct["spec"]), subprocess_specs, dct.get("forms", {})
 
 
 def dump_state(workflow: BpmnWorkflow, extra: dict) -> str:

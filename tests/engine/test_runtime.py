@@ -180,3 +180,27 @@ def test_every_corpus_executable_file_runs(path):
                     break
         assert inst.is_completed or inst.ready_tasks() or inst.waiting_messages() or inst.next_timer_due(), \
             f"{process.process_id} stopped with nothing to wait for"
+
+
+def test_ready_task_carries_its_form_and_completion_validates_it(dev_process, roundtrip):
+    from engine.errors import FormInvalid
+
+    run = Runner(dev_process, roundtrip)
+    inst = run.start(now=T0)
+    capture = task_for(inst, "Capture")
+    assert [f.id for f in capture.form.fields] == ["amount"] and capture.form.fields[0].type == "long"
+    with pytest.raises(FormInvalid) as err:
+        inst.complete(capture.id, {"amount": "twelve"}, now=T0)
+    assert set(err.value.errors) == {"amount"}
+    assert ready_ids(inst) == ["Capture"], "a refused submission changes nothing"
+    stored = inst.complete(capture.id, {"amount": "120"}, now=T0)
+    assert stored["amount"] == 120
+    assert task_for(run.again(inst), "Check").data["amount"] == 120
+
+
+def test_skip_without_defaults_uses_the_form_defaults(dev_process):
+    from engine import deviations as dv
+
+    inst = runtime.start(dev_process, now=T0)
+    dv.skip(inst, task_for(inst, "Capture").id, now=T0)
+    assert task_for(inst, "Check").data["amount"] == 0
