@@ -25,7 +25,7 @@ from engine.messages import send_message
 from engine.parser import NS
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-PROCESS_IDS = ("install_service",)
+PROCESS_IDS = ("install_service", "restore_service")
 CONTACT = "customer_contacted_again"
 STEP_TIME = timedelta(minutes=10)  # how long each human step takes in scenario time
 
@@ -133,7 +133,7 @@ class Run:
         elif step.action == "contact":
             assert send_message(inst, CONTACT, {"channel": "phone"}, now=self.now), "nobody waited for the contact"
         elif step.action == "ready":
-            assert self.ready_ids() == step.expected
+            assert self.ready_ids() == step.expected, f"ready: {self.ready_ids()}"
             return
         self.instance = self._again(inst)
 

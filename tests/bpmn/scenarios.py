@@ -61,3 +61,48 @@ INSTALL = [
 SCENARIOS = {
     "install_service": INSTALL,
 }
+
+# ---- restore_service -------------------------------------------------------------------------
+
+_FAULT = do("Task_LogFault", service_id="S-20417", fault_type="no_service", fault_since="2026-03-02",
+            vulnerable_customer=False, callback_phone="+353 1 555 0199")
+_REMOTE = do("Task_RemoteDiagnosis", line_test="test_degraded", area_outage=False, remote_fix_possible=True,
+             diagnosis="Port stuck in a low-speed profile")
+_FIELD = do("Task_RemoteDiagnosis", line_test="test_fail", area_outage=False, remote_fix_possible=False,
+            diagnosis="No sync: cable fault suspected")
+_FIXED_REMOTELY = do("Task_RemoteFix", remote_action="port_reset")
+_DISPATCHED = do("Task_DispatchTechnician", repair_date="2026-03-02", repair_slot="repair_pm",
+                 technician_id="T-12")
+_REPAIRED = do("Task_RepairOnSite", repair_action="repaired_cabling", parts_used="2 m drop cable")
+_BACK = do("Task_VerifyWithCustomer", service_restored=True, customer_comment="All fine again")
+
+RESTORE = [
+    Scenario("fixed_remotely", (
+        ready("Task_LogFault"), _FAULT, ready("Task_RemoteDiagnosis"), _REMOTE, ready("Task_RemoteFix"),
+        _FIXED_REMOTELY, ready("Task_VerifyWithCustomer"), _BACK,
+    ), ("EndEvent_Restored",)),
+    Scenario("repaired_in_the_field", (
+        _FAULT, _FIELD, ready("Task_DispatchTechnician"), _DISPATCHED, _REPAIRED, _BACK,
+    ), ("EndEvent_Restored",)),
+    Scenario("customer_says_it_is_still_broken", (
+        _FAULT, _REMOTE, _FIXED_REMOTELY,
+        do("Task_VerifyWithCustomer", service_restored=False, customer_comment="Still no internet"),
+        ready("Task_RemoteDiagnosis"), _FIELD, _DISPATCHED, _REPAIRED, _BACK,
+    ), ("EndEvent_Restored",)),
+    Scenario("target_at_risk_supervisor_expedites", (
+        _FAULT, _FIELD, _DISPATCHED, wait(hours=19), ready("Task_RepairOnSite"), wait(hours=1),
+        ready("Task_ExpediteRestoration", "Task_RepairOnSite"),
+        do("Task_ExpediteRestoration", escalation_action="priority_dispatch"), _REPAIRED, _BACK,
+    ), ("EndEvent_Expedited", "EndEvent_Restored")),
+    Scenario("restored_while_the_escalation_is_open", (
+        _FAULT, wait(hours=20, minutes=1), ready("Task_ExpediteRestoration", "Task_RemoteDiagnosis"),
+        _REMOTE, _FIXED_REMOTELY, _BACK,
+    ), ("EndEvent_Restored",)),
+    Scenario("customer_chases_the_technician", (
+        _FAULT, _FIELD, _DISPATCHED, contact(), ready("Task_RepairOnSite", "Task_UpdateCustomerFault"),
+        do("Task_UpdateCustomerFault", repeat_reason="technician_late", told_customer="Arrives by 15:00"),
+        _REPAIRED, _BACK,
+    ), ("EndEvent_CustomerUpdated", "EndEvent_Restored")),
+]
+
+SCENARIOS["restore_service"] = RESTORE

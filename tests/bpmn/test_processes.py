@@ -119,3 +119,15 @@ def test_repeat_contacts_are_caught_without_interrupting_the_work(process_id):
 def test_element_ids_do_not_collide_with_engine_internals(process_id):
     ids = {el.get("id") for el in tree(process_id).iter() if isinstance(el.tag, str)}
     assert not ids & {"Start", "End"}
+
+
+@pytest.mark.xfail(strict=True, reason="SpiffWorkflow 3.2 fires a timer only strictly after its due time, so "
+                   "advance(now=next_timer_due()) leaves it waiting; engine/runtime does not compensate yet")
+def test_timer_fires_when_the_clock_reaches_its_due_time():
+    from .scenarios import _FAULT
+
+    run = Run("restore_service", False, T0)
+    run.step(_FAULT)
+    due = run.instance.next_timer_due()
+    run.instance.advance(now=due)
+    assert "Task_ExpediteRestoration" in run.ready_ids()
