@@ -106,3 +106,48 @@ RESTORE = [
 ]
 
 SCENARIOS["restore_service"] = RESTORE
+
+# ---- billing_inquiry -------------------------------------------------------------------------
+
+_INQUIRY = do("Task_LogInquiry", invoice_number="INV-2026-02-88123", inquiry_type="dispute",
+              disputed_amount=240, customer_question="Why was I charged for TV when I cancelled it?")
+_CORRECT = do("Task_ReviewInvoice", invoice_wrong=False, error_cause="no_error", root_cause_in_billing=False)
+_TARIFF_WRONG = do("Task_ReviewInvoice", invoice_wrong=True, error_cause="wrong_tariff",
+                   root_cause_in_billing=True)
+_APPLIED = do("Task_ApplyAdjustment", adjustment_document="CN-55120")
+_EXPLAINED = do("Task_ExplainOutcome", explained_via="by_phone", customer_accepts=True)
+_ROOT_FIXED = do("Task_FixRootCause", fix_description="TV add-on end date now ends billing",
+                 customers_affected=37)
+
+BILLING = [
+    Scenario("invoice_was_right", (
+        ready("Task_LogInquiry"), _INQUIRY, ready("Task_ReviewInvoice"), _CORRECT,
+        ready("Task_ExplainOutcome"), _EXPLAINED,
+    ), ("EndEvent_Answered",)),
+    Scenario("small_one_off_credit", (
+        _INQUIRY, do("Task_ReviewInvoice", invoice_wrong=True, error_cause="keying_error",
+                     root_cause_in_billing=False),
+        do("Task_DetermineAdjustment", adjustment_type="credit_note", credit_amount=40),
+        ready("Task_ApplyAdjustment"), _APPLIED, _EXPLAINED,
+    ), ("EndEvent_Answered",)),
+    Scenario("large_credit_approved_and_root_cause_fixed", (
+        _INQUIRY, _TARIFF_WRONG, do("Task_DetermineAdjustment", adjustment_type="rebill", credit_amount=240),
+        ready("Task_ApproveCredit"), do("Task_ApproveCredit", credit_approved=True),
+        ready("Task_ApplyAdjustment"), _APPLIED, _EXPLAINED, ready("Task_FixRootCause"), _ROOT_FIXED,
+    ), ("EndEvent_RootCauseFixed",)),
+    Scenario("large_credit_sent_back_then_reduced", (
+        _INQUIRY, _TARIFF_WRONG, do("Task_DetermineAdjustment", adjustment_type="credit_note", credit_amount=480),
+        do("Task_ApproveCredit", credit_approved=False, approval_note="Only two months were wrong"),
+        ready("Task_DetermineAdjustment"),
+        do("Task_DetermineAdjustment", adjustment_type="credit_note", credit_amount=80),
+        _APPLIED, _EXPLAINED, _ROOT_FIXED,
+    ), ("EndEvent_RootCauseFixed",)),
+    Scenario("customer_chases_the_answer", (
+        _INQUIRY, wait(days=1), contact(), ready("Task_ReviewInvoice", "Task_UpdateCustomerInquiry"),
+        do("Task_UpdateCustomerInquiry", repeat_reason="reminder_received",
+           told_customer="Dispute flag set, no reminder until resolved"),
+        _CORRECT, _EXPLAINED,
+    ), ("EndEvent_CustomerUpdated", "EndEvent_Answered")),
+]
+
+SCENARIOS["billing_inquiry"] = BILLING
