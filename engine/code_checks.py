@@ -1,0 +1,133 @@
+"""Checks on the Python inside a model: conditions, scripts, timer expressions, loop expressions.
+
+Everything is checked with the sandbox's own rules (engine.sandbox.check_model_code), so what passes
+here compiles at runtime. Scripts are checked as written; conditions and timers stripped, as the
+runtime evaluates them.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from .bpmntree import Model, bpmn, describe, owner, problem
+from .errors import Problem
+from .parser import ISO_TIMER, NS, TIMER_TAGS
+from .sandbox import check_model_code
+
+SPIFF = NS["spiffworkflow"]
+_PYTHON_FORMATS = {"", "python", "python3", "py", "text/python", "text/x-python",
+                   "application/x-python"}
+_JUEL = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
+_CRON_FIELD = r"[0-9*?/,\-#LW]+|[A-Za-z]{3}([-,][A-Za-z]{3})*"
+_CRON = re.compile(rf"^\s*({_CRON_FIELD})(\s+({_CRON_FIELD})){{4,6}}\s*$")
+_CRON_HINT = "cron timers are not supported; use an ISO-8601 cycle such as R/PT1H"
+# (element, mode, what the designer calls it)
+_EXPRESSIONS = (
+    (bpmn("conditionExpression"), "eval", "condition"),
+    (bpmn("condition"), "eval", "condition"),
+    (bpmn("completionCondition"), "eval", "completion condition"),
+    (bpmn("loopCardinality"), "eval", "loop cardinality"),
+    (bpmn("loopCondition"), "eval", "loop condition"),
+    (f"{{{SPIFF}}}preScript", "exec", "pre-script"),
+    (f"{{{SPIFF}}}postScript", "exec", "post-script"),
+    (f"{{{SPIFF}}}messagePayload", "eval", "message payload"),
+)
+
+
+def _quote(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def check_expressions(m: Model) -> list[Problem]:
+    """Report conditions and expressions that do not compile under the sandbox."""
+    found = []
+    for tag, mode, what in _EXPRESSIONS:
+        for process in m.runnable:
+            for node in process.iter(tag):
+                text = node.text or ""
+                if not text.strip():
+                    continue
+                issue = _expression_issue(node, text if mode == "exec" else text.strip(), mode)
+                if issue:
+                    where = owner(node)
+                    found.append(problem(where, f"The {what} '{_quote(text)}' on {describe(where)} "
+                                         f"{issue}"))
+    return found
+
+
+def _expression_issue(node: etree._Element, text: str, mode: str) -> str | None:
+    language = (node.get("language") or "").strip().lower()
+    if "javascript" in language or "groovy" in language or language.endswith("juel"):
+        return (f"is written in {node.get('language')}; Caseflow runs Python only. Rewrite it in "
+                "Python.")
+    if _JUEL.match(text):
+        return ("is a Camunda (JUEL) expression; Caseflow expressions are Python. Write it "
+                "without ${...}, e.g. amount > 1000.")
+    if mode == "eval" and text.startswith("="):
+        return ("is a Camunda 8 (FEEL) expression; Caseflow expressions are Python. Write it "
+                "without the leading '=', in Python, e.g. amount > 1000.")
+    reason = check_model_code(text, mode)
+    if reason:
+        return f"is not valid Caseflow Python: {reason}. Fix the expression."
+    return None
+
+
+def check_scripts(m: Model) -> list[Problem]:
+    """Report script tasks without a Python script or whose script the sandbox refuses."""
+    found = []
+    for task in m.iter("scriptTask"):
+        script_format = (task.get("scriptFormat") or "").strip().lower()
+        script = task.find(bpmn("script"))
+        source = script.text if script is not None and script.text else ""
+        label = describe(task)
+        if script_format not in _PYTHON_FORMATS:
+            found.append(problem(task, f"{label} has a {task.get('scriptFormat')} script; Caseflow "
+                                 "runs Python scripts only. Rewrite the script in Python."))
+        elif not source.strip():
+            found.append(problem(task, f"{label} has no script. Write the Python it should run, or "
+                                 "make it a plain task."))
+        else:
+            reason = check_model_code(source, "exec")
+            if reason:
+                found.append(problem(task, f"The script of {label} is refused: {reason}. Fix the "
+                                     "script."))
+    return found
+
+
+def check_timers(m: Model) -> list[Problem]:
+    """Report timers that are neither ISO-8601 literals nor sandboxed Python expressions."""
+    found = []
+    for definition in m.iter("timerEventDefinition"):
+        event = owner(definition)
+        spec = next((c for t in TIMER_TAGS for c in definition.findall(bpmn(t))), None)
+        text = (spec.text or "").strip() if spec is not None else ""
+        label = describe(event)
+        if not text:
+            found.append(problem(event, f"The timer of {label} has no time set. Enter a duration "
+                                 "such as PT1H, a date such as 2026-12-01T10:00Z or a cycle such "
+                                 "as R3/PT1H."))
+            continue
+        issue = _timer_issue(text)
+        if issue:
+            found.append(problem(event, f"The timer '{_quote(text)}' of {label} {issue}"))
+    return found
+
+
+def _timer_issue(text: str) -> str | None:
+    if ISO_TIMER.match(text):
+        return None
+    if _CRON.match(text):
+        return f"is a cron expression: {_CRON_HINT}."
+    if _JUEL.match(text):
+        return ("is a Camunda (JUEL) expression; Caseflow timer expressions are Python. Write an "
+                "ISO-8601 time such as PT1H, or a Python expression such as due_date.")
+    reason = check_model_code(text, "eval")
+    if reason:
+        return ("is neither an ISO-8601 time (PT1H, 2026-12-01T10:00Z, R3/PT1H) nor a valid "
+                f"Python expression ({reason}). Fix the timer.")
+    return None
+
+
+CODE_CHECKS = (check_expressions, check_scripts, check_timers)

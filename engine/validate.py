@@ -1,0 +1,96 @@
+"""Validate an uploaded BPMN file and report every problem at once, in designer words.
+
+Order: hardened XML parsing (engine.xmlsafe), the BPMN 2.0 schema (engine.schema_checks), Caseflow's
+structural and code checks on the tree (engine.checks, engine.code_checks) with the form, SLA and
+phase checks of engine.metadata, then SpiffWorkflow's own parser (engine.spiff_checks) for what only
+it knows. Nothing here raises: a file that cannot be read
+gives a report with valid=False.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .bpmntree import Model
+from .checks import STRUCTURE_CHECKS
+from .code_checks import CODE_CHECKS
+from .errors import InvalidBpmn, Problem
+from .metadata import metadata_problems
+from .schema_checks import check_schema
+from .spiff_checks import check_with_spiff, merge_spiff
+from .xmlsafe import parse_bpmn_xml
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The verdict on one file: valid when no problem is an error."""
+
+    valid: bool
+    processes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """Return the report as JSON-ready data."""
+        return {
+            "valid": self.valid,
+            "processes": list(self.processes),
+            "problems": [
+                {"element_id": p.element_id, "element_name": p.element_name, "line": p.line,
+                 "message": p.message, "severity": p.severity}
+                for p in self.problems
+            ],
+        }
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Return only the problems that block deployment."""
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def validate_bpmn(data: bytes, filename: str = "upload.bpmn", *,
+                  available_processes: Iterable[str] = ()) -> ValidationReport:
+    """Check BPMN bytes for everything that would stop Caseflow running them; never raise.
+
+    `available_processes` names processes already deployed from other files, which call
+    activities in this file may call.
+    """
+    try:
+        root = parse_bpmn_xml(data, filename)
+    except InvalidBpmn as err:
+        return _report([], list(err.problems))
+    model = Model(root, available=frozenset(available_processes or ()))
+    processes = [p.get("id") for p in model.executable]
+    structural: list[Problem] = []
+    for check in (*STRUCTURE_CHECKS, *CODE_CHECKS):
+        structural.extend(_guarded(check.__name__, lambda c=check: c(model)))
+    structural.extend(_guarded("metadata_problems", lambda: metadata_problems(root)))
+    schema = _guarded("check_schema", lambda: check_schema(model))
+    spiff = _guarded("check_with_spiff", lambda: check_with_spiff(model, filename))
+    flagged = {p.element_id for p in structural if p.severity == "error" and p.element_id}
+    schema = [p for p in schema if p.severity == "error" or p.element_id not in flagged]
+    problems = structural + schema
+    problems += merge_spiff(problems, [s for s in spiff if isinstance(s, tuple)])
+    problems += [p for p in spiff if isinstance(p, Problem)]
+    return _report(processes, problems)
+
+
+def _guarded(name: str, run) -> list:
+    """Run one check; a crash inside it becomes a problem instead of a traceback."""
+    try:
+        return list(run())
+    except RecursionError:
+        return [Problem("The file is too deeply nested for Caseflow to check. Split the model into "
+                        "smaller processes.")]
+    except Exception as err:  # noqa: BLE001 - validation must answer, whatever the input
+        return [Problem(f"Caseflow could not finish checking this file ({name} failed with "
+                        f"{type(err).__name__}: {err}). Please report this with the file.")]
+
+
+def _report(processes: list[str], problems: list[Problem]) -> ValidationReport:
+    unique = list(dict.fromkeys(problems))
+    unique.sort(key=lambda p: (p.severity != "error", p.line or 0))
+    valid = not any(p.severity == "error" for p in unique)
+    return ValidationReport(valid=valid, processes=processes, problems=unique)
+
+
+__all__ = ["ValidationReport", "validate_bpmn"]
