@@ -151,3 +151,54 @@ BILLING = [
 ]
 
 SCENARIOS["billing_inquiry"] = BILLING
+
+# ---- complaint -------------------------------------------------------------------------------
+
+_COMPLAINT = do("Task_LogComplaint", complaint_about="about_installation", complaint_channel="ch_email",
+                complaint_summary="Technician did not turn up twice; took two days off work",
+                outcome_wanted="Compensation for the lost days")
+_ACKNOWLEDGED = do("Task_AcknowledgeComplaint", acknowledged_via="ack_phone", case_owner="R. Byrne")
+_JUSTIFIED = do("Task_Investigate", complaint_justified=True, complaint_root_cause="rc_our_error",
+                findings="Both visits were dropped by a scheduling rule for the area")
+_PUT_RIGHT = do("Task_PutItRight", remedy="remedy_credit", compensation_eur=60)
+_SEVEN_DAYS = wait(days=7, minutes=1)
+_SATISFIED = do("Task_FollowUp", customer_satisfied=True, follow_up_note="Happy with the credit")
+_CLOSED = do("Task_CloseComplaint", closure_code="closed_resolved",
+             lesson="Scheduling rule must not drop confirmed visits")
+
+COMPLAINT = [
+    Scenario("justified_put_right_and_closed", (
+        ready("Task_LogComplaint"), _COMPLAINT, ready("Task_AcknowledgeComplaint"), _ACKNOWLEDGED,
+        ready("Task_Investigate"), _JUSTIFIED, ready("Task_PutItRight"), _PUT_RIGHT,
+        ready(), wait(days=6), ready(), wait(days=1, minutes=1), ready("Task_FollowUp"), _SATISFIED,
+        ready("Task_CloseComplaint"), _CLOSED,
+    ), ("EndEvent_Closed",)),
+    Scenario("not_justified_explained", (
+        _COMPLAINT, _ACKNOWLEDGED,
+        do("Task_Investigate", complaint_justified=False, complaint_root_cause="rc_misunderstanding",
+           findings="Visit was cancelled by the customer's partner"),
+        ready("Task_ExplainDecision"),
+        do("Task_ExplainDecision", decision_explained_via="decision_phone",
+           decision_note="Showed the cancellation record"),
+        _SEVEN_DAYS, _SATISFIED, do("Task_CloseComplaint", closure_code="closed_not_justified"),
+    ), ("EndEvent_Closed",)),
+    Scenario("acknowledgement_overdue_supervisor_steps_in", (
+        _COMPLAINT, wait(hours=23), ready("Task_AcknowledgeComplaint"), wait(hours=1, minutes=1),
+        ready("Task_AcknowledgeOverdue"),
+        do("Task_AcknowledgeOverdue", overdue_case_owner="M. Walsh", late_because="late_backlog"),
+        _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _SATISFIED, _CLOSED,
+    ), ("EndEvent_Closed",)),
+    Scenario("still_unhappy_at_follow_up_reopens", (
+        _COMPLAINT, _ACKNOWLEDGED, _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS,
+        do("Task_FollowUp", customer_satisfied=False, follow_up_note="Credit never arrived"),
+        ready("Task_Investigate"), _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _SATISFIED, _CLOSED,
+    ), ("EndEvent_Closed",)),
+    Scenario("customer_chases_the_investigation", (
+        _COMPLAINT, _ACKNOWLEDGED, wait(days=1), contact(),
+        ready("Task_Investigate", "Task_UpdateCustomerComplaint"),
+        do("Task_UpdateCustomerComplaint", repeat_reason="chasing_outcome", told_customer="Answer by Friday"),
+        _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _SATISFIED, _CLOSED,
+    ), ("EndEvent_CustomerUpdated", "EndEvent_Closed")),
+]
+
+SCENARIOS["complaint"] = COMPLAINT
