@@ -106,7 +106,9 @@ class Model:
         found: dict[str, etree._Element] = {}
         for element in self.root.iter():
             if isinstance(element.tag, str) and element.get("id"):
-                found.setdefault(element.get("id"), element)
+                # BPMN elements win over extension elements (form fields) with the same id.
+                if _is_bpmn(element) or element.get("id") not in found:
+                    found[element.get("id")] = element
         return found
 
     @cached_property

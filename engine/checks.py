@@ -12,7 +12,10 @@ from .bpmntree import Model, bpmn, describe, element_name, kind, local, problem,
 from .errors import Problem
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
+DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
 MAX_CHAIN = 400
 _DATA_ITEMS = frozenset({"inputDataItem", "outputDataItem"})
 _GATEWAYS_WITH_CONDITIONS = ("exclusiveGateway", "inclusiveGateway")
@@ -23,10 +26,11 @@ _RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", "
 
 
 def check_ids(m: Model) -> list[Problem]:
-    """Report ids used by more than one element."""
+    """Report ids used by more than one element (BPMN and diagram elements only: a modeler's
+    extension ids, such as camunda:formField ids, are variable names and repeat across tasks)."""
     seen: dict[str, list[etree._Element]] = defaultdict(list)
     for element in m.root.iter():
-        if isinstance(element.tag, str) and element.get("id"):
+        if _has_xml_id(element):
             seen[element.get("id")].append(element)
     found = []
     for eid, elements in seen.items():
@@ -45,6 +49,12 @@ def check_ids(m: Model) -> list[Problem]:
                              f"{lines}): {what}. Every element needs its own id: give one of them "
                              "a new id (copy-pasted elements often keep the old one)."))
     return found
+
+
+def _has_xml_id(element: etree._Element) -> bool:
+    if not isinstance(element.tag, str) or not element.get("id"):
+        return False
+    return etree.QName(element).namespace in (BPMN_NS, BPMNDI_NS, DC_NS, DI_NS)
 
 
 def check_reserved_ids(m: Model) -> list[Problem]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -27,6 +27,7 @@ from .sandbox import ScriptRefused, ScriptTimeout, new_script_engine
 from .serializer import SERIALIZER_VERSION, dump_state, workflow_from_dict
 
 HUMAN_KINDS = ("UserTask", "ManualTask", "NoneTask")
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,10 @@ class Instance:
             for _ in range(1000):
                 self._guard(None, lambda: self.workflow.do_engine_steps(
                     will_complete_task=self._will_complete, did_complete_task=self._did_complete))
+                # SpiffWorkflow fires a timer only strictly after its due time; Caseflow's clock
+                # is inclusive: a timer due at `now` fires at `now`.
+                with engine_time(now + _TICK):
+                    self._guard(None, self.workflow.refresh_timers)
                 # do_engine_steps refreshes timers last, so a timer that just fired leaves a
                 # READY engine task behind: go round again until nothing automatic is ready.
                 if not deliver_inbox(self) and not self._engine_ready():

@@ -204,3 +204,15 @@ def test_skip_without_defaults_uses_the_form_defaults(dev_process):
     inst = runtime.start(dev_process, now=T0)
     dv.skip(inst, task_for(inst, "Capture").id, now=T0)
     assert task_for(inst, "Check").data["amount"] == 0
+
+
+def test_timer_fires_at_exactly_its_due_time(dev_process, roundtrip):
+    run = Runner(dev_process, roundtrip)
+    inst = run.start(now=T0)
+    complete(inst, "Capture", {"amount": 1}, now=T0)
+    inst = run.again(inst)
+    due = inst.next_timer_due()
+    inst.advance(now=due - timedelta(microseconds=1))
+    assert ready_ids(inst) == ["Check"]
+    inst.advance(now=due)
+    assert ready_ids(run.again(inst)) == ["Check", "Escalate"]

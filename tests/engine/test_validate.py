@@ -342,3 +342,25 @@ def test_every_problem_is_reported_at_once_errors_first():
 def test_validation_never_raises(data):
     report = validate_bpmn(data)
     assert not report.valid and all(p.message for p in report.problems)
+
+
+def test_form_field_ids_may_repeat_across_tasks():
+    """camunda:formField ids are variable names; two tasks asking for the same field is normal."""
+    from engine.validate import validate_bpmn
+
+    field = ('<bpmn:extensionElements><camunda:formData><camunda:formField id="case_owner" '
+             'label="Owner" type="string"/></camunda:formData></bpmn:extensionElements>')
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="http://x">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="S1"/><bpmn:sequenceFlow id="f1" sourceRef="S1" targetRef="A"/>
+    <bpmn:userTask id="A" name="A">{field}</bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="A" targetRef="B"/>
+    <bpmn:userTask id="B" name="B">{field}</bpmn:userTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="B" targetRef="E1"/><bpmn:endEvent id="E1"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+    report = validate_bpmn(xml, "repeat.bpmn")
+    assert report.valid, report.problems
+    assert not [p for p in report.problems if "case_owner" in p.message]

@@ -1,0 +1,70 @@
+"""The `caseflow` command against a real SQLite file."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cases.cli import app
+from tests.conftest import CORPUS, DATA
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("CASEFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.setenv("CASEFLOW_SECRET_KEY", "k" * 40)
+    monkeypatch.delenv("CASEFLOW_DEMO_MODE", raising=False)
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+
+
+def test_validate_valid_file_exits_zero(env):
+    result = runner.invoke(app, ["validate", str(DATA / "deviations.bpmn")])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output and "dev_process" in result.output
+
+
+def test_validate_json_lists_problems_with_element_and_line(env):
+    result = runner.invoke(app, ["validate", "--json", str(CORPUS / "broken" / "broken_04_flow_to_missing_id.bpmn")])
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["valid"] is False and report["problems"]
+    first = report["problems"][0]
+    assert set(first) >= {"element_id", "element_name", "line", "message"}
+    assert any(p["line"] for p in report["problems"])
+
+
+def test_validate_missing_file_says_so(env, tmp_path):
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope.bpmn")])
+    assert result.exit_code == 2 and "No such file" in result.output
+
+
+def test_deploy_activate_and_list(env):
+    first = runner.invoke(app, ["deploy", str(DATA / "deviations.bpmn"), "--activate"])
+    assert first.exit_code == 0 and "deployed dev_process v1 (active)" in first.output
+    again = runner.invoke(app, ["deploy", str(DATA / "deviations.bpmn")])
+    assert "already deployed as dev_process v1" in again.output
+    listing = runner.invoke(app, ["definitions"])
+    assert "dev_process" in listing.output and "active" in listing.output
+
+
+def test_deploy_broken_file_reports_problems_and_stores_nothing(env):
+    result = runner.invoke(app, ["deploy", str(CORPUS / "broken" / "broken_05_no_start_event.bpmn")])
+    assert result.exit_code == 1 and "not deployed" in result.output
+    assert "No definitions deployed." in runner.invoke(app, ["definitions"]).output
+
+
+def test_demo_refuses_outside_demo_mode(env):
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 1 and "DEMO_MODE" in result.output
+
+
+def test_users_create_and_list(env):
+    result = runner.invoke(app, ["users", "create", "ann", "--role", "agent", "--teams", "Billing"],
+                           input="long-password\nlong-password\n")
+    assert result.exit_code == 0, result.output
+    assert "ann" in runner.invoke(app, ["users", "list"]).output
+    bad = runner.invoke(app, ["users", "create", "bob", "--role", "wizard"], input="long-password\nlong-password\n")
+    assert bad.exit_code == 1 and "Unknown role" in bad.output
