@@ -121,8 +121,6 @@ def test_element_ids_do_not_collide_with_engine_internals(process_id):
     assert not ids & {"Start", "End"}
 
 
-@pytest.mark.xfail(strict=True, reason="SpiffWorkflow 3.2 fires a timer only strictly after its due time, so "
-                   "advance(now=next_timer_due()) leaves it waiting; engine/runtime does not compensate yet")
 def test_timer_fires_when_the_clock_reaches_its_due_time():
     from .scenarios import _FAULT
 
