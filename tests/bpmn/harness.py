@@ -25,7 +25,7 @@ from engine.messages import send_message
 from engine.parser import NS
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-PROCESS_IDS = ("install_service", "restore_service", "billing_inquiry", "complaint")
+PROCESS_IDS = ("install_service", "restore_service", "billing_inquiry", "complaint", "change_service")
 CONTACT = "customer_contacted_again"
 STEP_TIME = timedelta(minutes=10)  # how long each human step takes in scenario time
 

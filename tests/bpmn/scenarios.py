@@ -95,7 +95,7 @@ RESTORE = [
         do("Task_ExpediteRestoration", escalation_action="priority_dispatch"), _REPAIRED, _BACK,
     ), ("EndEvent_Expedited", "EndEvent_Restored")),
     Scenario("restored_while_the_escalation_is_open", (
-        _FAULT, wait(hours=20, minutes=1), ready("Task_ExpediteRestoration", "Task_RemoteDiagnosis"),
+        _FAULT, wait(hours=20), ready("Task_ExpediteRestoration", "Task_RemoteDiagnosis"),
         _REMOTE, _FIXED_REMOTELY, _BACK,
     ), ("EndEvent_Restored",)),
     Scenario("customer_chases_the_technician", (
@@ -185,7 +185,7 @@ COMPLAINT = [
     Scenario("acknowledgement_overdue_supervisor_steps_in", (
         _COMPLAINT, wait(hours=23), ready("Task_AcknowledgeComplaint"), wait(hours=1, minutes=1),
         ready("Task_AcknowledgeOverdue"),
-        do("Task_AcknowledgeOverdue", overdue_case_owner="M. Walsh", late_because="late_backlog"),
+        do("Task_AcknowledgeOverdue", case_owner="M. Walsh", late_because="late_backlog"),
         _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _SATISFIED, _CLOSED,
     ), ("EndEvent_Closed",)),
     Scenario("still_unhappy_at_follow_up_reopens", (
@@ -202,3 +202,54 @@ COMPLAINT = [
 ]
 
 SCENARIOS["complaint"] = COMPLAINT
+
+# ---- change_service --------------------------------------------------------------------------
+
+
+def _request(kind: str, reason: str | None = None):
+    return do("Task_CaptureRequest", request_type=kind, effective_date="2026-04-01", cancellation_reason=reason)
+
+
+_CANCEL = _request("req_cancellation", "leave_competitor")
+_CANCELLED = do("Task_ProcessCancellation", service_end_date="2026-04-01", termination_fee=120,
+                fee_waived=False, final_invoice_number="INV-2026-04-99001")
+_ADDRESS_SERVED = do("Task_CheckNewAddress", new_address="4 Quay Street, Galway", new_address_served=True)
+_MOVE_BOOKED = do("Task_BookMove", move_date="2026-04-01", move_slot="move_am")
+_MOVE_PROVISIONED = do("Task_ProvisionNewAddress", new_port="GAL-OLT1-P40", old_port_cease_scheduled=True)
+_MOVE_INSTALLED = do("Task_InstallNewAddress", move_technician_id="T-31", move_speed_mbps=480)
+_MOVE_CONFIRMED = do("Task_ConfirmMove", move_working=True, move_satisfaction=4)
+
+CHANGE = [
+    Scenario("plan_changed_in_one_contact", (
+        ready("Task_CaptureRequest"), _request("req_plan_change"), ready("Task_ChangePlan"),
+        do("Task_ChangePlan", new_plan="plan_plus", price_confirmed=True),
+    ), ("EndEvent_PlanChanged",)),
+    Scenario("cancellation_customer_stays", (
+        _CANCEL, ready("Task_RetentionOffer"), do("Task_RetentionOffer", offer_made="offer_discount", offer_accepted=True),
+        ready("Task_ApplyOffer"), do("Task_ApplyOffer", offer_reference="RET-8812"),
+    ), ("EndEvent_Retained",)),
+    Scenario("cancellation_customer_leaves", (
+        _CANCEL, do("Task_RetentionOffer", offer_made="offer_upgrade", offer_accepted=False),
+        ready("Task_ProcessCancellation"), _CANCELLED,
+    ), ("EndEvent_Cancelled",)),
+    Scenario("move_to_a_served_address", (
+        _request("req_move"), ready("Task_CheckNewAddress"), _ADDRESS_SERVED, ready("Task_BookMove"), _MOVE_BOOKED,
+        ready("Task_ProvisionNewAddress"), _MOVE_PROVISIONED, ready("Task_InstallNewAddress"), _MOVE_INSTALLED,
+        ready("Task_ConfirmMove"), _MOVE_CONFIRMED,
+    ), ("EndEvent_Moved",)),
+    Scenario("move_to_an_address_we_cannot_serve", (
+        _request("req_move"),
+        do("Task_CheckNewAddress", new_address="Inis Meain, Aran Islands", new_address_served=False),
+        ready("Task_ProcessCancellation"),
+        do("Task_ProcessCancellation", service_end_date="2026-04-01", termination_fee=0, fee_waived=True,
+           final_invoice_number="INV-2026-04-99002"),
+    ), ("EndEvent_Cancelled",)),
+    Scenario("customer_chases_the_move", (
+        _request("req_move"), _ADDRESS_SERVED, _MOVE_BOOKED, _MOVE_PROVISIONED, contact(),
+        ready("Task_InstallNewAddress", "Task_UpdateCustomerMove"),
+        do("Task_UpdateCustomerMove", repeat_reason="move_progress", told_customer="Technician booked for 1 April"),
+        _MOVE_INSTALLED, _MOVE_CONFIRMED,
+    ), ("EndEvent_CustomerUpdated", "EndEvent_Moved")),
+]
+
+SCENARIOS["change_service"] = CHANGE

@@ -3,6 +3,7 @@ scenarios together take every flow, and each file follows the modeling conventio
 from __future__ import annotations
 
 import ast
+from datetime import timedelta
 
 import pytest
 
@@ -127,5 +128,7 @@ def test_timer_fires_when_the_clock_reaches_its_due_time():
     run = Run("restore_service", False, T0)
     run.step(_FAULT)
     due = run.instance.next_timer_due()
+    run.instance.advance(now=due - timedelta(seconds=1))
+    assert "Task_ExpediteRestoration" not in run.ready_ids()
     run.instance.advance(now=due)
     assert "Task_ExpediteRestoration" in run.ready_ids()
