@@ -99,10 +99,11 @@ class Instance:
     def data(self) -> dict:
         """Return the business data as the latest finished or ready task sees it."""
         if self.workflow.completed:
-            return dict(self.workflow.data)
-        ready = self._human_ready()
-        source = ready[0] if ready else self.workflow.last_task or self.workflow.task_tree
-        return dict(source.data)
+            data = self.workflow.data
+        else:
+            ready = self._human_ready()
+            data = (ready[0] if ready else self.workflow.last_task or self.workflow.task_tree).data
+        return {k: v for k, v in data.items() if not k.startswith("_caseflow")}
 
     def ready_tasks(self) -> list[ReadyTask]:
         """Return every step waiting for a person, BPMN tasks first, then ad-hoc tasks."""
@@ -181,7 +182,7 @@ class Instance:
         with engine_time(now):
             for _ in range(1000):
                 self._guard(None, lambda: self.workflow.do_engine_steps(
-                    will_complete_task=self._will_complete, did_complete_task=self._did_complete))
+                    did_complete_task=self._did_complete))
                 # SpiffWorkflow fires a timer only strictly after its due time; Caseflow's clock
                 # is inclusive: a timer due at `now` fires at `now`.
                 with engine_time(now + _TICK):
@@ -193,9 +194,6 @@ class Instance:
 
     def _engine_ready(self) -> bool:
         return any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY))
-
-    def _will_complete(self, task) -> None:
-        pass
 
     def _did_complete(self, task) -> None:
         spec = task.task_spec

@@ -269,3 +269,12 @@ def test_skip_of_a_task_that_is_not_ready_is_refused(dev_process):
     inst = Runner(dev_process, False).start(now=T0)
     with pytest.raises(TaskNotReady):
         dv.skip(inst, "not-a-task", now=T0)
+
+
+def test_route_override_never_shows_in_business_data(dev_process):
+    inst = Runner(dev_process, False).start(now=T0)
+    complete(inst, "Capture", {"amount": 5}, now=T0)
+    dv.override_decision(inst, "Decide", "Approve", now=T0)
+    assert inst.workflow.data, "the override is pending in workflow data"
+    assert not [k for k in inst.data if k.startswith("_caseflow")]
+    assert inst.data["amount"] == 5
