@@ -5,7 +5,9 @@ A scenario is a list of steps taken by people, the clock and the customer:
   after the data went through the task's own form (engine.forms), as the case layer does it;
 - `wait(**timedelta)`: the clock moves on and due timers fire;
 - `contact()`: the customer contacts us again (message `customer_contacted_again`);
-- `ready(*element_ids)`: exactly these steps wait for people now.
+- `ready(*element_ids)`: exactly these steps wait for people now;
+- `skip(element_id)`, `go_back(element_id)`, `override(gateway_id, target_id)`: an agent leaves the
+  path (engine.deviations; a skip gives the step its form defaults).
 """
 from __future__ import annotations
 
@@ -18,14 +20,16 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 
-from engine import runtime
+from engine import deviations, runtime
 from engine.definitions import CompiledProcess, compile_processes
 from engine.forms import parse_form, validate_form
 from engine.messages import send_message
 from engine.parser import NS
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
-PROCESS_IDS = ("install_service", "restore_service", "billing_inquiry", "complaint", "change_service")
+PROCESS_IDS = (
+    "install_service", "restore_service", "billing_inquiry", "complaint", "change_service",
+)
 CONTACT = "customer_contacted_again"
 STEP_TIME = timedelta(minutes=10)  # how long each human step takes in scenario time
 
@@ -53,6 +57,18 @@ def contact() -> Step:
 
 def ready(*element_ids: str) -> Step:
     return Step("ready", expected=tuple(sorted(element_ids)))
+
+
+def skip(element_id: str) -> Step:
+    return Step("skip", element_id)
+
+
+def go_back(element_id: str) -> Step:
+    return Step("go_back", element_id)
+
+
+def override(gateway_id: str, target_id: str) -> Step:
+    return Step("override", gateway_id, {"target": target_id})
 
 
 @dataclass(frozen=True)
@@ -105,7 +121,7 @@ def form_data(process_id: str, element_id: str, submitted: dict) -> dict:
 
 
 class Run:
-    """One scenario run on one instance; with roundtrip the instance is saved and restored after every step."""
+    """One scenario on one instance; with roundtrip, saved and restored after every step."""
 
     def __init__(self, process_id: str, roundtrip: bool, now):
         self.process_id = process_id
@@ -122,16 +138,25 @@ class Run:
 
     def step(self, step: Step) -> None:
         inst = self.instance
-        if step.action == "do":
+        if step.action in ("do", "skip"):
             matches = [t for t in inst.ready_tasks() if t.element_id == step.element_id]
             assert len(matches) == 1, f"{step.element_id} is not ready; ready: {self.ready_ids()}"
             self.now += STEP_TIME
-            inst.complete(matches[0].id, form_data(self.process_id, step.element_id, step.data), now=self.now)
+            if step.action == "skip":
+                deviations.skip(inst, matches[0].id, now=self.now)
+            else:
+                inst.complete(matches[0].id, form_data(self.process_id, step.element_id, step.data),
+                              now=self.now)
+        elif step.action == "go_back":
+            deviations.go_back(inst, step.element_id, now=self.now)
+        elif step.action == "override":
+            deviations.override_decision(inst, step.element_id, step.data["target"], now=self.now)
         elif step.action == "wait":
             self.now += step.delay
             inst.advance(now=self.now)
         elif step.action == "contact":
-            assert send_message(inst, CONTACT, {"channel": "phone"}, now=self.now), "nobody waited for the contact"
+            delivered = send_message(inst, CONTACT, {"channel": "phone"}, now=self.now)
+            assert delivered, "nobody waited for the contact"
         elif step.action == "ready":
             assert self.ready_ids() == step.expected, f"ready: {self.ready_ids()}"
             return
@@ -150,7 +175,7 @@ def reached_ends(instance: runtime.Instance) -> set[str]:
 
 
 def taken_flows(instance: runtime.Instance) -> set[tuple[str, str]]:
-    """Return (source, target) of every sequence flow the instance went along, read from its task tree."""
+    """Return (source, target) of every sequence flow the instance took (from its task tree)."""
     taken = set()
     for task in instance.workflow.get_tasks(state=TaskState.COMPLETED):
         target = getattr(task.task_spec, "bpmn_id", None)

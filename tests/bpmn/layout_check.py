@@ -1,8 +1,9 @@
-"""Geometry checks for the diagram interchange of a BPMN file: what a reader of the diagram would trip over.
+"""Geometry checks for the diagram interchange of a BPMN file: what a reader would trip over.
 
 Reads only the XML (no SpiffWorkflow): shapes must not overlap, every flow must start and end on its
-shapes' outlines, run in horizontal and vertical segments, and never cross another shape or run along
-another flow; labels must not cover shapes, other labels or flows; every node sits inside its lane.
+shapes' outlines, run in horizontal and vertical segments, and never cross another shape or run
+along another flow; labels must not cover shapes, other labels or flows; every node sits inside its
+lane.
 """
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ NS = {
     "dc": "http://www.omg.org/spec/DD/20100524/DC",
     "di": "http://www.omg.org/spec/DD/20100524/DI",
 }
-FLOW_NODES = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-              "task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask",
-              "businessRuleTask", "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",
-              "inclusiveGateway", "eventBasedGateway")
+FLOW_NODES = (
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask",
+    "businessRuleTask", "callActivity", "subProcess", "exclusiveGateway", "parallelGateway",
+    "inclusiveGateway", "eventBasedGateway",
+)
+Point = tuple[float, float]
 TOLERANCE = 2.0
 
 
@@ -94,19 +98,21 @@ def read_diagram(data: bytes) -> Diagram:
             nodes[ref] = (tags.get(ref, "?"), box)
     for edge in root.iter(f"{{{NS['bpmndi']}}}BPMNEdge"):
         ref = edge.get("bpmnElement")
-        edges[ref] = [(float(w.get("x")), float(w.get("y"))) for w in edge.findall("di:waypoint", NS)]
+        edges[ref] = [(float(w.get("x")), float(w.get("y")))
+                      for w in edge.findall("di:waypoint", NS)]
         label = edge.find("bpmndi:BPMNLabel", NS)
         if label is not None and label.find("dc:Bounds", NS) is not None:
             labels[ref] = _box(label)
     flows = {f.get("id"): (f.get("sourceRef"), f.get("targetRef"))
              for f in root.iter(f"{{{NS['bpmn']}}}sequenceFlow")}
-    attached = {b.get("id"): b.get("attachedToRef") for b in root.iter(f"{{{NS['bpmn']}}}boundaryEvent")}
+    attached = {b.get("id"): b.get("attachedToRef")
+                for b in root.iter(f"{{{NS['bpmn']}}}boundaryEvent")}
     lane_of = {ref.text.strip(): ref.getparent().get("id")
                for ref in root.iter(f"{{{NS['bpmn']}}}flowNodeRef") if ref.text}
     return Diagram(nodes, labels, edges, flows, attached, lanes, lane_of, pools)
 
 
-def _segments(points: list[tuple[float, float]]) -> Iterator[tuple[tuple[float, float], tuple[float, float]]]:
+def _segments(points: list[Point]) -> Iterator[tuple[Point, Point]]:
     return zip(points, points[1:])
 
 
@@ -117,18 +123,20 @@ def _segment_box(a: tuple[float, float], b: tuple[float, float]) -> Box:
 def _crosses(a, b, box: Box, margin: float = 1.0) -> bool:
     """Whether an axis-parallel segment passes through the inside of a box."""
     seg = _segment_box(a, b)
+    if not (seg.w or seg.h):
+        return False
     return (seg.x < box.right - margin and box.x + margin < seg.right
-            and seg.y < box.bottom - margin and box.y + margin < seg.bottom) if seg.w or seg.h else False
+            and seg.y < box.bottom - margin and box.y + margin < seg.bottom)
 
 
 def _collinear_overlap(s1, s2) -> bool:
     (a1, b1), (a2, b2) = s1, s2
-    if a1[1] == b1[1] == a2[1] == b2[1]:  # both horizontal on the same line
-        lo, hi = max(min(a1[0], b1[0]), min(a2[0], b2[0])), min(max(a1[0], b1[0]), max(a2[0], b2[0]))
-        return hi - lo > 1
-    if a1[0] == b1[0] == a2[0] == b2[0]:
-        lo, hi = max(min(a1[1], b1[1]), min(a2[1], b2[1])), min(max(a1[1], b1[1]), max(a2[1], b2[1]))
-        return hi - lo > 1
+    for axis in (0, 1):  # axis 0: both horizontal on one line; axis 1: both vertical
+        fixed = 1 - axis
+        if a1[fixed] == b1[fixed] == a2[fixed] == b2[fixed]:
+            lo = max(min(a1[axis], b1[axis]), min(a2[axis], b2[axis]))
+            hi = min(max(a1[axis], b1[axis]), max(a2[axis], b2[axis]))
+            return hi - lo > 1
     return False
 
 
