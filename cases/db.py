@@ -22,13 +22,18 @@ def make_engine(url: str) -> sa.Engine:
     """Create the SQLAlchemy engine; SQLite gets WAL, foreign keys and a busy timeout."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        path = sa.engine.make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_dir(url)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    """Create the folder of a SQLite file (var/ on a fresh clone)."""
+    path = sa.engine.make_url(url).database
+    if url.startswith("sqlite") and path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -55,6 +60,7 @@ def upgrade(url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
+    ensure_sqlite_dir(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))

@@ -68,3 +68,14 @@ def test_users_create_and_list(env):
     assert "ann" in runner.invoke(app, ["users", "list"]).output
     bad = runner.invoke(app, ["users", "create", "bob", "--role", "wizard"], input="long-password\nlong-password\n")
     assert bad.exit_code == 1 and "Unknown role" in bad.output
+
+
+def test_demo_on_a_fresh_folder_creates_the_database_deploys_and_prints_passwords(tmp_path, monkeypatch):
+    monkeypatch.setenv("CASEFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'new.sqlite3'}")
+    monkeypatch.setenv("CASEFLOW_DEMO_MODE", "true")
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "install_service" in result.output and "password:" in result.output
+    assert (tmp_path / "var" / "new.sqlite3").exists()
+    again = runner.invoke(app, ["demo"])
+    assert again.exit_code == 0 and again.output.count("password:") == 4, "passwords renewed"
