@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from SpiffWorkflow.util.task import TaskState
 
-KEEP_LEVELS = 40
+KEEP_LEVELS = 32
 
 
 def _ancestors(task) -> list:

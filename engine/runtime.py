@@ -192,8 +192,14 @@ class Instance:
                 if not deliver_inbox(self) and not self._engine_ready():
                     break
 
+    def _all_tasks(self):
+        """Every task of the workflow and its subprocesses (a flat scan, cheaper than a tree walk)."""
+        yield from self.workflow.tasks.values()
+        for sub in self.workflow.subprocesses.values():
+            yield from sub.tasks.values()
+
     def _engine_ready(self) -> bool:
-        return any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY))
+        return any(t.state == TaskState.READY and not t.task_spec.manual for t in self._all_tasks())
 
     def _did_complete(self, task) -> None:
         spec = task.task_spec

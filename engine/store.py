@@ -181,11 +181,16 @@ def create_instance(session: Session, version: DefinitionVersion, data: Mapping[
 
 def load_instance(session: Session, instance_id: int, *, time_limit: float = 2.0
                   ) -> tuple[WorkflowInstance, runtime.Instance]:
-    """Load an instance row and rebuild its workflow."""
-    row = session.get(WorkflowInstance, instance_id)
-    if row is None:
+    """Load an instance row and rebuild its workflow (one query when the spec is cached)."""
+    found = session.exec(
+        select(WorkflowInstance, DefinitionVersion.process_id, DefinitionVersion.content_hash)
+        .join(DefinitionVersion, DefinitionVersion.id == WorkflowInstance.definition_id)
+        .where(WorkflowInstance.id == instance_id)).first()
+    if found is None:
         raise EngineError(f"No workflow instance {instance_id}")
-    return row, runtime.load(compiled_by_id(session, row.definition_id), row.state, time_limit=time_limit)
+    row, pid, digest = found
+    process = _COMPILED.get((pid, digest)) or compiled_by_id(session, row.definition_id)
+    return row, runtime.load(process, row.state, time_limit=time_limit)
 
 
 def save_instance(session: Session, row: WorkflowInstance, live: runtime.Instance, *,
