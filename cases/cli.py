@@ -17,6 +17,8 @@ from .settings import Settings
 app = typer.Typer(help="Caseflow: BPMN processes with adaptive case handling.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 DEMO_USERS = [
     ("agent", "agent", "Alex Agent", ["Customer Care", "Billing"]),
@@ -168,6 +170,21 @@ def users_list() -> None:
     with session_scope(make_engine(_settings().database_url)) as session:
         for u in list_users(session):
             typer.echo(f"{u.username:16} {u.role:10} {u.teams}")
+
+
+@audit_app.command("verify")
+def audit_verify(case: Optional[int] = typer.Option(None, help="Check one case (default: every case).")
+                 ) -> None:
+    """Check the hash chain of case events; exit 1 listing every edited, deleted or inserted event."""
+    from .audit import verify
+
+    with session_scope(make_engine(_settings().database_url)) as session:
+        findings = verify(session, case)
+    for finding in findings:
+        typer.echo(str(finding))
+    if findings:
+        raise typer.Exit(1)
+    typer.echo("Audit log intact." if case is None else f"Audit log of case {case} intact.")
 
 
 if __name__ == "__main__":

@@ -20,3 +20,12 @@ class Conflict(CaseError):
     def __init__(self, message: str, submitted: dict | None = None):
         super().__init__(message)
         self.submitted = submitted or {}
+
+
+class InvalidInput(CaseError):
+    """Submitted form data is wrong; `errors` maps field id to message, `submitted` echoes the input."""
+
+    def __init__(self, errors: dict[str, str], submitted: dict | None = None):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()) or "Invalid input")
+        self.errors = dict(errors)
+        self.submitted = dict(submitted or {})

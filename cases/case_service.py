@@ -1,0 +1,142 @@
+"""Opening cases and completing their steps: load -> engine -> save state, projection, events -> commit once."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from engine import store
+from engine.errors import FormInvalid, TaskNotReady
+from engine.runtime import Instance
+
+from . import events
+from .case_models import CHANNELS, Case, WorkItem
+from .customers import get_customer
+from .errors import CaseError, Conflict, InvalidInput, NotFound
+from .sla import promised_at
+from .users import User
+from .work_items import project
+
+
+def get_case(session: Session, case_id: int) -> Case:
+    """Return a case or raise NotFound."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"No case {case_id}")
+    return case
+
+
+def open_case(session: Session, *, actor: User, now: datetime, customer_id: int, process_id: str,
+              channel: str, priority: int = 0, contacted_at: datetime | None = None,
+              data: Mapping[str, Any] | None = None, time_limit: float = 2.0,
+              lane_teams: Mapping[str, str] | None = None) -> Case:
+    """Open a case on the active version of a process and project its first steps. Commit once."""
+    if channel not in CHANNELS:
+        raise InvalidInput({"channel": f"Choose one of {', '.join(CHANNELS)}"}, {"channel": channel})
+    get_customer(session, customer_id)
+    version = store.active_version(session, process_id)
+    if version is None:
+        raise NotFound(f"No active definition for process '{process_id}'")
+    contacted_at = contacted_at or now
+    try:
+        row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit)
+        case = Case(customer_id=customer_id, definition_id=version.id, instance_id=row.id,
+                    process_id=process_id, channel=channel, priority=priority,
+                    contacted_at=contacted_at, opened_at=now, opened_by=actor.username,
+                    promised_at=promised_at(session, version.id, process_id, contacted_at))
+        session.add(case)
+        session.flush()
+        events.record(session, case, "case_opened", actor=actor.username, at=now, details={
+            "process_id": process_id, "version": version.version, "channel": channel,
+            "priority": priority, "customer_id": customer_id,
+            "contacted_at": contacted_at.isoformat()})
+        _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return case
+
+
+def complete_step(session: Session, *, actor: User, now: datetime, case_id: int, work_item_id: int,
+                  data: Mapping[str, Any], expected_version: int, time_limit: float = 2.0,
+                  lane_teams: Mapping[str, str] | None = None) -> Case:
+    """Complete a step of a case with form data; all or nothing. Commit once.
+
+    Raises InvalidInput (per-field errors) when the form refuses the data and Conflict when the
+    case changed since `expected_version`; both carry the submitted data back.
+    """
+    submitted = dict(data)
+    try:
+        case = _lock(session, case_id, expected_version, submitted)
+        item = _open_item(session, case, work_item_id, submitted)
+        row, live = store.load_instance(session, case.instance_id, time_limit=time_limit)
+        try:
+            cleaned = live.complete(item.task_id, submitted, now=now)
+        except FormInvalid as err:
+            raise InvalidInput(err.errors, submitted) from None
+        except TaskNotReady:
+            raise Conflict("That step is no longer waiting; reload the case", submitted) from None
+        try:
+            store.save_instance(session, row, live, now=now)
+        except store.StaleState:
+            raise Conflict("Someone else changed this case meanwhile; reload and retry",
+                           submitted) from None
+        item.state, item.completed_at = "done", now
+        session.add(item)
+        events.record(session, case, "task_completed", actor=actor.username, at=now,
+                      element_id=item.element_id,
+                      details={"work_item_id": item.id, "data": cleaned})
+        _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams)
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        raise Conflict("Someone else changed this case meanwhile; reload and retry", submitted) from None
+    except Exception:
+        session.rollback()
+        raise
+    return case
+
+
+def _lock(session: Session, case_id: int, expected_version: int, submitted: dict) -> Case:
+    """Bump the case's row version if it is still the one the user saw; raise Conflict otherwise.
+
+    The conditional UPDATE also holds the row (PostgreSQL) or the database (SQLite) for the rest
+    of the transaction, so writers to one case queue instead of interleaving.
+    """
+    case = get_case(session, case_id)
+    result = session.execute(
+        sa.update(Case).where(Case.id == case_id, Case.row_version == expected_version)
+        .values(row_version=expected_version + 1).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict("Someone else changed this case meanwhile; reload and retry", submitted)
+    session.refresh(case)  # read what the winner of any race wrote before us
+    if case.status not in ("open",):
+        raise Conflict(f"The case is {case.status}", submitted)
+    return case
+
+
+def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict) -> WorkItem:
+    item = session.get(WorkItem, work_item_id)
+    if item is None or item.case_id != case.id:
+        raise NotFound(f"No work item {work_item_id} on case {case.id}")
+    if item.state != "open":
+        raise Conflict(f"That step is already {item.state}; reload the case", submitted)
+    return item
+
+
+def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, now: datetime,
+                  lane_teams: Mapping[str, str] | None) -> None:
+    """Record what the engine did, re-project work items and resolve a finished case."""
+    events.record_engine_events(session, case, live.drain_events(), actor="engine", at=now)
+    project(session, case, live, now=now, lane_teams=lane_teams)
+    if live.is_completed and case.status == "open":
+        case.status, case.closed_at = "resolved", now
+        session.add(case)
+        events.record(session, case, "case_resolved", actor=actor.username, at=now)
+
+
+__all__ = ["open_case", "complete_step", "get_case", "CaseError"]

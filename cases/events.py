@@ -1,0 +1,95 @@
+"""The case audit log: typed, append-only events, hash-chained per case.
+
+Event helpers only `session.add`; the service that records them commits. Types are subject +
+past-tense verb (`case_opened`, `task_completed`, `timer_fired`, ...); the UI renders text from
+type and details, so details hold facts, never prose.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel
+
+from engine.runtime import EngineEvent
+from engine.store import utc_column
+
+from .case_models import Case
+
+# Engine event type -> case event type (same name where it already reads as subject + verb).
+ENGINE_EVENT_TYPES = {
+    "message_delivered": "message_received",
+    "step_skipped": "task_skipped",
+}
+
+
+class CaseEvent(SQLModel, table=True):
+    """One audit record; `hash` covers the previous hash and every field, so edits show."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_case_event_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id")  # indexed by uq_case_event_seq
+    seq: int
+    type: str = Field(max_length=64, index=True)
+    actor: str = Field(max_length=64)
+    at: datetime = utc_column()
+    element_id: str | None = Field(default=None, max_length=255)
+    details: str = Field(default="{}", sa_type=sa.Text)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str = Field(max_length=64)
+
+
+def canonical_json(value: Any) -> str:
+    """Return the one JSON spelling of a value (sorted keys, no spaces) that hashes are built on."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def event_hash(*, prev_hash: str | None, case_id: int, seq: int, type: str, actor: str,
+               at: datetime, element_id: str | None, details: Mapping[str, Any]) -> str:
+    """Return the sha256 hex digest of an event chained to its predecessor."""
+    payload = canonical_json([prev_hash, case_id, seq, type, actor, _iso(at), element_id,
+                              json.loads(canonical_json(details))])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def stored_hash(event: CaseEvent) -> str:
+    """Recompute the hash of a stored event from its columns."""
+    return event_hash(prev_hash=event.prev_hash, case_id=event.case_id, seq=event.seq,
+                      type=event.type, actor=event.actor, at=event.at,
+                      element_id=event.element_id, details=json.loads(event.details))
+
+
+def record(session: Session, case: Case, type: str, *, actor: str, at: datetime,
+           element_id: str | None = None, details: Mapping[str, Any] | None = None) -> CaseEvent:
+    """Append an event to the case's chain (session.add only)."""
+    details = json.loads(canonical_json(dict(details or {})))
+    seq = case.event_seq + 1
+    digest = event_hash(prev_hash=case.event_hash, case_id=case.id, seq=seq, type=type,
+                        actor=actor, at=at, element_id=element_id, details=details)
+    event = CaseEvent(case_id=case.id, seq=seq, type=type, actor=actor, at=at,
+                      element_id=element_id, details=canonical_json(details),
+                      prev_hash=case.event_hash, hash=digest)
+    case.event_seq, case.event_hash = seq, digest
+    session.add(event)
+    session.add(case)
+    return event
+
+
+def record_engine_events(session: Session, case: Case, events: Iterable[EngineEvent], *,
+                         actor: str, at: datetime) -> None:
+    """Append what the engine did on its own (timers, messages, scripts, ends) to the chain."""
+    for event in events:
+        details = dict(event.detail)
+        if event.name:
+            details["name"] = event.name
+        record(session, case, ENGINE_EVENT_TYPES.get(event.type, event.type), actor=actor, at=at,
+               element_id=event.element_id, details=details)

@@ -1,0 +1,69 @@
+"""Service levels from the BPMN (caseflow.sla on processes and tasks) and lane -> team mapping."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Mapping
+
+from sqlmodel import Session, select
+
+from engine.metadata import DefinitionMetadata, parse_duration, read_metadata
+from engine.store import DefinitionVersion, active_version
+from engine.xmlsafe import parse_bpmn_xml
+
+_METADATA: dict[tuple[str, str], DefinitionMetadata] = {}
+
+
+def definition_metadata(session: Session, definition_id: int) -> DefinitionMetadata:
+    """Return the metadata of a stored version, reading its BPMN only on a cache miss."""
+    pid, digest, filename = session.exec(
+        select(DefinitionVersion.process_id, DefinitionVersion.content_hash,
+               DefinitionVersion.filename).where(DefinitionVersion.id == definition_id)).one()
+    metadata = _METADATA.get((pid, digest))
+    if metadata is None:
+        xml = session.exec(select(DefinitionVersion.bpmn_xml)
+                           .where(DefinitionVersion.id == definition_id)).one()
+        metadata = _METADATA[(pid, digest)] = read_metadata(parse_bpmn_xml(xml.encode("utf-8"), filename))
+    return metadata
+
+
+def _duration(text: str | None) -> timedelta | None:
+    return parse_duration(text) if text else None
+
+
+def promised_at(session: Session, definition_id: int, process_id: str,
+                contacted_at: datetime) -> datetime | None:
+    """Return when the case is promised done: first contact plus the process's caseflow.sla."""
+    process = definition_metadata(session, definition_id).process(process_id)
+    sla = _duration(process.sla)
+    return contacted_at + sla if sla else None
+
+
+def task_due(session: Session, definition_id: int, process_id: str, element_id: str,
+             ready_at: datetime) -> datetime | None:
+    """Return when a step is due: the time it became ready plus the task's caseflow.sla.
+
+    A step of a called process is looked up in the active version of that process when the
+    caller's own file does not define it.
+    """
+    for metadata in _metadata_candidates(session, definition_id, process_id):
+        for process in metadata.processes:
+            node = next((n for n in process.nodes if n.id == element_id), None)
+            if node is not None:
+                sla = _duration(node.sla)
+                return ready_at + sla if sla else None
+    return None
+
+
+def _metadata_candidates(session: Session, definition_id: int, process_id: str):
+    yield definition_metadata(session, definition_id)
+    called = active_version(session, process_id)
+    if called is not None and called.id != definition_id:
+        yield definition_metadata(session, called.id)
+
+
+def team_for_lane(lane: str | None, lane_teams: Mapping[str, str] | None = None) -> str | None:
+    """Return the team that works a lane: the lane's own name unless mapped otherwise."""
+    if not lane:
+        return None
+    name = " ".join(lane.split())  # modelers wrap long lane names; the team name is one line
+    return (lane_teams or {}).get(name, name)

@@ -1,0 +1,51 @@
+"""Fixtures of the case layer: shipped processes deployed, agents in teams, a customer."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from cases.customers import Customer, create_customer
+from cases.definitions import deploy_file
+from cases.users import User, create_user
+from tests.conftest import BPMN_DIR, T0
+
+
+def deploy_shipped(session, *names: str) -> None:
+    """Deploy shipped processes from bpmn/ as the active versions."""
+    for name in names:
+        path = BPMN_DIR / f"{name}.bpmn"
+        deploy_file(session, path.read_bytes(), filename=path.name, actor="designer", now=T0,
+                    activate=True)
+
+
+@dataclass
+class People:
+    ann: User   # Customer Care agent
+    bob: User   # Customer Care agent
+    fran: User  # Field and Network Operations agent
+    sam: User   # supervisor
+
+
+@pytest.fixture
+def people(session) -> People:
+    def user(name, role, teams):
+        return create_user(session, username=name, password="correct horse", role=role, now=T0,
+                           teams=teams)
+
+    found = People(user("ann", "agent", ["Customer Care"]), user("bob", "agent", ["Customer Care"]),
+                   user("fran", "agent", ["Field Operations", "Network Operations"]),
+                   user("sam", "supervisor", ["Customer Care", "Supervisors"]))
+    session.commit()
+    return found
+
+
+@pytest.fixture
+def customer(session) -> Customer:
+    return create_customer(session, actor="ann", now=T0, name="Ada Byrne", account_number="C-1001",
+                           email="ada@example.com", phone="+353 1 555 0101")
+
+
+@pytest.fixture
+def install(session) -> None:
+    deploy_shipped(session, "install_service")
