@@ -15,7 +15,7 @@ from engine.runtime import Instance
 from . import events
 from .case_models import CHANNELS, Case, WorkItem
 from .customers import get_customer
-from .errors import CaseError, Conflict, InvalidInput, NotFound
+from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound
 from .sla import promised_at
 from .users import User
 from .work_items import project
@@ -72,7 +72,7 @@ def complete_step(session: Session, *, actor: User, now: datetime, case_id: int,
     submitted = dict(data)
     try:
         case = _lock(session, case_id, expected_version, submitted)
-        item = _open_item(session, case, work_item_id, submitted)
+        item = _open_item(session, case, work_item_id, submitted, actor)
         row, live = store.load_instance(session, case.instance_id, time_limit=time_limit)
         try:
             cleaned = live.complete(item.task_id, submitted, now=now)
@@ -85,7 +85,7 @@ def complete_step(session: Session, *, actor: User, now: datetime, case_id: int,
         except store.StaleState:
             raise Conflict("Someone else changed this case meanwhile; reload and retry",
                            submitted) from None
-        item.state, item.completed_at = "done", now
+        item.state, item.completed_at, item.assignee_id = "done", now, actor.id
         session.add(item)
         events.record(session, case, "task_completed", actor=actor.username, at=now,
                       element_id=item.element_id,
@@ -119,12 +119,16 @@ def _lock(session: Session, case_id: int, expected_version: int, submitted: dict
     return case
 
 
-def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict) -> WorkItem:
-    item = session.get(WorkItem, work_item_id)
+def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict,
+               actor: User) -> WorkItem:
+    """Return the open work item, read afresh; refuse one that someone else holds."""
+    item = session.get(WorkItem, work_item_id, populate_existing=True)
     if item is None or item.case_id != case.id:
         raise NotFound(f"No work item {work_item_id} on case {case.id}")
     if item.state != "open":
         raise Conflict(f"That step is already {item.state}; reload the case", submitted)
+    if item.assignee_id not in (None, actor.id) and actor.role not in ("supervisor", "admin"):
+        raise Forbidden("Someone else has claimed this step; ask them or a supervisor to release it")
     return item
 
 

@@ -5,13 +5,14 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from cases.case_models import Case, WorkItem
 from cases.case_service import complete_step, open_case
 from cases.customers import create_customer, customer_view
-from cases.errors import Conflict, InvalidInput, NotFound
+from cases.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cases.events import CaseEvent
+from cases.work_items import claim
 from engine.store import WorkflowInstance
 from tests.conftest import T0
 
@@ -157,3 +158,36 @@ def test_customer_view_lists_their_cases_in_time_order(session, install, people,
 def test_account_numbers_are_unique(session, customer):
     with pytest.raises(Conflict, match="C-1001"):
         create_customer(session, actor="ann", now=T0, name="Someone", account_number="C-1001")
+
+
+def test_two_agents_on_one_case_the_second_gets_a_conflict(db_engine, install, people, customer):
+    with Session(db_engine, expire_on_commit=False) as mine, \
+            Session(db_engine, expire_on_commit=False) as theirs:
+        case = _open(mine, people, customer)
+        [item] = _open_items(mine, case.id)
+        seen = theirs.get(Case, case.id)  # the other agent has the case page open at version 1
+        _open_items(theirs, case.id)
+        complete_step(mine, actor=people.ann, now=T0, case_id=case.id, work_item_id=item.id,
+                      data=ORDER, expected_version=1)
+        with pytest.raises(Conflict) as err:
+            complete_step(theirs, actor=people.bob, now=T0, case_id=case.id, work_item_id=item.id,
+                          data=ORDER, expected_version=seen.row_version)
+        assert err.value.submitted == ORDER
+        with pytest.raises(Conflict, match="already done"):  # reloaded the version, not the step
+            complete_step(theirs, actor=people.bob, now=T0, case_id=case.id, work_item_id=item.id,
+                          data=ORDER, expected_version=2)
+    with Session(db_engine) as check:
+        assert check.get(Case, case.id).row_version == 2
+        assert check.get(WorkItem, item.id).assignee_id == people.ann.id
+
+
+def test_a_step_claimed_by_someone_else_cannot_be_completed_by_me(session, install, people, customer):
+    case = _open(session, people, customer)
+    [item] = _open_items(session, case.id)
+    claim(session, actor=people.bob, now=T0, work_item_id=item.id)
+    with pytest.raises(Forbidden):
+        complete_step(session, actor=people.ann, now=T0, case_id=case.id, work_item_id=item.id,
+                      data=ORDER, expected_version=1)
+    done = complete_step(session, actor=people.bob, now=T0, case_id=case.id, work_item_id=item.id,
+                         data=ORDER, expected_version=1)
+    assert done.row_version == 2
