@@ -1,0 +1,27 @@
+"""Alembic migrations match the models and go down and up again."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from cases.db import MIGRATIONS_DIR, normalize_url
+
+
+def _config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    return config
+
+
+def test_migrations_match_the_models(db_url):
+    command.check(_config(db_url))  # raises when autogenerate would find a difference
+
+
+def test_0002_downgrades_and_upgrades_again(db_url, db_engine):
+    case_tables = {"customer", "case_record", "work_item", "case_event"}
+    command.downgrade(_config(db_url), "0001")
+    assert not case_tables & set(sa.inspect(db_engine).get_table_names())
+    command.upgrade(_config(db_url), "head")
+    assert case_tables <= set(sa.inspect(db_engine).get_table_names())
