@@ -43,6 +43,7 @@ class ReadyTask:
     data: dict = field(repr=False)
     blocking: bool = True
     form: Form | None = field(default=None, repr=False)
+    ready_since: datetime | None = None  # engine time at which the step became ready
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ class Instance:
             if item["open"]:
                 tasks.append(ReadyTask(item["id"], item["element_id"], item["title"], item["lane"],
                                        "adhoc", self.process.process_id, dict(item["data"]),
-                                       item["blocking"]))
+                                       item["blocking"],
+                                       ready_since=datetime.fromisoformat(item["created_at"])))
         return tasks
 
     def ready_task(self, task_id: str) -> ReadyTask:
@@ -191,6 +193,16 @@ class Instance:
                 # READY engine task behind: go round again until nothing automatic is ready.
                 if not deliver_inbox(self) and not self._engine_ready():
                     break
+        self._stamp_ready(now)
+
+    def _stamp_ready(self, now: datetime) -> None:
+        """Remember when each waiting step became ready (by the engine clock, not wall time)."""
+        ready = {str(t.id) for t in self._human_ready()}
+        since = self.envelope.setdefault("ready_since", {})
+        for task_id in [t for t in since if t not in ready]:
+            del since[task_id]
+        for task_id in ready:
+            since.setdefault(task_id, now.isoformat())
 
     def _all_tasks(self):
         """Every task of the workflow and its subprocesses (a flat scan, cheaper than a tree walk)."""
@@ -233,9 +245,11 @@ class Instance:
 
     def _ready_task(self, task) -> ReadyTask:
         spec = task.task_spec
+        since = self.envelope.get("ready_since", {}).get(str(task.id))
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
                          getattr(spec, "lane", None), _kind(task), task.workflow.spec.name,
-                         dict(task.data), form=self.process.forms.get(spec.bpmn_id))
+                         dict(task.data), form=self.process.forms.get(spec.bpmn_id),
+                         ready_since=datetime.fromisoformat(since) if since else None)
 
     def _ready_spiff_task(self, task_id: str):
         for task in self._human_ready():

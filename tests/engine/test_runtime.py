@@ -216,3 +216,18 @@ def test_timer_fires_at_exactly_its_due_time(dev_process, roundtrip):
     assert ready_ids(inst) == ["Check"]
     inst.advance(now=due)
     assert ready_ids(run.again(inst)) == ["Check", "Escalate"]
+
+
+def test_ready_since_follows_the_engine_clock(dev_process, roundtrip):
+    run = Runner(dev_process, roundtrip)
+    inst = run.start(now=T0)
+    assert task_for(inst, "Capture").ready_since == T0
+    later = T0 + timedelta(hours=1)
+    complete(inst, "Capture", {"amount": 1}, now=later)
+    inst = run.again(inst)
+    assert task_for(inst, "Check").ready_since == later
+    fired = later + timedelta(hours=4)
+    inst.advance(now=fired + timedelta(minutes=30))
+    inst = run.again(inst)
+    assert task_for(inst, "Check").ready_since == later, "a step keeps its first ready time"
+    assert task_for(inst, "Escalate").ready_since == fired + timedelta(minutes=30)
