@@ -43,6 +43,8 @@ class Case(SQLModel, table=True):
     opened_at: datetime = utc_column()
     promised_at: datetime | None = utc_column(default=None, nullable=True)
     closed_at: datetime | None = utc_column(default=None, nullable=True)
+    held_at: datetime | None = utc_column(default=None, nullable=True)
+    hold_category: str | None = Field(default=None, max_length=32)  # reason category of the hold
     opened_by: str = Field(max_length=64)
     row_version: int = Field(default=1)
     event_seq: int = Field(default=0)

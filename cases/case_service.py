@@ -1,16 +1,18 @@
 """Opening cases and completing their steps: load -> engine -> save state, projection, events -> commit once."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from engine import store
 from engine.errors import FormInvalid, TaskNotReady
 from engine.runtime import Instance
+from engine.store import WorkflowInstance
 
 from . import events
 from .case_models import CHANNELS, Case, WorkItem
@@ -70,27 +72,60 @@ def complete_step(session: Session, *, actor: User, now: datetime, case_id: int,
     case changed since `expected_version`; both carry the submitted data back.
     """
     submitted = dict(data)
-    try:
-        case = _lock(session, case_id, expected_version, submitted)
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version, submitted=submitted,
+                       time_limit=time_limit, lane_teams=lane_teams) as action:
+        case, live = action.case, action.live
         item = _open_item(session, case, work_item_id, submitted, actor)
-        row, live = store.load_instance(session, case.instance_id, time_limit=time_limit)
         try:
             cleaned = live.complete(item.task_id, submitted, now=now)
         except FormInvalid as err:
             raise InvalidInput(err.errors, submitted) from None
         except TaskNotReady:
             raise Conflict("That step is no longer waiting; reload the case", submitted) from None
-        try:
-            store.save_instance(session, row, live, now=now)
-        except store.StaleState:
-            raise Conflict("Someone else changed this case meanwhile; reload and retry",
-                           submitted) from None
         item.state, item.completed_at, item.assignee_id = "done", now, actor.id
         session.add(item)
         events.record(session, case, "task_completed", actor=actor.username, at=now,
                       element_id=item.element_id,
                       details={"work_item_id": item.id, "data": cleaned})
-        _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams)
+    return action.case
+
+
+@dataclass
+class EngineAction:
+    """What an action inside `engine_action` works on; `live` is None when the engine is not loaded."""
+
+    case: Case
+    row: WorkflowInstance | None
+    live: Instance | None
+    due_overrides: dict[str, datetime] = field(default_factory=dict)
+
+
+@contextmanager
+def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
+                  expected_version: int, submitted: dict | None = None,
+                  statuses: tuple[str, ...] = ("open",), load: bool = True,
+                  time_limit: float = 2.0, lane_teams: Mapping[str, str] | None = None
+                  ) -> Iterator[EngineAction]:
+    """Lock the case, load its instance, run the body, then save, re-project, record and commit once.
+
+    Any error rolls everything back; a concurrent writer surfaces as Conflict.
+    """
+    submitted = submitted if submitted is not None else {}
+    try:
+        case = _lock(session, case_id, expected_version, submitted, statuses)
+        row, live = (store.load_instance(session, case.instance_id, time_limit=time_limit)
+                     if load else (None, None))
+        action = EngineAction(case, row, live)
+        yield action
+        if live is not None:
+            try:
+                store.save_instance(session, row, live, now=now)
+            except store.StaleState:
+                raise Conflict("Someone else changed this case meanwhile; reload and retry",
+                               submitted) from None
+            _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
+                          due_overrides=action.due_overrides)
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()
@@ -98,10 +133,10 @@ def complete_step(session: Session, *, actor: User, now: datetime, case_id: int,
     except Exception:
         session.rollback()
         raise
-    return case
 
 
-def _lock(session: Session, case_id: int, expected_version: int, submitted: dict) -> Case:
+def _lock(session: Session, case_id: int, expected_version: int, submitted: dict,
+          statuses: tuple[str, ...] = ("open",)) -> Case:
     """Bump the case's row version if it is still the one the user saw; raise Conflict otherwise.
 
     The conditional UPDATE also holds the row (PostgreSQL) or the database (SQLite) for the rest
@@ -114,8 +149,8 @@ def _lock(session: Session, case_id: int, expected_version: int, submitted: dict
     if result.rowcount != 1:
         raise Conflict("Someone else changed this case meanwhile; reload and retry", submitted)
     session.refresh(case)  # read what the winner of any race wrote before us
-    if case.status not in ("open",):
-        raise Conflict(f"The case is {case.status}", submitted)
+    if case.status not in statuses:
+        raise Conflict(f"The case is {case.status.replace('_', ' ')}", submitted)
     return case
 
 
@@ -133,14 +168,15 @@ def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict,
 
 
 def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, now: datetime,
-                  lane_teams: Mapping[str, str] | None) -> None:
+                  lane_teams: Mapping[str, str] | None,
+                  due_overrides: Mapping[str, datetime] | None = None) -> None:
     """Record what the engine did, re-project work items and resolve a finished case."""
     events.record_engine_events(session, case, live.drain_events(), actor="engine", at=now)
-    project(session, case, live, now=now, lane_teams=lane_teams)
+    project(session, case, live, now=now, lane_teams=lane_teams, due_overrides=due_overrides)
     if live.is_completed and case.status == "open":
         case.status, case.closed_at = "resolved", now
         session.add(case)
         events.record(session, case, "case_resolved", actor=actor.username, at=now)
 
 
-__all__ = ["open_case", "complete_step", "get_case", "CaseError"]
+__all__ = ["open_case", "complete_step", "get_case", "engine_action", "EngineAction", "CaseError"]

@@ -1,6 +1,9 @@
 """Every table of Caseflow, imported in one place for Alembic and for create_all in tests."""
 from engine.store import DefinitionVersion, WorkflowInstance  # noqa: F401
+
 from .case_models import Case, WorkItem  # noqa: F401
 from .customers import Customer  # noqa: F401
+from .deviations import Deviation  # noqa: F401
 from .events import CaseEvent  # noqa: F401
+from .reason_codes import ReasonCode  # noqa: F401
 from .users import User  # noqa: F401

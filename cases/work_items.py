@@ -17,10 +17,12 @@ from .users import User
 
 
 def project(session: Session, case: Case, live: Instance, *, now: datetime,
-            lane_teams: Mapping[str, str] | None = None) -> list[WorkItem]:
+            lane_teams: Mapping[str, str] | None = None,
+            due_overrides: Mapping[str, datetime] | None = None) -> list[WorkItem]:
     """Open a work item per newly ready step and cancel open items whose step is gone.
 
     Items completed by the current action are marked done by the caller before this runs.
+    `due_overrides` (task id -> due) sets the due of steps that have none in the model (ad-hoc).
     Returns the items opened now.
     """
     open_items = {w.task_id: w for w in session.exec(
@@ -37,8 +39,8 @@ def project(session: Session, case: Case, live: Instance, *, now: datetime,
         task = ready[task_id]
         item = WorkItem(case_id=case.id, task_id=task.id, element_id=task.element_id,
                         name=task.name[:255], kind=task.kind, team=team_for_lane(task.lane, lane_teams),
-                        due_at=task_due(session, case.definition_id, task.process_id,
-                                        task.element_id, now),
+                        due_at=(due_overrides or {}).get(task.id) or task_due(
+                            session, case.definition_id, task.process_id, task.element_id, now),
                         created_at=now)
         session.add(item)
         opened.append(item)

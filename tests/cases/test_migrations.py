@@ -25,3 +25,12 @@ def test_0002_downgrades_and_upgrades_again(db_url, db_engine):
     assert not case_tables & set(sa.inspect(db_engine).get_table_names())
     command.upgrade(_config(db_url), "head")
     assert case_tables <= set(sa.inspect(db_engine).get_table_names())
+
+
+def test_0003_downgrades_and_upgrades_again(db_url, db_engine):
+    command.downgrade(_config(db_url), "0002")
+    inspector = sa.inspect(db_engine)
+    assert not {"reason_code", "deviation"} & set(inspector.get_table_names())
+    assert "held_at" not in {c["name"] for c in inspector.get_columns("case_record")}
+    command.upgrade(_config(db_url), "head")
+    assert {"reason_code", "deviation"} <= set(sa.inspect(db_engine).get_table_names())

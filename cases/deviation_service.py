@@ -1,0 +1,258 @@
+"""Deviations: leave the happy path of a case with a reason; each is an event and a deviation row.
+
+Every service checks the reason against the catalog, calls the engine inside `engine_action`
+(lock -> load -> act -> save -> project -> events -> commit once) and records a typed event
+plus a `Deviation` row in the same transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from sqlmodel import Session
+
+from engine import deviations as engine_deviations
+from engine.errors import StepNotFound, TaskNotReady
+
+from . import events
+from .case_models import Case, WorkItem
+from .case_service import EngineAction, engine_action
+from .deviations import Deviation
+from .errors import Conflict, InvalidInput, NotFound
+from .reason_codes import ReasonCode, require_reason
+from .users import User
+
+LIVE = ("open",)
+NOT_CLOSED = ("open", "on_hold")
+
+
+def _reason(session: Session, action: EngineAction, kind: str, reason_code: str | None,
+            note: str | None) -> ReasonCode:
+    return require_reason(session, kind, reason_code, note, action.case.process_id)
+
+
+def _deviate(session: Session, action: EngineAction, reason: ReasonCode, *, kind: str,
+             event_type: str, actor: User, now: datetime, note: str, element_id: str | None,
+             details: Mapping[str, Any] | None = None) -> None:
+    """Record the typed event and the deviation row (session.add only)."""
+    case = action.case
+    facts = {**(details or {}), "reason_code": reason.code, "reason_category": reason.category,
+             "note": note.strip()}
+    events.record(session, case, event_type, actor=actor.username, at=now, element_id=element_id,
+                  details=facts)
+    session.add(Deviation(case_id=case.id, kind=kind, element_id=element_id,
+                          reason_code=reason.code, note=note.strip(), actor=actor.username,
+                          definition_id=case.definition_id, at=now,
+                          details=events.canonical_json(details or {})))
+
+
+def _open_item(session: Session, case: Case, work_item_id: int) -> WorkItem:
+    item = session.get(WorkItem, work_item_id, populate_existing=True)
+    if item is None or item.case_id != case.id:
+        raise NotFound(f"No work item {work_item_id} on case {case.id}")
+    if item.state != "open":
+        raise Conflict(f"That step is already {item.state}; reload the case")
+    return item
+
+
+def _drop_engine_skips(action: EngineAction) -> None:
+    """The deviation's own event says what was skipped; the engine's copies would double-count."""
+    kept = [e for e in action.live.drain_events() if e.type != "step_skipped"]
+    action.live.events.extend(kept)
+
+
+def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
+         reason_code: str, note: str, work_item_id: int) -> Case:
+    """Mark a ready step done without doing it; later steps get the form's defaults. Commit once."""
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version) as action:
+        reason = _reason(session, action, "skip", reason_code, note)
+        item = _open_item(session, action.case, work_item_id)
+        try:
+            engine_deviations.skip(action.live, item.task_id, now=now)
+        except TaskNotReady:
+            raise Conflict("That step is no longer waiting; reload the case") from None
+        _drop_engine_skips(action)
+        item.state, item.completed_at = "cancelled", now
+        session.add(item)
+        _deviate(session, action, reason, kind="skip", event_type="task_skipped", actor=actor,
+                  now=now, note=note, element_id=item.element_id,
+                  details={"work_item_id": item.id})
+    return action.case
+
+
+def go_back(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
+            reason_code: str, note: str, element_id: str) -> Case:
+    """Reopen the latest completed run of an earlier step (rework). Commit once."""
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version) as action:
+        reason = _reason(session, action, "go_back", reason_code, note)
+        try:
+            step = engine_deviations.go_back(action.live, element_id, now=now)
+        except StepNotFound as err:
+            raise InvalidInput({"element_id": str(err)}) from None
+        _deviate(session, action, reason, kind="go_back", event_type="process_rewound_to_task",
+                  actor=actor, now=now, note=note, element_id=element_id,
+                  details={"name": step.name})
+    return action.case
+
+
+def jump_to(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
+            reason_code: str, note: str, element_id: str) -> Case:
+    """Move forward to a later step, skipping the ones between with their defaults. Commit once."""
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version) as action:
+        reason = _reason(session, action, "jump_to", reason_code, note)
+        try:
+            skipped = engine_deviations.jump_to(action.live, element_id, now=now)
+        except StepNotFound as err:
+            raise InvalidInput({"element_id": str(err)}) from None
+        _drop_engine_skips(action)
+        _deviate(session, action, reason, kind="jump_to", event_type="process_jumped_to_task",
+                  actor=actor, now=now, note=note, element_id=element_id,
+                  details={"skipped": skipped})
+    return action.case
+
+
+def override_decision(session: Session, *, actor: User, now: datetime, case_id: int,
+                      expected_version: int, reason_code: str, note: str, gateway_id: str,
+                      target_id: str) -> Case:
+    """Send the case down another branch of a decision (now, or when it is reached). Commit once."""
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version) as action:
+        reason = _reason(session, action, "override_decision", reason_code, note)
+        try:
+            rewound = engine_deviations.override_decision(action.live, gateway_id, target_id, now=now)
+        except StepNotFound as err:
+            raise InvalidInput({"target_id": str(err)}) from None
+        _deviate(session, action, reason, kind="override_decision", event_type="decision_overridden",
+                  actor=actor, now=now, note=note, element_id=gateway_id,
+                  details={"target_id": target_id, "rewound": rewound})
+    return action.case
+
+
+def add_task(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
+             reason_code: str, note: str, title: str, team: str | None = None,
+             due_at: datetime | None = None, blocking: bool = True) -> Case:
+    """Add a step the process does not have, for a team, optionally due by a time. Commit once."""
+    if not (title or "").strip():
+        raise InvalidInput({"title": "Give the new step a title"})
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version) as action:
+        reason = _reason(session, action, "add_task", reason_code, note)
+        task_id = engine_deviations.add_adhoc_task(action.live, title, lane=team, blocking=blocking,
+                                                   now=now)
+        if due_at is not None:
+            action.due_overrides[task_id] = due_at
+        element_id = action.live.ready_task(task_id).element_id
+        _deviate(session, action, reason, kind="add_task", event_type="adhoc_task_added",
+                  actor=actor, now=now, note=note, element_id=element_id,
+                  details={"task_id": task_id, "title": title.strip(), "team": team,
+                           "blocking": blocking,
+                           "due_at": due_at.isoformat() if due_at else None})
+    return action.case
+
+
+def reassign(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
+             reason_code: str, note: str, work_item_id: int, team: str | None = None,
+             assignee_id: int | None = None) -> Case:
+    """Give a work item to another team and/or person. Commit once."""
+    if team is None and assignee_id is None:
+        raise InvalidInput({"team": "Choose a team or a person to hand the step to"})
+    if assignee_id is not None:
+        assignee = session.get(User, assignee_id)
+        if assignee is None or not assignee.active:
+            raise InvalidInput({"assignee_id": f"No active user {assignee_id}"})
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version, load=False) as action:
+        reason = _reason(session, action, "reassign", reason_code, note)
+        item = _open_item(session, action.case, work_item_id)
+        before = {"team": item.team, "assignee_id": item.assignee_id}
+        if team is not None:
+            item.team = team
+        if assignee_id is not None:
+            item.assignee_id = assignee_id
+        session.add(item)
+        _deviate(session, action, reason, kind="reassign", event_type="work_item_reassigned",
+                  actor=actor, now=now, note=note, element_id=item.element_id,
+                  details={"work_item_id": item.id, "from": before,
+                           "to": {"team": item.team, "assignee_id": item.assignee_id}})
+    return action.case
+
+
+def extend_deadline(session: Session, *, actor: User, now: datetime, case_id: int,
+                    expected_version: int, reason_code: str, note: str, due_at: datetime,
+                    work_item_id: int | None = None) -> Case:
+    """Move a work item's due time, or the case's promise when no item is given, later. Commit once."""
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version, statuses=NOT_CLOSED, load=False) as action:
+        reason = _reason(session, action, "extend_deadline", reason_code, note)
+        case = action.case
+        target = _open_item(session, case, work_item_id) if work_item_id is not None else case
+        before = target.due_at if isinstance(target, WorkItem) else target.promised_at
+        if before is not None and due_at <= before:
+            raise InvalidInput({"due_at": f"Choose a time after the current one ({before.isoformat()})"})
+        if isinstance(target, WorkItem):
+            target.due_at = due_at
+        else:
+            target.promised_at = due_at
+        session.add(target)
+        _deviate(session, action, reason, kind="extend_deadline", event_type="deadline_extended",
+                  actor=actor, now=now, note=note,
+                  element_id=target.element_id if isinstance(target, WorkItem) else None,
+                  details={"work_item_id": work_item_id, "from": before.isoformat() if before else None,
+                           "to": due_at.isoformat()})
+    return action.case
+
+
+def hold(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
+         reason_code: str, note: str) -> Case:
+    """Put an open case on hold, remembering since when and why (category). Commit once."""
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version, load=False) as action:
+        reason = _reason(session, action, "hold", reason_code, note)
+        case = action.case
+        case.status, case.held_at, case.hold_category = "on_hold", now, reason.category
+        session.add(case)
+        _deviate(session, action, reason, kind="hold", event_type="case_put_on_hold", actor=actor,
+                  now=now, note=note, element_id=None, details={"category": reason.category})
+    return action.case
+
+
+def resume(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
+           reason_code: str, note: str) -> Case:
+    """Take a case off hold. Commit once."""
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version, statuses=("on_hold",),
+                       load=False) as action:
+        reason = _reason(session, action, "resume", reason_code, note)
+        case = action.case
+        held_at, category = case.held_at, case.hold_category
+        case.status, case.held_at, case.hold_category = "open", None, None
+        session.add(case)
+        _deviate(session, action, reason, kind="resume", event_type="case_resumed", actor=actor,
+                  now=now, note=note, element_id=None,
+                  details={"held_at": held_at.isoformat() if held_at else None,
+                           "hold_category": category,
+                           "held_seconds": (now - held_at).total_seconds() if held_at else None})
+    return action.case
+
+
+def cancel(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
+           reason_code: str, note: str) -> Case:
+    """Stop the case's process for good and close the case as cancelled. Commit once."""
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version, statuses=NOT_CLOSED) as action:
+        reason = _reason(session, action, "cancel", reason_code, note)
+        action.live.cancel(now=now)
+        case = action.case
+        was = case.status
+        case.status, case.closed_at, case.held_at, case.hold_category = "cancelled", now, None, None
+        session.add(case)
+        _deviate(session, action, reason, kind="cancel", event_type="case_cancelled", actor=actor,
+                  now=now, note=note, element_id=None, details={"previous_status": was})
+    return action.case
+
+
+__all__ = ["skip", "go_back", "jump_to", "override_decision", "add_task", "reassign",
+           "extend_deadline", "hold", "resume", "cancel"]
