@@ -98,8 +98,12 @@ def definitions() -> None:
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (alembic upgrade head)."""
+    from .reason_codes import sync_reason_codes
+
     settings = _settings()
     upgrade(settings.database_url)
+    with session_scope(make_engine(settings.database_url)) as session:
+        sync_reason_codes(session, path=settings.bpmn_dir / "reason_codes.toml")
     typer.echo(f"Database is up to date: {settings.database_url}")
 
 
@@ -107,6 +111,7 @@ def migrate() -> None:
 def demo() -> None:
     """Migrate, deploy every process in bpmn/ and create demo users (printing their passwords)."""
     from .definitions import deploy_directory
+    from .reason_codes import sync_reason_codes
     from .users import create_user, list_users, set_password
 
     settings = _settings()
@@ -119,6 +124,7 @@ def demo() -> None:
         results = deploy_directory(session, settings.bpmn_dir, actor="demo", now=utcnow())
         deployed = sorted({v.process_id for r in results for v in r.versions})
         typer.echo(f"Deployed from {settings.bpmn_dir}: {', '.join(deployed) or 'nothing'}")
+        sync_reason_codes(session, path=settings.bpmn_dir / "reason_codes.toml")
         existing = {u.username: u for u in list_users(session)}
         typer.echo("Demo users (new passwords on every start of the demo):")
         for username, role, name, teams in DEMO_USERS:

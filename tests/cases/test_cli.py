@@ -79,3 +79,13 @@ def test_demo_on_a_fresh_folder_creates_the_database_deploys_and_prints_password
     assert (tmp_path / "var" / "new.sqlite3").exists()
     again = runner.invoke(app, ["demo"])
     assert again.exit_code == 0 and again.output.count("password:") == 4, "passwords renewed"
+
+
+def test_migrate_loads_the_reason_code_catalog_once(env, tmp_path):
+    import sqlalchemy as sa
+
+    assert runner.invoke(app, ["migrate"]).exit_code == 0  # a second run adds nothing
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*), count(DISTINCT code) FROM reason_code")).one() == (46, 46)
+    engine.dispose()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from cases import deviation_service as dev
 from cases.case_models import Case, WorkItem
@@ -277,3 +277,30 @@ def test_sync_is_idempotent_and_an_admin_can_add_a_code(session, install, people
     assert set(err.value.errors) == {"code", "label", "category", "kinds"}
     case = _go(dev.hold, session, people, _case(session, people, customer), "customer_moved_house")
     assert case.status == "on_hold"
+
+
+# ---- combinations --------------------------------------------------------------------------------
+
+def test_an_added_task_can_be_skipped_and_a_held_case_cancelled(session, install, people, customer):
+    case = _go(dev.add_task, session, people, _case(session, people, customer), "crm_down",
+               title="Re-enter the order in the CRM", team="Customer Care", blocking=True)
+    added = next(i for i in _open_items(session, case.id) if i.kind == "adhoc")
+    case = _go(dev.skip, session, people, case, "work_done_outside_the_system", work_item_id=added.id)
+    assert [i.element_id for i in _open_items(session, case.id)] == ["Task_CaptureOrder"]
+    case = _go(dev.hold, session, people, case, "fraud_suspected")
+    assert case.hold_category == "policy"
+    case = _go(dev.cancel, session, people, case, "fraud_suspected")
+    assert (case.status, case.held_at, case.hold_category) == ("cancelled", None, None)
+    assert [d.kind for d in _deviations(session, case)] == ["add_task", "skip", "hold", "cancel"]
+
+
+def test_two_agents_deviating_at_once_the_second_gets_a_conflict(db_engine, install, people, customer):
+    with Session(db_engine, expire_on_commit=False) as first:
+        case = _case(first, people, customer)
+        item_id, version = _item(first, case).id, case.row_version
+    with Session(db_engine, expire_on_commit=False) as a, Session(db_engine, expire_on_commit=False) as b:
+        _go(dev.skip, a, people, case, "customer_already_confirmed", work_item_id=item_id)
+        with pytest.raises(Conflict):
+            dev.hold(b, actor=people.bob, now=T0, case_id=case.id, expected_version=version,
+                     reason_code="customer_away", note=NOTE)
+        assert [d.kind for d in _deviations(b, case)] == ["skip"]
