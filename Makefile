@@ -32,6 +32,7 @@ test: $(TEST_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/deviations.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
