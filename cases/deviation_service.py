@@ -18,7 +18,7 @@ from . import events
 from .case_models import Case, WorkItem
 from .case_service import EngineAction, engine_action
 from .deviations import Deviation
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .reason_codes import ReasonCode, require_reason
 from .users import User
 
@@ -46,12 +46,17 @@ def _deviate(session: Session, action: EngineAction, reason: ReasonCode, *, kind
                           details=events.canonical_json(details or {})))
 
 
-def _open_item(session: Session, case: Case, work_item_id: int) -> WorkItem:
+def _open_item(session: Session, case: Case, work_item_id: int, *,
+               actor: User | None = None) -> WorkItem:
+    """Return the open work item, read afresh; with `actor`, refuse one someone else holds."""
     item = session.get(WorkItem, work_item_id, populate_existing=True)
     if item is None or item.case_id != case.id:
         raise NotFound(f"No work item {work_item_id} on case {case.id}")
     if item.state != "open":
         raise Conflict(f"That step is already {item.state}; reload the case")
+    if (actor is not None and item.assignee_id not in (None, actor.id)
+            and actor.role not in ("supervisor", "admin")):
+        raise Forbidden("Someone else has claimed this step; ask them or a supervisor to release it")
     return item
 
 
@@ -67,7 +72,7 @@ def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version) as action:
         reason = _reason(session, action, "skip", reason_code, note)
-        item = _open_item(session, action.case, work_item_id)
+        item = _open_item(session, action.case, work_item_id, actor=actor)
         try:
             engine_deviations.skip(action.live, item.task_id, now=now)
         except TaskNotReady:
@@ -190,8 +195,9 @@ def extend_deadline(session: Session, *, actor: User, now: datetime, case_id: in
         case = action.case
         target = _open_item(session, case, work_item_id) if work_item_id is not None else case
         before = target.due_at if isinstance(target, WorkItem) else target.promised_at
-        if before is not None and due_at <= before:
-            raise InvalidInput({"due_at": f"Choose a time after the current one ({before.isoformat()})"})
+        floor = max(before or now, now)  # extend: later than the current due, and not in the past
+        if due_at <= floor:
+            raise InvalidInput({"due_at": f"Choose a time later than {floor.isoformat()}"})
         if isinstance(target, WorkItem):
             target.due_at = due_at
         else:

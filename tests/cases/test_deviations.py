@@ -10,12 +10,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases import deviation_service as dev
+from cases.audit import verify
 from cases.case_models import Case, WorkItem
 from cases.case_service import complete_step
 from cases.deviations import Deviation
-from cases.errors import Conflict, InvalidInput
+from cases.errors import Conflict, Forbidden, InvalidInput
 from cases.events import CaseEvent
 from cases.reason_codes import ReasonCode, add_reason_code, sync_reason_codes
+from cases.work_items import claim
 from engine.store import WorkflowInstance
 from tests.cases.test_case_service import HAPPY_PATH, _open, _open_items, _snapshot
 from tests.conftest import T0
@@ -145,6 +147,9 @@ def test_extend_deadline_of_a_step_and_of_the_case_promise(session, install, peo
     _assert_logged(session, case, "extend_deadline", "deadline_extended", "assignee_absent",
                    "Task_CaptureOrder")
     promise = case.promised_at + timedelta(days=5)
+    with pytest.raises(InvalidInput, match="later than"):
+        _go(dev.extend_deadline, session, people, case, "assignee_absent", work_item_id=item.id,
+            due_at=later - timedelta(minutes=1))
     case = _go(dev.extend_deadline, session, people, case, "customer_asked_to_reschedule", due_at=promise)
     assert session.get(Case, case.id).promised_at == promise
     assert len(_deviations(session, case)) == 2
@@ -201,6 +206,20 @@ def test_a_code_limited_to_other_processes_is_refused(session, install, people, 
     with pytest.raises(InvalidInput, match="does not apply to process 'install_service'"):
         _go(dev.override_decision, session, people, case, "retention_exception",
             gateway_id="Gateway_Eligible", target_id="Task_ExplainDecline")
+
+
+def test_a_step_claimed_by_someone_else_cannot_be_skipped_but_a_supervisor_may(
+        session, install, people, customer):
+    case = _case(session, people, customer)
+    item = claim(session, actor=people.bob, now=T0, work_item_id=_item(session, case).id)
+    case = session.get(Case, case.id)
+    before = _snapshot(session, case.id)
+    with pytest.raises(Forbidden, match="claimed"):
+        _go(dev.skip, session, people, case, "customer_already_confirmed", work_item_id=item.id)
+    assert _snapshot(session, case.id) == before
+    dev.skip(session, actor=people.sam, now=T0, case_id=case.id, expected_version=case.row_version,
+             reason_code="customer_already_confirmed", note=NOTE, work_item_id=item.id)
+    assert _deviations(session, case)[0].actor == "sam"
 
 
 def test_stale_version_is_a_conflict_and_changes_nothing(session, install, people, customer):
@@ -292,6 +311,7 @@ def test_an_added_task_can_be_skipped_and_a_held_case_cancelled(session, install
     case = _go(dev.cancel, session, people, case, "fraud_suspected")
     assert (case.status, case.held_at, case.hold_category) == ("cancelled", None, None)
     assert [d.kind for d in _deviations(session, case)] == ["add_task", "skip", "hold", "cancel"]
+    assert verify(session, case.id) == []  # the audit chain holds across deviations
 
 
 def test_two_agents_deviating_at_once_the_second_gets_a_conflict(db_engine, install, people, customer):
