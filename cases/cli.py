@@ -139,6 +139,24 @@ def demo() -> None:
 
 
 @app.command()
+def timers(every: float = typer.Option(0, help="Repeat every N seconds (0: one sweep and exit).")
+           ) -> None:
+    """Fire due timers of open cases (one transaction per case; run as many workers as you like)."""
+    import time
+
+    from .timers import advance_due_timers
+
+    engine = make_engine(_settings().database_url)
+    while True:
+        with session_scope(engine) as session:
+            moved = advance_due_timers(session, now=utcnow())
+        typer.echo(f"{utcnow().isoformat(timespec='seconds')} advanced {moved} case(s)")
+        if every <= 0:
+            return
+        time.sleep(every)
+
+
+@app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
     """Serve the web app and the JSON API."""
     import uvicorn

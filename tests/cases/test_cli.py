@@ -89,3 +89,8 @@ def test_migrate_loads_the_reason_code_catalog_once(env, tmp_path):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*), count(DISTINCT code) FROM reason_code")).one() == (46, 46)
     engine.dispose()
+
+
+def test_timers_sweep_runs_on_an_empty_database(env):
+    result = runner.invoke(app, ["timers"])
+    assert result.exit_code == 0 and "advanced 0 case(s)" in result.output
