@@ -211,5 +211,8 @@ def audit_verify(case: Optional[int] = typer.Option(None, help="Check one case (
     typer.echo("Audit log intact." if case is None else f"Audit log of case {case} intact.")
 
 
+# Commands of the designer (cli_designer) and insights (cli_insights) areas register on `app`.
+from . import cli_designer, cli_insights  # noqa: E402,F401
+
 if __name__ == "__main__":
     app()

@@ -24,12 +24,23 @@ class Settings(BaseSettings):
     session_max_age: int = 8 * 3600
     secure_cookies: bool = False
     bpmn_dir: Path = Path(__file__).resolve().parent.parent / "bpmn"
+    # Lane name -> team that works it (JSON in CASEFLOW_LANE_TEAMS); an unmapped lane is its own team.
+    lane_teams: dict[str, str] = {}
+    # Share of a step's or promise's time after which it counts as at risk (CASEFLOW_SLA_AT_RISK).
+    sla_at_risk: float = 0.8
 
     @field_validator("script_time_limit")
     @classmethod
     def _positive_limit(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("script_time_limit must be positive")
+        return value
+
+    @field_validator("sla_at_risk")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError("sla_at_risk must be between 0 and 1 (for example 0.8)")
         return value
 
     @model_validator(mode="after")

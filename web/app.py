@@ -12,7 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from cases.db import make_engine
 from cases.settings import Settings
 
-from . import api, pages
+from . import api, designer, insights, pages, work
 from .security import LoginRequired, csrf_token
 
 HERE = Path(__file__).resolve().parent
@@ -31,6 +31,9 @@ def create_app(settings: Settings) -> FastAPI:
                        session_cookie="caseflow_session")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
+    app.include_router(work.router)
+    app.include_router(designer.router)
+    app.include_router(insights.router)
     app.include_router(api.router, prefix="/api")
     _add_error_handlers(app)
     return app

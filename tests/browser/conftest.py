@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -28,18 +29,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """Run the real app under uvicorn with one process deployed and a user per role."""
-    db = tmp_path_factory.mktemp("browser") / "caseflow.sqlite3"
-    url = f"sqlite:///{db}"
+@contextmanager
+def running_server(db_path: Path, setup=None):
+    """Migrate a fresh SQLite file, let `setup(session)` fill it, serve it under uvicorn; yield the base URL.
+
+    Without `setup`: deviations.bpmn deployed and active, one user per role (password PASSWORD).
+    """
+    url = f"sqlite:///{db_path}"
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as s:
-        deploy_file(s, (DATA / "deviations.bpmn").read_bytes(), filename="deviations.bpmn",
-                    actor="designer", now=T0, activate=True)
-        for role in ("agent", "designer", "supervisor"):
-            create_user(s, username=role, password=PASSWORD, role=role, now=T0)
+        (setup or _default_setup)(s)
         s.commit()
     engine.dispose()
     port = _free_port()
@@ -57,9 +57,25 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError(proc.stderr.read().decode())
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _default_setup(s: Session) -> None:
+    deploy_file(s, (DATA / "deviations.bpmn").read_bytes(), filename="deviations.bpmn",
+                actor="designer", now=T0, activate=True)
+    for role in ("agent", "designer", "supervisor"):
+        create_user(s, username=role, password=PASSWORD, role=role, now=T0)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The real app under uvicorn with one process deployed and a user per role."""
+    with running_server(tmp_path_factory.mktemp("browser") / "caseflow.sqlite3") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

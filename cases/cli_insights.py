@@ -1,0 +1,4 @@
+"""`caseflow` commands of the insights area; imported at the end of cases/cli.py to register on its app."""
+from __future__ import annotations
+
+from .cli import app  # noqa: F401
