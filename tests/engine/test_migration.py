@@ -1,0 +1,118 @@
+"""Moving running instances to another version's spec, on real files and modified copies."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine import runtime
+from engine.definitions import compile_processes
+from engine.migration import CannotMigrate, check, migrate
+from tests.conftest import T0
+
+from . import versions
+from .helpers import DATA, compile_file, complete, ready_ids, task_for
+
+
+def _compile(xml: str):
+    return next(iter(compile_processes(xml.encode(), "v.bpmn").values()))
+
+
+@pytest.fixture(scope="module")
+def v1():
+    return compile_file(DATA / "deviations.bpmn")
+
+
+@pytest.fixture(scope="module")
+def with_review():
+    return _compile(versions.deviations_with_review())
+
+
+@pytest.fixture(scope="module")
+def without_check():
+    return _compile(versions.deviations_without_check())
+
+
+def _at_check(v1):
+    instance = runtime.start(v1, {"customer": "Ada"}, now=T0)
+    complete(instance, "Capture", {"amount": 5000}, now=T0)
+    assert ready_ids(instance) == ["Check"]
+    return instance
+
+
+def test_waiting_step_kept_with_its_task_id_data_and_new_name(v1, with_review):
+    instance = _at_check(v1)
+    before = task_for(instance, "Check")
+    assert check(instance, with_review, now=T0).can_move
+    moved = migrate(instance, with_review, now=T0 + timedelta(hours=1))
+    after = task_for(moved, "Check")
+    assert after.id == before.id
+    assert after.name == "Check credit score"
+    assert after.data["amount"] == 5000 and after.data["customer"] == "Ada"
+    # The boundary timer re-arms from the migration (4 hours), by the engine clock.
+    assert moved.next_timer_due() == T0 + timedelta(hours=5)
+    # The saved state loads against the new spec and runs on into the added step.
+    again = runtime.load(with_review, moved.dump())
+    now = T0 + timedelta(hours=2)
+    complete(again, "Check", now=now)
+    complete(again, "Approve", now=now)
+    assert again.waiting_messages() == ["payment_received"]
+    assert [s.element_id for s in again.completed_steps()] == ["Capture", "Check", "Approve"]
+
+
+def test_case_waiting_on_a_removed_step_cannot_move(v1, without_check):
+    instance = _at_check(v1)
+    state = instance.dump()
+    result = check(instance, without_check, now=T0)
+    assert not result.can_move
+    assert any("'Check credit' (Check)" in r and "removed" in r for r in result.reasons)
+    with pytest.raises(CannotMigrate):
+        migrate(instance, without_check, now=T0)
+    assert instance.dump() == state  # untouched
+
+
+def test_history_of_a_removed_step_is_cut_and_the_case_moves(v1, without_check):
+    instance = _at_check(v1)
+    complete(instance, "Check", now=T0)
+    complete(instance, "Approve", now=T0)
+    assert instance.waiting_messages() == ["payment_received"]
+    assert check(instance, without_check, now=T0).can_move
+    moved = migrate(instance, without_check, now=T0)
+    assert moved.waiting_messages() == ["payment_received"]
+    assert "Check" not in [s.element_id for s in moved.completed_steps()]
+    again = runtime.load(without_check, moved.dump())
+    assert again.data["amount"] == 5000
+
+
+def test_same_id_other_kind_cannot_move(v1):
+    manual = _compile(versions.deviations_check_manual())
+    result = check(_at_check(v1), manual, now=T0)
+    assert not result.can_move
+    assert any("user task here but a manual task" in r for r in result.reasons)
+
+
+def test_parallel_branch_on_a_removed_step(tmp_path):
+    v1 = compile_file(DATA / "parallel.bpmn")
+    v2 = _compile(versions.parallel_without_provision())
+    instance = runtime.start(v1, {}, now=T0)
+    complete(instance, "Order", now=T0)
+    assert ready_ids(instance) == ["Provision", "Schedule"]
+    assert not check(instance, v2, now=T0).can_move
+    complete(instance, "Provision", now=T0)
+    # Provision is done but its branch still waits at the join: the history cannot be cut.
+    result = check(instance, v2, now=T0)
+    assert not result.can_move
+    assert any("branch that is still running" in r for r in result.reasons)
+
+
+def test_finished_or_cancelled_instances_do_not_move(v1, with_review):
+    instance = runtime.start(v1, {}, now=T0)
+    instance.cancel(now=T0)
+    assert check(instance, with_review, now=T0).reasons == ["The case was cancelled"]
+
+
+def test_migration_to_the_same_spec_changes_nothing_visible(v1):
+    instance = _at_check(v1)
+    before = [(t.id, t.element_id) for t in instance.ready_tasks()]
+    moved = migrate(instance, v1, now=T0)
+    assert [(t.id, t.element_id) for t in moved.ready_tasks()] == before
