@@ -118,7 +118,11 @@ def _migrated_copy(instance: Instance, target: CompiledProcess, now: datetime) -
 
 
 def migrate(instance: Instance, target: CompiledProcess, *, now: datetime) -> Instance:
-    """Return a new Instance of `target` carrying this instance's state; raise CannotMigrate."""
+    """Move the instance onto `target` in place and return it; raise CannotMigrate.
+
+    A dry run on a copy comes first, so a refused instance is left as it was; should the real
+    move still fail, the caller discards the instance (the case layer rolls its transaction back).
+    """
     result = check(instance, target, now=now)
     if not result.can_move:
         raise CannotMigrate(result.reasons)
@@ -161,10 +165,9 @@ def _swap_spec(instance: Instance, target: CompiledProcess) -> Instance:
         if task.id in kept and task.has_state(TaskState.READY | TaskState.WAITING | TaskState.FUTURE):
             task.data = kept[task.id]
     _purge_stale_waiting(workflow)
-    moved = Instance(target, workflow, instance.envelope, instance.time_limit)
-    moved.events = instance.events
-    _verify(moved)
-    return moved
+    instance.process = target
+    _verify(instance)
+    return instance
 
 
 def _cut_removed_history(workflow, removed: list) -> None:

@@ -4,8 +4,9 @@ Functions here only `session.add` and flush; the caller (a cases/ service) owns 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -26,11 +27,11 @@ class UTCDateTime(sa.types.TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
-        return value.astimezone(timezone.utc) if value is not None else None
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
 
@@ -224,3 +225,12 @@ def due_instances(session: Session, *, now: datetime, limit: int = 100) -> list[
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.exec(query).all())
+
+
+def move_instance(session: Session, row: WorkflowInstance, definition_id: int) -> None:
+    """Point an instance at another version of its process (version migration); save_instance
+    then writes the migrated state under its usual row_version check."""
+    session.execute(sa.update(WorkflowInstance).where(WorkflowInstance.id == row.id)
+                    .values(definition_id=definition_id)
+                    .execution_options(synchronize_session=False))
+    set_committed_value(row, "definition_id", definition_id)

@@ -1,0 +1,156 @@
+"""Moving running cases between versions: dry run, migration, refusals, deviation warnings."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlmodel import select
+
+from cases import deviation_service as dev
+from cases import version_migration as vm
+from cases.audit import verify
+from cases.case_models import Case
+from cases.definitions import deploy_file
+from cases.errors import Forbidden, InvalidInput
+from cases.events import CaseEvent
+from cases.work_items import claim
+from engine.store import WorkflowInstance, active_version
+from tests.cases.test_case_service import _open_items
+from tests.cases.test_deviations import NOTE, _case
+from tests.conftest import BPMN_DIR, T0
+
+V1 = (BPMN_DIR / "install_service.bpmn").read_text()
+
+
+def _renamed() -> bytes:
+    """v2: the eligibility check renamed, its SLA doubled."""
+    xml = V1.replace('name="Check eligibility and credit"', 'name="Check eligibility, credit and fraud"')
+    return xml.replace('<camunda:property name="caseflow.sla" value="PT1H" />',
+                       '<camunda:property name="caseflow.sla" value="PT2H" />', 1).encode()
+
+
+def _check_is_manual() -> bytes:
+    """v3: the eligibility check becomes a manual task (same id, other kind)."""
+    xml = re.sub(r'<bpmn:userTask id="Task_CheckEligibility"(.*?)</bpmn:userTask>',
+                 r'<bpmn:manualTask id="Task_CheckEligibility"\1</bpmn:manualTask>', V1, count=1,
+                 flags=re.DOTALL)
+    xml = re.sub(r'(<bpmn:manualTask id="Task_CheckEligibility".*?)<camunda:formData>.*?</camunda:formData>',
+                 r"\1", xml, count=1, flags=re.DOTALL)
+    return xml.encode()
+
+
+def _deploy(session, data: bytes) -> int:
+    [version] = deploy_file(session, data, filename="install_service.bpmn", actor="dana",
+                            now=T0).versions
+    return version.id
+
+
+@pytest.fixture
+def designer(session):
+    from cases.users import create_user
+
+    user = create_user(session, username="dana", password="correct horse", role="designer", now=T0)
+    session.commit()
+    return user
+
+
+def _events(session, case_id, type_):
+    return session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id,
+                                                CaseEvent.type == type_)).all()
+
+
+def test_dry_run_then_migrate_moves_cases_and_keeps_their_work_items(
+        session, install, people, customer, designer):
+    v1 = active_version(session, "install_service").id
+    at_capture = _case(session, people, customer)
+    at_check = _case(session, people, customer, steps=1)
+    item = _open_items(session, at_check.id)[0]
+    claim(session, actor=people.ann, now=T0, work_item_id=item.id)
+    v2 = _deploy(session, _renamed())
+
+    plan = vm.dry_run(session, from_id=v1, to_id=v2, now=T0)
+    assert [(c.case_id, c.can_move) for c in plan.cases] == [(at_capture.id, True), (at_check.id, True)]
+    assert plan.cases[1].steps == ["Task_CheckEligibility"]
+    assert session.get(Case, at_check.id).definition_id == v1  # a dry run changes nothing
+
+    results = vm.migrate(session, actor=designer, now=T0, from_id=v1, to_id=v2)
+    assert [(r.case_id, r.moved) for r in results] == [(at_capture.id, True), (at_check.id, True)]
+    for case_id in (at_capture.id, at_check.id):
+        case = session.get(Case, case_id, populate_existing=True)
+        assert case.definition_id == v2
+        assert session.get(WorkflowInstance, case.instance_id, populate_existing=True).definition_id == v2
+        [event] = _events(session, case_id, "process_migrated")
+        details = json.loads(event.details)
+        assert (event.actor, details["from_version"], details["to_version"]) == ("dana", 1, 2)
+        assert verify(session, case_id) == []
+    [kept] = _open_items(session, at_check.id)
+    assert (kept.id, kept.assignee_id) == (item.id, people.ann.id)
+    # The moved case runs on in the new version.
+    from cases.case_service import complete_step
+    case = session.get(Case, at_check.id)
+    complete_step(session, actor=people.ann, now=T0, case_id=case.id, work_item_id=kept.id,
+                  data={"address_serviceable": True, "credit_result": "passed"},
+                  expected_version=case.row_version)
+    assert [i.element_id for i in _open_items(session, case.id)] == ["Task_AgreeAppointment"]
+
+
+def test_a_case_that_cannot_move_is_reported_and_left_untouched(
+        session, install, people, customer, designer):
+    v1 = active_version(session, "install_service").id
+    movable = _case(session, people, customer)
+    stuck = _case(session, people, customer, steps=1)
+    v3 = _deploy(session, _check_is_manual())
+    before = session.get(WorkflowInstance, stuck.instance_id).state
+
+    plan = vm.dry_run(session, from_id=v1, to_id=v3, now=T0)
+    verdicts = {c.case_id: c for c in plan.cases}
+    assert verdicts[movable.id].can_move
+    assert not verdicts[stuck.id].can_move
+    assert "manual task in the new version" in verdicts[stuck.id].reasons[0]
+
+    results = {r.case_id: r for r in vm.migrate(session, actor=designer, now=T0, from_id=v1, to_id=v3)}
+    assert results[movable.id].moved
+    assert not results[stuck.id].moved and "Check eligibility" in results[stuck.id].reason
+    stuck = session.get(Case, stuck.id, populate_existing=True)
+    assert stuck.definition_id == v1 and stuck.row_version == 2
+    assert session.get(WorkflowInstance, stuck.instance_id, populate_existing=True).state == before
+    assert _events(session, stuck.id, "process_migrated") == []
+
+
+def test_only_chosen_cases_move(session, install, people, customer, designer):
+    v1 = active_version(session, "install_service").id
+    first, second = _case(session, people, customer), _case(session, people, customer)
+    v2 = _deploy(session, _renamed())
+    results = vm.migrate(session, actor=designer, now=T0, from_id=v1, to_id=v2,
+                         case_ids=[second.id, 9999])
+    assert [(r.case_id, r.moved) for r in results] == [(second.id, True), (9999, False)]
+    assert session.get(Case, first.id, populate_existing=True).definition_id == v1
+
+
+def test_refusals(session, install, people, customer, designer):
+    v1 = active_version(session, "install_service").id
+    v2 = _deploy(session, _renamed())
+    with pytest.raises(Forbidden):
+        vm.migrate(session, actor=people.sam, now=T0, from_id=v1, to_id=v2)
+    with pytest.raises(InvalidInput) as same:
+        vm.dry_run(session, from_id=v1, to_id=v1)
+    assert "different version" in same.value.errors["to"]
+    other = deploy_file(session, (BPMN_DIR / "complaint.bpmn").read_bytes(), filename="complaint.bpmn",
+                        actor="dana", now=T0).versions[0]
+    with pytest.raises(InvalidInput) as cross:
+        vm.dry_run(session, from_id=v1, to_id=other.id)
+    assert "not 'install_service'" in cross.value.errors["to"]
+
+
+def test_dry_run_warns_about_a_step_with_many_deviations(session, install, people, customer):
+    v1 = active_version(session, "install_service").id
+    cases = [_case(session, people, customer) for _ in range(3)]
+    for case in cases[:2]:
+        [item] = _open_items(session, case.id)
+        dev.skip(session, actor=people.ann, now=T0, case_id=case.id, expected_version=case.row_version,
+                 reason_code="customer_already_confirmed", note=NOTE, work_item_id=item.id)
+    v2 = _deploy(session, _renamed())
+    [warning] = vm.dry_run(session, from_id=v1, to_id=v2, now=T0).warnings
+    assert (warning.element_id, warning.deviations, warning.reached) == ("Task_CaptureOrder", 2, 3)
+    assert warning.kinds == ["skip"] and "2 of 3 cases" in warning.describe()
