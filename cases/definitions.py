@@ -58,3 +58,132 @@ def deploy_directory(session: Session, directory: Path, *, actor: str | None, no
 def list_definitions(session: Session) -> list[DefinitionVersion]:
     """Return every definition version, by process id then version."""
     return store.list_versions(session)
+
+
+# ---- the designer's workspace (issue 6) ------------------------------------------------------
+DESIGNER_ROLES = ("designer", "admin")
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What an upload did: refused with problems, or stored (or recognised) as versions."""
+
+    problems: list  # blocking engine.errors.Problem: validation errors or a process id collision
+    warnings: list  # problems that do not block
+    processes: list[str]
+    versions: list[DefinitionVersion]
+    new: list[bool]
+
+    @property
+    def stored(self) -> bool:
+        return bool(self.versions)
+
+
+def upload_file(session: Session, data: bytes, *, filename: str, actor: str, now: datetime,
+                max_bytes: int | None = None) -> UploadResult:
+    """Validate an uploaded file and store its processes as draft versions; commit once.
+
+    Nothing is stored when the file has an error or one of its processes has the id of a process
+    that another file defines; the same bytes again give the existing versions (new=False).
+    """
+    from engine.errors import InvalidBpmn
+    from engine.validate import validate_bpmn
+    from engine.xmlsafe import MAX_BYTES, parse_bpmn_xml
+
+    limit = max_bytes or MAX_BYTES
+    try:
+        parse_bpmn_xml(data, filename, max_bytes=limit)
+    except InvalidBpmn as err:
+        return UploadResult(list(err.problems), [], [], [], [])
+    active = {v.process_id for v in store.list_versions(session) if v.status == "active"}
+    report = validate_bpmn(data, filename, available_processes=active)
+    warnings = [p for p in report.problems if p.severity != "error"]
+    if not report.valid:
+        return UploadResult(report.errors, warnings, report.processes, [], [])
+    collisions = process_id_collisions(session, report.processes, filename=filename)
+    if collisions:
+        return UploadResult(collisions, warnings, report.processes, [], [])
+    try:
+        result = deploy_file(session, data, filename=filename, actor=actor, now=now)
+    except InvalidBpmn as err:
+        session.rollback()
+        return UploadResult(list(err.problems), warnings, report.processes, [], [])
+    return UploadResult([], warnings, report.processes, result.versions, result.new)
+
+
+def process_id_collisions(session: Session, process_ids, *, filename: str) -> list:
+    """Problems for processes whose id is already taken by a process from a differently named file.
+
+    A new version of a process is uploaded under the file name of its earlier versions; the same
+    id from another file is almost always a modeler default (Process_1) reused by accident.
+    """
+    from sqlmodel import select
+
+    from engine.errors import Problem
+
+    problems = []
+    for pid in process_ids:
+        latest = session.exec(select(DefinitionVersion).where(DefinitionVersion.process_id == pid)
+                              .order_by(DefinitionVersion.version.desc())).first()
+        if latest is not None and latest.filename != filename:
+            problems.append(Problem(
+                f"The process id '{pid}' is already used by {latest.filename} (v{latest.version}"
+                f"{' ' + repr(latest.name) if latest.name else ''}). If this file is a new version "
+                f"of that process, upload it under the name {latest.filename}; otherwise give the "
+                "process its own id in your modeler.", element_id=pid))
+    return problems
+
+
+def _version(session: Session, definition_id: int) -> DefinitionVersion:
+    from .errors import NotFound
+
+    version = session.get(DefinitionVersion, definition_id)
+    if version is None:
+        raise NotFound(f"No definition version {definition_id}")
+    return version
+
+
+def activate(session: Session, *, actor: str, now: datetime, definition_id: int) -> DefinitionVersion:
+    """Make a version the one new cases start on (the active one before is retired). Commit once.
+
+    Running cases stay on the version they started on.
+    """
+    version = _version(session, definition_id)
+    store.activate_version(session, version, now=now)
+    session.commit()
+    return version
+
+
+def retire(session: Session, *, actor: str, now: datetime, definition_id: int) -> DefinitionVersion:
+    """Retire a version: no new case starts on it; running cases go on. Commit once."""
+    version = _version(session, definition_id)
+    version.status = "retired"
+    session.add(version)
+    session.commit()
+    return version
+
+
+def find_version(session: Session, process_id: str, version: int) -> DefinitionVersion:
+    """Return a process's version by number or raise NotFound."""
+    from sqlmodel import select
+
+    from .errors import NotFound
+
+    found = session.exec(select(DefinitionVersion).where(DefinitionVersion.process_id == process_id,
+                                                         DefinitionVersion.version == version)).first()
+    if found is None:
+        raise NotFound(f"No version {version} of process '{process_id}'")
+    return found
+
+
+def case_counts(session: Session) -> dict[int, tuple[int, int]]:
+    """Map definition id -> (cases, open cases) in one grouped query."""
+    import sqlalchemy as sa
+    from sqlmodel import select
+
+    from .case_models import Case
+
+    running = sa.func.sum(sa.case((Case.status.in_(("open", "on_hold")), 1), else_=0))
+    rows = session.exec(select(Case.definition_id, sa.func.count(Case.id), running)
+                        .group_by(Case.definition_id)).all()
+    return {did: (int(total), int(open_ or 0)) for did, total, open_ in rows}
