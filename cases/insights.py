@@ -1,0 +1,721 @@
+"""Supervisor insights: every figure is an SQL aggregation (SQLAlchemy Core, SQLite and PostgreSQL).
+
+Definitions used throughout (tests in tests/cases/test_insights.py pin each one):
+
+- A case *reached* a step when a work item was opened for it. Each `task_opened` event creates
+  exactly one `work_item` row (cases/work_items.project), so the row is counted: it also carries
+  the team, which the team filter needs. Elements without work items (gateways, where decisions are
+  overridden) have no "reached" count of their own: their rate is taken over every case in scope.
+- *Deviation rate* of an element: distinct cases with at least one deviation logged at the
+  element / cases that reached it. *Rework*: go-backs to the element (the step reopened).
+- *Time spent* at a step: `completed_at - created_at` of work items that were done (not skipped or
+  cancelled); the median is computed in SQL with `row_number()` and `count()` windows.
+- A step is *breached* when its work item has a due time and was done after it, or is still open
+  past it (`now`). The SLA sweep's `sla_breached` events say the same once they exist; this reads
+  the work items directly so that history recorded before the sweep counts as well.
+- Filters: the period applies to when cases were opened; channel to the case; team to the work
+  items (and to deviations at steps that team worked); agent to who logged the deviation.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from engine.store import DefinitionVersion
+
+from .case_models import Case, WorkItem
+from .deviations import Deviation
+from .events import CaseEvent
+from .reason_codes import ReasonCode
+
+# ---- thresholds of the redesign candidates (change here; the page shows them) ------------------
+MIN_SAMPLE = 30            # fewer cases than this reached the element: the finding is flagged
+SKIP_RATE = 0.15           # skipped in at least this share of the cases that reached the step
+REWORK_RATE = 0.10         # gone back to in at least this share
+OVERRIDE_RATE = 0.05       # decision overridden in at least this share of the version's cases
+ADHOC_REPEATS = 5          # the same ad-hoc step (by title) added at least this often
+BREACH_RATE = 0.20         # at least this share of the step's work items breached ...
+BREACH_TEAM_SHARE = 0.60   # ... and one team holds at least this share of the breaches
+SAMPLE_CASES = 5           # sample cases shown with each finding
+
+CASE = Case.__table__
+ITEM = WorkItem.__table__
+EVENT = CaseEvent.__table__
+DEV = Deviation.__table__
+REASON = ReasonCode.__table__
+VERSION = DefinitionVersion.__table__
+
+REPEAT_CONTACT_MESSAGE = "customer_contacted_again"
+METRICS = ("rate", "rework", "time", "breaches")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the supervisor narrowed the figures to; None means no restriction."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    team: str | None = None
+    agent: str | None = None
+    channel: str | None = None
+
+    def as_query(self) -> dict[str, str]:
+        out = {}
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value.date().isoformat()
+        for name in ("team", "agent", "channel"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        return out
+
+
+NO_FILTERS = Filters()
+
+
+# ---- SQL helpers ---------------------------------------------------------------------------------
+
+
+def seconds_between(session: Session, start, end) -> sa.ColumnElement:
+    """Return an SQL expression for `end - start` in seconds on the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.extract("epoch", end - start)
+    return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
+
+
+def week_start(session: Session, column) -> sa.ColumnElement:
+    """Return an SQL expression for the Monday (as 'YYYY-MM-DD' text) of a timestamp's week."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.date_trunc("week", column), "YYYY-MM-DD")
+    # 'weekday 0' moves to the coming Sunday (or stays on one); six days back is that week's Monday.
+    return sa.func.date(column, "weekday 0", "-6 days")
+
+
+def median_by(session: Session, value, keys: list, source) -> sa.Select:
+    """Return `SELECT keys..., median(value)` over the rows of `source`, grouped by `keys`.
+
+    Portable median: number the values in order within each group, keep the middle one (odd
+    count) or the middle two (even count), and average them.
+    """
+    ranked = sa.select(
+        *keys, value.label("v"),
+        sa.func.row_number().over(partition_by=keys, order_by=value).label("rn"),
+        sa.func.count().over(partition_by=keys).label("n"),
+    ).select_from(source).subquery()
+    rk = [ranked.c[k.key] for k in keys]
+    middle = sa.or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
+    return sa.select(*rk, sa.func.avg(ranked.c.v).label("median")).where(middle).group_by(*rk)
+
+
+def case_scope(definition_ids: Iterable[int], filters: Filters = NO_FILTERS) -> sa.Select:
+    """Return SELECT id FROM case_record narrowed to the versions and the filters."""
+    q = sa.select(CASE.c.id).where(CASE.c.definition_id.in_(list(definition_ids)))
+    if filters.since is not None:
+        q = q.where(CASE.c.opened_at >= filters.since)
+    if filters.until is not None:
+        q = q.where(CASE.c.opened_at < filters.until)
+    if filters.channel:
+        q = q.where(CASE.c.channel == filters.channel)
+    return q
+
+
+def _deviation_filter(q: sa.Select, filters: Filters) -> sa.Select:
+    if filters.agent:
+        q = q.where(DEV.c.actor == filters.agent)
+    if filters.team:
+        q = q.where(sa.exists().where(ITEM.c.case_id == DEV.c.case_id,
+                                      ITEM.c.element_id == DEV.c.element_id,
+                                      ITEM.c.team == filters.team))
+    return q
+
+
+def _item_filter(q: sa.Select, filters: Filters) -> sa.Select:
+    return q.where(ITEM.c.team == filters.team) if filters.team else q
+
+
+def breached(now: datetime) -> sa.ColumnElement[bool]:
+    """SQL condition: the work item missed its due time (done late, or open past due at `now`)."""
+    return sa.and_(ITEM.c.due_at.is_not(None), sa.or_(
+        sa.and_(ITEM.c.state == "done", ITEM.c.completed_at > ITEM.c.due_at),
+        sa.and_(ITEM.c.state == "open", ITEM.c.due_at < now)))
+
+
+# ---- the exception report ------------------------------------------------------------------------
+
+
+@dataclass
+class ElementFigures:
+    """Every figure of one BPMN element in one version."""
+
+    element_id: str
+    name: str
+    type: str
+    lane: str | None = None
+    reached: int = 0
+    reached_is_all_cases: bool = False   # gateways: the rate is over every case in scope
+    deviating_cases: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    reasons: list[dict] = field(default_factory=list)  # code, label, category, count (top first)
+    median_seconds: float | None = None
+    timed_items: int = 0
+    breaches: int = 0
+    items: int = 0
+
+    @property
+    def deviations(self) -> int:
+        return sum(self.by_kind.values())
+
+    @property
+    def rate(self) -> float | None:
+        return self.deviating_cases / self.reached if self.reached else None
+
+    @property
+    def rework(self) -> int:
+        return self.by_kind.get("go_back", 0)
+
+    @property
+    def rework_rate(self) -> float | None:
+        return self.rework / self.reached if self.reached else None
+
+    @property
+    def breach_rate(self) -> float | None:
+        return self.breaches / self.items if self.items else None
+
+    def metric(self, name: str) -> float | None:
+        return {"rate": self.rate, "rework": self.rework_rate, "time": self.median_seconds,
+                "breaches": self.breach_rate}[name]
+
+    def count(self, name: str) -> int:
+        return {"rate": self.deviations, "rework": self.rework, "time": self.timed_items,
+                "breaches": self.breaches}[name]
+
+
+@dataclass
+class ExceptionReport:
+    version: DefinitionVersion
+    filters: Filters
+    cases: int
+    elements: list[ElementFigures]
+
+    def element(self, element_id: str) -> ElementFigures | None:
+        return next((e for e in self.elements if e.element_id == element_id), None)
+
+
+def _model_elements(session: Session, version: DefinitionVersion) -> dict[str, ElementFigures]:
+    from .sla import definition_metadata
+
+    process = definition_metadata(session, version.id).process(version.process_id)
+    wanted = ("userTask", "manualTask", "task", "exclusiveGateway", "inclusiveGateway",
+              "eventBasedGateway", "callActivity", "subProcess", "scriptTask", "serviceTask")
+    return {n.id: ElementFigures(n.id, n.name or n.id, n.type, n.lane)
+            for n in process.nodes if n.type in wanted}
+
+
+def exception_report(session: Session, version: DefinitionVersion | int, *,
+                     filters: Filters = NO_FILTERS, now: datetime) -> ExceptionReport:
+    """Return the per-element figures of one version (six grouped queries, whatever the size)."""
+    if isinstance(version, int):
+        version = session.get(DefinitionVersion, version)
+    scope = case_scope([version.id], filters)
+    scope_ids = scope
+    elements = _model_elements(session, version)
+
+    def el(element_id: str, name: str | None = None) -> ElementFigures:
+        if element_id not in elements:
+            elements[element_id] = ElementFigures(element_id, name or element_id, "adhoc")
+        return elements[element_id]
+
+    cases = session.execute(sa.select(sa.func.count()).select_from(scope.subquery())).scalar_one()
+
+    # cases that reached each step, work items and breaches
+    q = _item_filter(sa.select(
+        ITEM.c.element_id, sa.func.min(ITEM.c.name), sa.func.count(sa.distinct(ITEM.c.case_id)),
+        sa.func.count(), sa.func.sum(sa.case((breached(now), 1), else_=0)),
+    ).where(ITEM.c.case_id.in_(scope_ids)).group_by(ITEM.c.element_id), filters)
+    for element_id, name, reached, items, breaches in session.execute(q):
+        e = el(element_id, name)
+        e.reached, e.items, e.breaches = reached, items, int(breaches or 0)
+
+    # deviations by kind, and deviating cases
+    q = _deviation_filter(sa.select(DEV.c.element_id, DEV.c.kind, sa.func.count())
+                          .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
+                          .group_by(DEV.c.element_id, DEV.c.kind), filters)
+    for element_id, kind, n in session.execute(q):
+        el(element_id).by_kind[kind] = n
+    q = _deviation_filter(sa.select(DEV.c.element_id, sa.func.count(sa.distinct(DEV.c.case_id)))
+                          .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
+                          .group_by(DEV.c.element_id), filters)
+    for element_id, n in session.execute(q):
+        el(element_id).deviating_cases = n
+
+    # reasons with their categories
+    q = _deviation_filter(
+        sa.select(DEV.c.element_id, DEV.c.reason_code, REASON.c.label, REASON.c.category,
+                  sa.func.count().label("n"))
+        .select_from(DEV.outerjoin(REASON, REASON.c.code == DEV.c.reason_code))
+        .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
+        .group_by(DEV.c.element_id, DEV.c.reason_code, REASON.c.label, REASON.c.category)
+        .order_by(DEV.c.element_id, sa.desc("n"), DEV.c.reason_code), filters)
+    for element_id, code, label, category, n in session.execute(q):
+        el(element_id).reasons.append({"code": code, "label": label or code,
+                                       "category": category, "count": n})
+
+    # median time spent at each step
+    done = _item_filter(sa.select(ITEM.c.element_id, ITEM.c.created_at, ITEM.c.completed_at)
+                        .where(ITEM.c.case_id.in_(scope_ids), ITEM.c.state == "done"),
+                        filters).subquery()
+    seconds = seconds_between(session, done.c.created_at, done.c.completed_at)
+    q = median_by(session, seconds, [done.c.element_id], done)
+    for element_id, median in session.execute(q):
+        el(element_id).median_seconds = float(median) if median is not None else None
+    q = sa.select(done.c.element_id, sa.func.count()).group_by(done.c.element_id)
+    for element_id, n in session.execute(q):
+        el(element_id).timed_items = n
+
+    for e in elements.values():
+        if not e.reached and e.deviations:  # a gateway: rate over every case in scope
+            e.reached, e.reached_is_all_cases = cases, True
+    ordered = sorted(elements.values(), key=lambda e: (-(e.rate or 0), -e.deviations, e.element_id))
+    return ExceptionReport(version, filters, cases, ordered)
+
+
+# ---- drill-down ------------------------------------------------------------------------------------
+
+DRILL_MEASURES = ("cases", "reached", "deviated", "kind", "reason", "category", "breached", "timed",
+                  "rework", "promise_missed", "promise_met", "first_time_right", "repeat_contact",
+                  "handoff")
+
+
+def drill_down(session: Session, definition_ids: list[int], *, measure: str,
+               element_id: str | None = None, value: str | None = None,
+               filters: Filters = NO_FILTERS, now: datetime, limit: int = 500) -> list[Case]:
+    """Return the cases behind one number of a report (newest first)."""
+    scope = case_scope(definition_ids, filters)
+    if measure not in DRILL_MEASURES:
+        raise ValueError(f"Unknown measure '{measure}'")
+    if measure == "cases":
+        ids = scope
+    elif measure in ("reached", "breached", "timed"):
+        q = sa.select(ITEM.c.case_id).where(ITEM.c.case_id.in_(scope))
+        if element_id:
+            q = q.where(ITEM.c.element_id == element_id)
+        if measure == "breached":
+            q = q.where(breached(now))
+        elif measure == "timed":
+            q = q.where(ITEM.c.state == "done")
+        ids = _item_filter(q, filters)
+    elif measure in ("deviated", "kind", "reason", "rework", "category"):
+        q = sa.select(DEV.c.case_id).where(DEV.c.case_id.in_(scope))
+        if element_id:
+            q = q.where(DEV.c.element_id == element_id)
+        if measure == "kind":
+            q = q.where(DEV.c.kind == value)
+        elif measure == "rework":
+            q = q.where(DEV.c.kind == "go_back")
+        elif measure == "reason":
+            q = q.where(DEV.c.reason_code == value)
+        elif measure == "category":
+            q = q.where(DEV.c.reason_code.in_(
+                sa.select(REASON.c.code).where(REASON.c.category == value)))
+        ids = _deviation_filter(q, filters)
+    else:
+        ids = _scorecard_case_ids(session, measure, scope, now=now)
+    q = (sa.select(Case).where(CASE.c.id.in_(ids)).order_by(CASE.c.opened_at.desc(), CASE.c.id.desc())
+         .limit(limit))
+    return list(session.execute(q).scalars())
+
+
+# ---- heatmap ----------------------------------------------------------------------------------------
+
+METRIC_LABELS = {"rate": "Deviation rate", "rework": "Rework (go-backs)", "time": "Median time spent",
+                 "breaches": "SLA breaches"}
+# Five steps from pale yellow to dark red; index by the value's place between 0 and the maximum.
+HEAT_COLOURS = ("#fff7bc", "#fec44f", "#fe9929", "#d95f0e", "#993404")
+
+
+def format_value(metric: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if metric == "time":
+        return format_duration(value)
+    return f"{value * 100:.0f}%"
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def heat_colour(value: float | None, top: float | None) -> str | None:
+    if value is None or not top or value <= 0:
+        return None
+    step = min(len(HEAT_COLOURS) - 1, int(value / top * len(HEAT_COLOURS)))
+    return HEAT_COLOURS[step]
+
+
+def heatmap(report: ExceptionReport, metric: str) -> dict[str, Any]:
+    """Return fills, badges and a legend for the diagram from a report's figures."""
+    if metric not in METRICS:
+        raise ValueError(f"Choose one of {', '.join(METRICS)}")
+    values = {e.element_id: e.metric(metric) for e in report.elements}
+    top = max((v for v in values.values() if v is not None), default=None)
+    fills, badges = {}, {}
+    for e in report.elements:
+        colour = heat_colour(values[e.element_id], top)
+        if colour:
+            fills[e.element_id] = colour
+        n = e.count(metric)
+        if n:
+            badges[e.element_id] = str(n) if metric != "time" else format_duration(e.median_seconds)
+    legend = []
+    if top:
+        for i, colour in enumerate(HEAT_COLOURS):
+            low, high = top * i / len(HEAT_COLOURS), top * (i + 1) / len(HEAT_COLOURS)
+            legend.append({"colour": colour, "label": f"{format_value(metric, low)} – "
+                                                     f"{format_value(metric, high)}"})
+    return {"metric": metric, "label": METRIC_LABELS[metric], "fills": fills, "badges": badges,
+            "legend": legend, "top": top}
+
+
+# ---- version comparison --------------------------------------------------------------------------
+
+
+@dataclass
+class ComparedElement:
+    element_id: str
+    name: str
+    before: ElementFigures | None
+    after: ElementFigures | None
+
+    def delta(self, metric: str) -> float | None:
+        a = self.before.metric(metric) if self.before else None
+        b = self.after.metric(metric) if self.after else None
+        return None if a is None or b is None else b - a
+
+
+def compare_versions(session: Session, before: DefinitionVersion, after: DefinitionVersion, *,
+                     filters: Filters = NO_FILTERS, now: datetime
+                     ) -> tuple[ExceptionReport, ExceptionReport, list[ComparedElement]]:
+    """Return both reports and their elements matched by id (removed and added ones included)."""
+    a = exception_report(session, before, filters=filters, now=now)
+    b = exception_report(session, after, filters=filters, now=now)
+    ids = [e.element_id for e in a.elements] + [e.element_id for e in b.elements
+                                                if a.element(e.element_id) is None]
+    rows = []
+    for element_id in ids:
+        x, y = a.element(element_id), b.element(element_id)
+        rows.append(ComparedElement(element_id, (y or x).name, x, y))
+    rows.sort(key=lambda r: (-max((r.before.rate if r.before else 0) or 0,
+                                  (r.after.rate if r.after else 0) or 0), r.element_id))
+    return a, b, rows
+
+
+# ---- customer scorecard ----------------------------------------------------------------------------
+
+
+@dataclass
+class Scorecard:
+    cases: int
+    closed: int
+    resolved: int
+    with_promise: int
+    promise_met: int
+    first_time_right: int
+    customer_cycle_median: float | None
+    internal_cycle_median: float | None
+    handoffs: int
+    cases_with_work: int
+    repeat_contacts: int
+    cases_with_repeat_contact: int
+
+    @property
+    def promise_rate(self) -> float | None:
+        return self.promise_met / self.with_promise if self.with_promise else None
+
+    @property
+    def first_time_right_rate(self) -> float | None:
+        return self.first_time_right / self.resolved if self.resolved else None
+
+    @property
+    def handoffs_per_case(self) -> float | None:
+        return self.handoffs / self.cases_with_work if self.cases_with_work else None
+
+
+def _repeat_contact_events(scope) -> sa.Select:
+    return sa.select(EVENT.c.case_id).where(
+        EVENT.c.case_id.in_(scope), EVENT.c.type == "message_received",
+        EVENT.c.details.like(f'%"name":"{REPEAT_CONTACT_MESSAGE}"%'))
+
+
+def _handoff_rows(scope) -> sa.Subquery:
+    """Done work items with the team of the one done before them in the same case."""
+    ordered = sa.select(
+        ITEM.c.case_id, ITEM.c.team,
+        sa.func.lag(ITEM.c.team).over(partition_by=ITEM.c.case_id,
+                                      order_by=(ITEM.c.completed_at, ITEM.c.id)).label("prev_team"),
+    ).where(ITEM.c.case_id.in_(scope), ITEM.c.state == "done").subquery()
+    return sa.select(ordered.c.case_id).where(
+        ordered.c.prev_team.is_not(None), ordered.c.team.is_not(None),
+        ordered.c.team != ordered.c.prev_team).subquery()
+
+
+def _rework_cases(scope) -> sa.Select:
+    """Cases with a go-back, or a step done twice (the process came back to it: a reopen)."""
+    go_back = sa.select(DEV.c.case_id).where(DEV.c.case_id.in_(scope), DEV.c.kind == "go_back")
+    twice = (sa.select(ITEM.c.case_id).where(ITEM.c.case_id.in_(scope), ITEM.c.state == "done",
+                                             ~ITEM.c.element_id.like("adhoc:%"))
+             .group_by(ITEM.c.case_id, ITEM.c.element_id).having(sa.func.count() > 1))
+    return sa.union(go_back, twice)
+
+
+def _first_time_right(scope) -> sa.Select:
+    return sa.select(CASE.c.id).where(
+        CASE.c.id.in_(scope), CASE.c.status == "resolved",
+        CASE.c.id.not_in(_rework_cases(scope)), CASE.c.id.not_in(_repeat_contact_events(scope)))
+
+
+def _scorecard_case_ids(session: Session, measure: str, scope, *, now: datetime) -> sa.Select:
+    if measure == "promise_met":
+        return sa.select(CASE.c.id).where(CASE.c.id.in_(scope), CASE.c.status == "resolved",
+                                          CASE.c.closed_at <= CASE.c.promised_at)
+    if measure == "promise_missed":
+        return sa.select(CASE.c.id).where(
+            CASE.c.id.in_(scope), CASE.c.promised_at.is_not(None),
+            sa.or_(sa.and_(CASE.c.status == "resolved", CASE.c.closed_at > CASE.c.promised_at),
+                   sa.and_(CASE.c.status.in_(("open", "on_hold")), CASE.c.promised_at < now),
+                   CASE.c.status == "cancelled"))
+    if measure == "first_time_right":
+        return _first_time_right(scope)
+    if measure == "repeat_contact":
+        return _repeat_contact_events(scope)
+    if measure == "handoff":
+        return sa.select(_handoff_rows(scope).c.case_id)
+    raise ValueError(measure)
+
+
+def scorecard(session: Session, definition_ids: list[int], *, filters: Filters = NO_FILTERS,
+              now: datetime) -> Scorecard:
+    """Return the customer scorecard of some versions (usually one) under the filters.
+
+    Promise: resolved cases closed by `promised_at` out of cases with a promise that are resolved,
+    cancelled, or still open past their promise (open cases inside their promise are not judged).
+    """
+    scope = case_scope(definition_ids, filters)
+    counts = session.execute(sa.select(
+        sa.func.count(),
+        sa.func.sum(sa.case((CASE.c.status.in_(("resolved", "cancelled")), 1), else_=0)),
+        sa.func.sum(sa.case((CASE.c.status == "resolved", 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(CASE.c.status == "resolved",
+                                     CASE.c.closed_at <= CASE.c.promised_at), 1), else_=0)),
+    ).where(CASE.c.id.in_(scope))).one()
+    judged = session.execute(sa.select(sa.func.count()).where(
+        CASE.c.id.in_(scope), CASE.c.promised_at.is_not(None),
+        sa.or_(CASE.c.status.in_(("resolved", "cancelled")), CASE.c.promised_at < now))).scalar_one()
+    ftr = session.execute(sa.select(sa.func.count()).select_from(
+        _first_time_right(scope).subquery())).scalar_one()
+
+    closed = sa.select(CASE.c.id.label("case_id"), CASE.c.contacted_at, CASE.c.closed_at).where(
+        CASE.c.id.in_(scope), CASE.c.status == "resolved").subquery()
+    customer = _median_all(session, seconds_between(session, closed.c.contacted_at,
+                                                    closed.c.closed_at), closed)
+    last = sa.select(ITEM.c.case_id, sa.func.max(ITEM.c.completed_at).label("last_done")).where(
+        ITEM.c.case_id.in_(sa.select(closed.c.case_id)), ITEM.c.state == "done",
+    ).group_by(ITEM.c.case_id).subquery()
+    internal_src = sa.select(last.c.case_id, CASE.c.opened_at, last.c.last_done).select_from(
+        last.join(CASE, CASE.c.id == last.c.case_id)).subquery()
+    internal = _median_all(session, seconds_between(session, internal_src.c.opened_at,
+                                                    internal_src.c.last_done), internal_src)
+    handoffs = session.execute(sa.select(sa.func.count()).select_from(_handoff_rows(scope))
+                               ).scalar_one()
+    with_work = session.execute(sa.select(sa.func.count(sa.distinct(ITEM.c.case_id))).where(
+        ITEM.c.case_id.in_(scope), ITEM.c.state == "done")).scalar_one()
+    rc = _repeat_contact_events(scope).subquery()
+    repeats, repeat_cases = session.execute(sa.select(
+        sa.func.count(), sa.func.count(sa.distinct(rc.c.case_id)))).one()
+    return Scorecard(cases=counts[0], closed=int(counts[1] or 0), resolved=int(counts[2] or 0),
+                     with_promise=judged, promise_met=int(counts[3] or 0), first_time_right=ftr,
+                     customer_cycle_median=customer, internal_cycle_median=internal,
+                     handoffs=handoffs, cases_with_work=with_work, repeat_contacts=repeats,
+                     cases_with_repeat_contact=repeat_cases)
+
+
+def _median_all(session: Session, value, source) -> float | None:
+    """Median of an expression over all rows of a subquery (SQL, see `median_by`)."""
+    ranked = sa.select(
+        value.label("v"), sa.func.row_number().over(order_by=value).label("rn"),
+        sa.func.count().over().label("n")).select_from(source).subquery()
+    got = session.execute(sa.select(sa.func.avg(ranked.c.v)).where(sa.or_(
+        ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))).scalar_one()
+    return float(got) if got is not None else None
+
+
+# ---- trends -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Trends:
+    weeks: list[str]
+    cases: dict[str, int]                      # week -> cases opened
+    rate: dict[str, float]                     # week -> share of those cases with a deviation
+    by_category: dict[str, dict[str, float]]   # category -> week -> share with such a deviation
+
+
+def trends(session: Session, definition_ids: list[int], *, filters: Filters = NO_FILTERS) -> Trends:
+    """Weekly deviation rate of the cases opened each week, overall and per reason category."""
+    scope = case_scope(definition_ids, filters)
+    week = week_start(session, CASE.c.opened_at).label("week")
+    opened = dict(session.execute(sa.select(week, sa.func.count()).where(CASE.c.id.in_(scope))
+                                  .group_by(week)).all())
+    dev = _deviation_filter(sa.select(DEV.c.case_id, REASON.c.category).select_from(
+        DEV.outerjoin(REASON, REASON.c.code == DEV.c.reason_code)).where(
+        DEV.c.case_id.in_(scope)), filters).subquery()
+    deviated = dict(session.execute(
+        sa.select(week, sa.func.count(sa.distinct(CASE.c.id)))
+        .select_from(CASE.join(dev, dev.c.case_id == CASE.c.id)).group_by(week)).all())
+    by_category: dict[str, dict[str, float]] = {}
+    q = (sa.select(week, dev.c.category, sa.func.count(sa.distinct(CASE.c.id)))
+         .select_from(CASE.join(dev, dev.c.case_id == CASE.c.id)).group_by(week, dev.c.category))
+    for wk, category, n in session.execute(q):
+        by_category.setdefault(category or "unknown", {})[str(wk)] = n / opened[wk]
+    weeks = sorted(str(w) for w in opened)
+    return Trends(weeks, {str(w): n for w, n in opened.items()},
+                  {str(w): deviated.get(w, 0) / n for w, n in opened.items()}, by_category)
+
+
+# ---- redesign candidates --------------------------------------------------------------------------
+
+
+@dataclass
+class Finding:
+    element_id: str
+    name: str
+    pattern: str        # skipped, rework, overridden, adhoc_repeated, breaches_on_team
+    rate: float | None
+    count: int
+    reached: int
+    reasons: list[dict]
+    sample_case_ids: list[int]
+    action: str
+    small_sample: bool
+    team: str | None = None
+
+    @property
+    def score(self) -> float:
+        return (self.rate or 0) * (0.5 if self.small_sample else 1.0)
+
+
+CATEGORY_ACTIONS = {
+    "customer_driven": "make the step optional or add a branch for what customers need",
+    "internal_failure": "fix the cause upstream (hand-over, data quality) instead of skipping",
+    "system": "raise it with the system owner: the process may be fine",
+    "policy": "check the rule; model the exception as a proper branch if it stays",
+}
+
+
+def _samples(session: Session, q: sa.Select) -> list[int]:
+    return list(session.execute(q.distinct().order_by(q.selected_columns[0].desc())
+                                .limit(SAMPLE_CASES)).scalars())
+
+
+def redesign_candidates(session: Session, version: DefinitionVersion, *,
+                        filters: Filters = NO_FILTERS, now: datetime) -> list[Finding]:
+    """Rank what to redesign in one version, each finding with its evidence and a suggested action."""
+    report = exception_report(session, version, filters=filters, now=now)
+    scope = case_scope([version.id], filters)
+    found: list[Finding] = []
+
+    def dev_cases(element_id: str, kind: str) -> list[int]:
+        return _samples(session, sa.select(DEV.c.case_id).where(
+            DEV.c.case_id.in_(scope), DEV.c.element_id == element_id, DEV.c.kind == kind))
+
+    def reasons_of(element_id: str, kind: str) -> list[dict]:
+        q = (sa.select(DEV.c.reason_code, REASON.c.label, REASON.c.category, sa.func.count())
+             .select_from(DEV.outerjoin(REASON, REASON.c.code == DEV.c.reason_code))
+             .where(DEV.c.case_id.in_(scope), DEV.c.element_id == element_id, DEV.c.kind == kind)
+             .group_by(DEV.c.reason_code, REASON.c.label, REASON.c.category)
+             .order_by(sa.func.count().desc(), DEV.c.reason_code).limit(3))
+        return [{"code": c, "label": lb or c, "category": cat, "count": n}
+                for c, lb, cat, n in session.execute(q)]
+
+    for e in report.elements:
+        small = e.reached < MIN_SAMPLE
+        skipped = e.by_kind.get("skip", 0)
+        if e.reached and not e.reached_is_all_cases and skipped / e.reached >= SKIP_RATE:
+            reasons = reasons_of(e.element_id, "skip")
+            top = reasons[0]["category"] if reasons else None
+            found.append(Finding(e.element_id, e.name, "skipped", skipped / e.reached, skipped,
+                                 e.reached, reasons, dev_cases(e.element_id, "skip"),
+                                 f"Skipped often: {CATEGORY_ACTIONS.get(top, 'look at the reasons')}",
+                                 small))
+        if e.reached and e.rework / e.reached >= REWORK_RATE:
+            found.append(Finding(e.element_id, e.name, "rework", e.rework / e.reached, e.rework,
+                                 e.reached, reasons_of(e.element_id, "go_back"),
+                                 dev_cases(e.element_id, "go_back"),
+                                 "Rework loop: fix the cause upstream of this step", small))
+        overridden = e.by_kind.get("override_decision", 0)
+        if report.cases and overridden / report.cases >= OVERRIDE_RATE:
+            found.append(Finding(e.element_id, e.name, "overridden", overridden / report.cases,
+                                 overridden, report.cases, reasons_of(e.element_id,
+                                                                      "override_decision"),
+                                 dev_cases(e.element_id, "override_decision"),
+                                 "Decision overridden: the rule is wrong, change the condition",
+                                 report.cases < MIN_SAMPLE))
+
+    # the same ad-hoc step added again and again
+    q = (sa.select(ITEM.c.name, sa.func.count(), sa.func.count(sa.distinct(ITEM.c.case_id)))
+         .where(ITEM.c.case_id.in_(scope), ITEM.c.element_id.like("adhoc:%"))
+         .group_by(ITEM.c.name).having(sa.func.count() >= ADHOC_REPEATS))
+    for title, n, ncases in session.execute(q).all():
+        samples = _samples(session, sa.select(ITEM.c.case_id).where(
+            ITEM.c.case_id.in_(scope), ITEM.c.element_id.like("adhoc:%"), ITEM.c.name == title))
+        found.append(Finding(f"adhoc:{title}", title, "adhoc_repeated",
+                             ncases / report.cases if report.cases else None, n, report.cases, [],
+                             samples, "The same step is added by hand again and again: "
+                             "add it to the model", report.cases < MIN_SAMPLE))
+
+    # breaches concentrated on one team
+    q = (sa.select(ITEM.c.element_id, ITEM.c.team, sa.func.count())
+         .where(ITEM.c.case_id.in_(scope), breached(now)).group_by(ITEM.c.element_id, ITEM.c.team))
+    per: dict[str, dict[str | None, int]] = {}
+    for element_id, team, n in session.execute(q):
+        per.setdefault(element_id, {})[team] = n
+    for element_id, teams in per.items():
+        e = report.element(element_id)
+        total = sum(teams.values())
+        team, n = max(teams.items(), key=lambda kv: kv[1])
+        if e and e.items and total / e.items >= BREACH_RATE and n / total >= BREACH_TEAM_SHARE:
+            samples = _samples(session, sa.select(ITEM.c.case_id).where(
+                ITEM.c.case_id.in_(scope), ITEM.c.element_id == element_id, breached(now)))
+            found.append(Finding(element_id, e.name, "breaches_on_team", total / e.items, total,
+                                 e.items, [], samples,
+                                 f"Breaches concentrated on {team or 'no team'}: "
+                                 "look at capacity or the hand-off to it", e.items < MIN_SAMPLE,
+                                 team=team))
+    found.sort(key=lambda f: (-f.score, -f.count, f.element_id))
+    return found
+
+
+# ---- versions -----------------------------------------------------------------------------------------
+
+
+def versions(session: Session, process_id: str | None = None) -> list[DefinitionVersion]:
+    q = sa.select(DefinitionVersion).order_by(DefinitionVersion.process_id, DefinitionVersion.version)
+    if process_id:
+        q = q.where(DefinitionVersion.process_id == process_id)
+    return list(session.execute(q).scalars())
+
+
+def version_case_counts(session: Session) -> dict[int, int]:
+    return dict(session.execute(sa.select(CASE.c.definition_id, sa.func.count())
+                                .group_by(CASE.c.definition_id)).all())
