@@ -10,7 +10,7 @@ from sqlmodel import select
 from cases import deviation_service as dev
 from cases import version_migration as vm
 from cases.audit import verify
-from cases.case_models import Case
+from cases.case_models import Case, WorkItem
 from cases.definitions import deploy_file
 from cases.errors import Forbidden, InvalidInput
 from cases.events import CaseEvent
