@@ -11,6 +11,7 @@ from engine.store import utc_column
 CHANNELS = ("phone", "web", "store", "email", "social")
 CASE_STATUSES = ("open", "on_hold", "resolved", "cancelled")
 WORK_ITEM_STATES = ("open", "done", "cancelled")
+SLA_STATES = ("on_time", "at_risk", "breached")  # set once each by the SLA sweep (cases/sla_sweep.py)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -29,6 +30,8 @@ class Case(SQLModel, table=True):
         sa.UniqueConstraint("instance_id", name="uq_case_record_instance"),
         sa.CheckConstraint(_in("channel", CHANNELS), name="ck_case_record_channel"),
         sa.CheckConstraint(_in("status", CASE_STATUSES), name="ck_case_record_status"),
+        sa.CheckConstraint(_in("sla_state", SLA_STATES), name="ck_case_record_sla_state"),
+        sa.Index("ix_case_record_status_promised", "status", "sla_state", "promised_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -45,6 +48,7 @@ class Case(SQLModel, table=True):
     closed_at: datetime | None = utc_column(default=None, nullable=True)
     held_at: datetime | None = utc_column(default=None, nullable=True)
     hold_category: str | None = Field(default=None, max_length=32)  # reason category of the hold
+    sla_state: str = Field(default="on_time", max_length=16)  # of the promise to the customer
     opened_by: str = Field(max_length=64)
     row_version: int = Field(default=1)
     event_seq: int = Field(default=0)
@@ -52,11 +56,16 @@ class Case(SQLModel, table=True):
 
 
 class WorkItem(SQLModel, table=True):
-    """A ready human step as a queryable row: projection of the workflow state."""
+    """A ready human step as a queryable row: projection of the workflow state.
+
+    Kind "escalation" rows are not steps of the process: the SLA sweep opens them for the
+    supervisors when a target is breached, and the projection leaves them alone.
+    """
 
     __tablename__ = "work_item"
     __table_args__ = (
         sa.CheckConstraint(_in("state", WORK_ITEM_STATES), name="ck_work_item_state"),
+        sa.CheckConstraint(_in("sla_state", SLA_STATES), name="ck_work_item_sla_state"),
         sa.Index("ix_work_item_state_team_due", "state", "team", "due_at"),
         sa.Index("ix_work_item_state_assignee_due", "state", "assignee_id", "due_at"),
         sa.Index("ix_work_item_state_due", "state", "due_at"),
@@ -72,5 +81,6 @@ class WorkItem(SQLModel, table=True):
     assignee_id: int | None = Field(default=None, foreign_key="app_user.id", nullable=True)
     state: str = Field(default="open", max_length=16)
     due_at: datetime | None = utc_column(default=None, nullable=True)
+    sla_state: str = Field(default="on_time", max_length=16)
     created_at: datetime = utc_column()
     completed_at: datetime | None = utc_column(default=None, nullable=True)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from engine import deviations as engine_deviations
-from engine.errors import StepNotFound, TaskNotReady
+from engine.errors import FormInvalid, StepNotFound, TaskNotReady
 
-from . import events
+from . import approvals, events, policy
+from .approvals import Approval
 from .case_models import Case, WorkItem
 from .case_service import EngineAction, engine_action
 from .deviations import Deviation
@@ -23,6 +24,7 @@ from .reason_codes import ReasonCode, require_reason
 from .users import User
 
 LIVE = ("open",)
+CUSTOMER_CAUSED = ("customer_driven",)  # hold categories that stop the internal SLA clock
 NOT_CLOSED = ("open", "on_hold")
 
 
@@ -31,17 +33,46 @@ def _reason(session: Session, action: EngineAction, kind: str, reason_code: str 
     return require_reason(session, kind, reason_code, note, action.case.process_id)
 
 
+def _gate(session: Session, kind: str, *, actor: User, now: datetime, case_id: int,
+          expected_version: int, reason_code: str | None, note: str | None,
+          approval: Approval | None, params: Mapping[str, Any]) -> Case | None:
+    """Check the policy; store an approval request and return the case when the deviation must wait.
+
+    Returns None when the actor may go ahead (or is carrying out an approved request); raises
+    Forbidden when the actor's role may not deviate this way at all.
+    """
+    if approval is not None or policy.check(actor, kind) == "allowed":
+        return None
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version, statuses=NOT_CLOSED, load=False) as action:
+        reason = require_reason(session, kind, reason_code, note, action.case.process_id)
+        approvals.open_request(session, case=action.case, kind=kind, actor=actor, now=now,
+                               reason_code=reason.code, note=note, params=params)
+    return action.case
+
+
 def _deviate(session: Session, action: EngineAction, reason: ReasonCode, *, kind: str,
              event_type: str, actor: User, now: datetime, note: str, element_id: str | None,
-             details: Mapping[str, Any] | None = None) -> None:
-    """Record the typed event and the deviation row (session.add only)."""
+             details: Mapping[str, Any] | None = None, approval: Approval | None = None) -> None:
+    """Record the typed event and the deviation row (session.add only).
+
+    A deviation carried out on approval is preceded by a `deviation_approved` event, and both
+    its event and its row name the approver.
+    """
     case = action.case
     facts = {**(details or {}), "reason_code": reason.code, "reason_category": reason.category,
              "note": note.strip()}
+    if approval is not None:
+        events.record(session, case, "deviation_approved", actor=approval.approver, at=now,
+                      element_id=element_id, details={"request_id": approval.request_id,
+                                                      "kind": kind, "requested_by": actor.username,
+                                                      "note": approval.note})
+        facts.update(approved_by=approval.approver, request_id=approval.request_id)
     events.record(session, case, event_type, actor=actor.username, at=now, element_id=element_id,
                   details=facts)
     session.add(Deviation(case_id=case.id, kind=kind, element_id=element_id,
                           reason_code=reason.code, note=note.strip(), actor=actor.username,
+                          approver=approval.approver if approval else None,
                           definition_id=case.definition_id, at=now,
                           details=events.canonical_json(details or {})))
 
@@ -67,8 +98,14 @@ def _drop_engine_skips(action: EngineAction) -> None:
 
 
 def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
-         reason_code: str, note: str, work_item_id: int) -> Case:
+         reason_code: str, note: str, work_item_id: int,
+         approval: Approval | None = None) -> Case:
     """Mark a ready step done without doing it; later steps get the form's defaults. Commit once."""
+    waiting = _gate(session, "skip", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval, params={"work_item_id": work_item_id})
+    if waiting is not None:
+        return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version) as action:
         reason = _reason(session, action, "skip", reason_code, note)
@@ -82,13 +119,19 @@ def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected
         session.add(item)
         _deviate(session, action, reason, kind="skip", event_type="task_skipped", actor=actor,
                   now=now, note=note, element_id=item.element_id,
-                  details={"work_item_id": item.id})
+                  details={"work_item_id": item.id}, approval=approval)
     return action.case
 
 
 def go_back(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
-            reason_code: str, note: str, element_id: str) -> Case:
+            reason_code: str, note: str, element_id: str,
+            approval: Approval | None = None) -> Case:
     """Reopen the latest completed run of an earlier step (rework). Commit once."""
+    waiting = _gate(session, "go_back", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval, params={"element_id": element_id})
+    if waiting is not None:
+        return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version) as action:
         reason = _reason(session, action, "go_back", reason_code, note)
@@ -98,13 +141,19 @@ def go_back(session: Session, *, actor: User, now: datetime, case_id: int, expec
             raise InvalidInput({"element_id": str(err)}) from None
         _deviate(session, action, reason, kind="go_back", event_type="process_rewound_to_task",
                   actor=actor, now=now, note=note, element_id=element_id,
-                  details={"name": step.name})
+                  details={"name": step.name}, approval=approval)
     return action.case
 
 
 def jump_to(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
-            reason_code: str, note: str, element_id: str) -> Case:
+            reason_code: str, note: str, element_id: str,
+            approval: Approval | None = None) -> Case:
     """Move forward to a later step, skipping the ones between with their defaults. Commit once."""
+    waiting = _gate(session, "jump_to", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval, params={"element_id": element_id})
+    if waiting is not None:
+        return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version) as action:
         reason = _reason(session, action, "jump_to", reason_code, note)
@@ -115,14 +164,20 @@ def jump_to(session: Session, *, actor: User, now: datetime, case_id: int, expec
         _drop_engine_skips(action)
         _deviate(session, action, reason, kind="jump_to", event_type="process_jumped_to_task",
                   actor=actor, now=now, note=note, element_id=element_id,
-                  details={"skipped": skipped})
+                  details={"skipped": skipped}, approval=approval)
     return action.case
 
 
 def override_decision(session: Session, *, actor: User, now: datetime, case_id: int,
                       expected_version: int, reason_code: str, note: str, gateway_id: str,
-                      target_id: str) -> Case:
+                      target_id: str,
+                      approval: Approval | None = None) -> Case:
     """Send the case down another branch of a decision (now, or when it is reached). Commit once."""
+    waiting = _gate(session, "override_decision", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval, params={"gateway_id": gateway_id, "target_id": target_id})
+    if waiting is not None:
+        return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version) as action:
         reason = _reason(session, action, "override_decision", reason_code, note)
@@ -132,14 +187,21 @@ def override_decision(session: Session, *, actor: User, now: datetime, case_id: 
             raise InvalidInput({"target_id": str(err)}) from None
         _deviate(session, action, reason, kind="override_decision", event_type="decision_overridden",
                   actor=actor, now=now, note=note, element_id=gateway_id,
-                  details={"target_id": target_id, "rewound": rewound})
+                  details={"target_id": target_id, "rewound": rewound}, approval=approval)
     return action.case
 
 
 def add_task(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
              reason_code: str, note: str, title: str, team: str | None = None,
-             due_at: datetime | None = None, blocking: bool = True) -> Case:
+             due_at: datetime | None = None, blocking: bool = True,
+             approval: Approval | None = None) -> Case:
     """Add a step the process does not have, for a team, optionally due by a time. Commit once."""
+    waiting = _gate(session, "add_task", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval,
+                    params={"title": title, "team": team, "due_at": due_at, "blocking": blocking})
+    if waiting is not None:
+        return waiting
     if not (title or "").strip():
         raise InvalidInput({"title": "Give the new step a title"})
     with engine_action(session, actor=actor, now=now, case_id=case_id,
@@ -154,14 +216,21 @@ def add_task(session: Session, *, actor: User, now: datetime, case_id: int, expe
                   actor=actor, now=now, note=note, element_id=element_id,
                   details={"task_id": task_id, "title": title.strip(), "team": team,
                            "blocking": blocking,
-                           "due_at": due_at.isoformat() if due_at else None})
+                           "due_at": due_at.isoformat() if due_at else None}, approval=approval)
     return action.case
 
 
 def reassign(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
              reason_code: str, note: str, work_item_id: int, team: str | None = None,
-             assignee_id: int | None = None) -> Case:
+             assignee_id: int | None = None,
+             approval: Approval | None = None) -> Case:
     """Give a work item to another team and/or person. Commit once."""
+    waiting = _gate(session, "reassign", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval,
+                    params={"work_item_id": work_item_id, "team": team, "assignee_id": assignee_id})
+    if waiting is not None:
+        return waiting
     if team is None and assignee_id is None:
         raise InvalidInput({"team": "Choose a team or a person to hand the step to"})
     if assignee_id is not None:
@@ -181,14 +250,21 @@ def reassign(session: Session, *, actor: User, now: datetime, case_id: int, expe
         _deviate(session, action, reason, kind="reassign", event_type="work_item_reassigned",
                   actor=actor, now=now, note=note, element_id=item.element_id,
                   details={"work_item_id": item.id, "from": before,
-                           "to": {"team": item.team, "assignee_id": item.assignee_id}})
+                           "to": {"team": item.team, "assignee_id": item.assignee_id}},
+                  approval=approval)
     return action.case
 
 
 def extend_deadline(session: Session, *, actor: User, now: datetime, case_id: int,
                     expected_version: int, reason_code: str, note: str, due_at: datetime,
-                    work_item_id: int | None = None) -> Case:
+                    work_item_id: int | None = None,
+                    approval: Approval | None = None) -> Case:
     """Move a work item's due time, or the case's promise when no item is given, later. Commit once."""
+    waiting = _gate(session, "extend_deadline", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval, params={"due_at": due_at, "work_item_id": work_item_id})
+    if waiting is not None:
+        return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version, statuses=NOT_CLOSED, load=False) as action:
         reason = _reason(session, action, "extend_deadline", reason_code, note)
@@ -202,18 +278,25 @@ def extend_deadline(session: Session, *, actor: User, now: datetime, case_id: in
             target.due_at = due_at
         else:
             target.promised_at = due_at
+        target.sla_state = "on_time"  # a breach of the old target stays in the log; watch the new one
         session.add(target)
         _deviate(session, action, reason, kind="extend_deadline", event_type="deadline_extended",
                   actor=actor, now=now, note=note,
                   element_id=target.element_id if isinstance(target, WorkItem) else None,
                   details={"work_item_id": work_item_id, "from": before.isoformat() if before else None,
-                           "to": due_at.isoformat()})
+                           "to": due_at.isoformat()}, approval=approval)
     return action.case
 
 
 def hold(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
-         reason_code: str, note: str) -> Case:
+         reason_code: str, note: str,
+         approval: Approval | None = None) -> Case:
     """Put an open case on hold, remembering since when and why (category). Commit once."""
+    waiting = _gate(session, "hold", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval, params={})
+    if waiting is not None:
+        return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version, load=False) as action:
         reason = _reason(session, action, "hold", reason_code, note)
@@ -221,13 +304,20 @@ def hold(session: Session, *, actor: User, now: datetime, case_id: int, expected
         case.status, case.held_at, case.hold_category = "on_hold", now, reason.category
         session.add(case)
         _deviate(session, action, reason, kind="hold", event_type="case_put_on_hold", actor=actor,
-                  now=now, note=note, element_id=None, details={"category": reason.category})
+                  now=now, note=note, element_id=None, details={"category": reason.category},
+                  approval=approval)
     return action.case
 
 
 def resume(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
-           reason_code: str, note: str) -> Case:
+           reason_code: str, note: str,
+           approval: Approval | None = None) -> Case:
     """Take a case off hold. Commit once."""
+    waiting = _gate(session, "resume", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval, params={})
+    if waiting is not None:
+        return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version, statuses=("on_hold",),
                        load=False) as action:
@@ -236,17 +326,44 @@ def resume(session: Session, *, actor: User, now: datetime, case_id: int, expect
         held_at, category = case.held_at, case.hold_category
         case.status, case.held_at, case.hold_category = "open", None, None
         session.add(case)
+        paused = _pause_internal_clock(session, case, held_at, category, now)
         _deviate(session, action, reason, kind="resume", event_type="case_resumed", actor=actor,
                   now=now, note=note, element_id=None,
                   details={"held_at": held_at.isoformat() if held_at else None,
                            "hold_category": category,
-                           "held_seconds": (now - held_at).total_seconds() if held_at else None})
+                           "held_seconds": (now - held_at).total_seconds() if held_at else None,
+                           "internal_clock_paused": paused},
+                  approval=approval)
     return action.case
 
 
+def _pause_internal_clock(session: Session, case: Case, held_at: datetime | None,
+                          category: str | None, now: datetime) -> bool:
+    """After a hold the customer caused, move the open steps' targets on by the time held.
+
+    The internal clock stops while we wait on the customer; the customer's clock (the case's
+    promise) never stops. Returns whether the targets moved.
+    """
+    if held_at is None or category not in CUSTOMER_CAUSED:
+        return False
+    held = now - held_at
+    for item in session.exec(select(WorkItem).where(WorkItem.case_id == case.id,
+                                                    WorkItem.state == "open",
+                                                    WorkItem.due_at.is_not(None))).all():
+        item.due_at = item.due_at + held
+        session.add(item)
+    return True
+
+
 def cancel(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
-           reason_code: str, note: str) -> Case:
+           reason_code: str, note: str,
+           approval: Approval | None = None) -> Case:
     """Stop the case's process for good and close the case as cancelled. Commit once."""
+    waiting = _gate(session, "cancel", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval, params={})
+    if waiting is not None:
+        return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version, statuses=NOT_CLOSED) as action:
         reason = _reason(session, action, "cancel", reason_code, note)
@@ -256,9 +373,38 @@ def cancel(session: Session, *, actor: User, now: datetime, case_id: int, expect
         case.status, case.closed_at, case.held_at, case.hold_category = "cancelled", now, None, None
         session.add(case)
         _deviate(session, action, reason, kind="cancel", event_type="case_cancelled", actor=actor,
-                  now=now, note=note, element_id=None, details={"previous_status": was})
+                  now=now, note=note, element_id=None, details={"previous_status": was},
+                  approval=approval)
     return action.case
 
 
-__all__ = ["skip", "go_back", "jump_to", "override_decision", "add_task", "reassign",
+def edit_data(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
+              reason_code: str, note: str, element_id: str, changes: Mapping[str, Any],
+              approval: Approval | None = None) -> Case:
+    """Correct fields of a completed step; the event keeps old and new values. Commit once."""
+    waiting = _gate(session, "edit_data", actor=actor, now=now, case_id=case_id,
+                    expected_version=expected_version, reason_code=reason_code, note=note,
+                    approval=approval, params={"element_id": element_id, "changes": dict(changes)})
+    if waiting is not None:
+        return waiting
+    submitted = dict(changes)
+    with engine_action(session, actor=actor, now=now, case_id=case_id,
+                       expected_version=expected_version, statuses=NOT_CLOSED,
+                       submitted=submitted) as action:
+        reason = _reason(session, action, "edit_data", reason_code, note)
+        try:
+            changed = engine_deviations.edit_data(action.live, element_id, submitted, now=now)
+        except StepNotFound as err:
+            raise InvalidInput({"element_id": str(err)}, submitted) from None
+        except FormInvalid as err:
+            raise InvalidInput(err.errors, submitted) from None
+        _deviate(session, action, reason, kind="edit_data", event_type="task_data_corrected",
+                 actor=actor, now=now, note=note, element_id=element_id,
+                 details={"old": {k: old for k, (old, _) in changed.items()},
+                          "new": {k: new for k, (_, new) in changed.items()}},
+                 approval=approval)
+    return action.case
+
+
+__all__ = ["edit_data", "skip", "go_back", "jump_to", "override_decision", "add_task", "reassign",
            "extend_deadline", "hold", "resume", "cancel"]

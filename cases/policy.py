@@ -12,7 +12,7 @@ from typing import Literal
 from cases.errors import Forbidden
 
 ALL_KINDS = frozenset({"skip", "go_back", "jump_to", "override_decision", "add_task", "reassign",
-                       "extend_deadline", "hold", "resume", "cancel"})
+                       "extend_deadline", "hold", "resume", "cancel", "edit_data"})
 
 
 @dataclass(frozen=True)

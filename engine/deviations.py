@@ -13,8 +13,8 @@ from typing import Any, Callable, Mapping
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import engine_time
-from .errors import StepNotFound, TaskNotReady
-from .forms import form_defaults
+from .errors import FormInvalid, StepNotFound, TaskNotReady
+from .forms import clean_value, form_defaults
 from .runtime import CompletedStep, EngineEvent, Instance, new_id
 from .specs import ROUTE_OVERRIDES_KEY, RoutableExclusiveGateway
 
@@ -114,6 +114,47 @@ def add_adhoc_task(instance: Instance, title: str, *, lane: str | None, blocking
         "blocking": blocking, "open": True, "data": dict(data or {}), "created_at": now.isoformat(),
     })
     return task_id
+
+
+def edit_data(instance: Instance, element_id: str, changes: Mapping[str, Any], *,
+              now: datetime) -> dict[str, tuple[Any, Any]]:
+    """Correct fields of the latest completed run of a step; return {field: (old, new)}.
+
+    Only fields of that step's form may change, each checked like a submitted form. The corrected
+    values reach the completed step's record and every step not yet finished (ready, waiting or
+    still ahead), so later steps and decisions see them; steps already done keep what they saw.
+    """
+    steps = [s for s in instance.completed_steps() if s.element_id == element_id]
+    if not steps:
+        raise StepNotFound(f"Step '{element_id}' has not been completed, so it has no data to correct")
+    step = steps[-1]
+    form = instance.process.forms.get(element_id)
+    fields = {f.id: f for f in (form.fields if form else ()) if not f.readonly}
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    for key, raw in changes.items():
+        if key not in fields:
+            errors[key] = f"'{key}' is not a field of the form of step '{step.name}'"
+            continue
+        try:
+            cleaned[key] = clean_value(fields[key], raw)
+        except ValueError as bad:
+            errors[key] = str(bad)
+    if not cleaned and not errors:
+        errors["changes"] = "Change at least one field"
+    if errors:
+        raise FormInvalid(errors)
+    changed = {k: (step.data.get(k), v) for k, v in cleaned.items() if step.data.get(k) != v}
+    if not changed:
+        raise FormInvalid({k: "This is the value already stored" for k in cleaned})
+    workflow = instance.workflow
+    targets = [workflow.get_task_from_id(_uuid(step.task_id))]
+    targets += [t for t in workflow.get_tasks() if not t.has_state(TaskState.FINISHED_MASK)]
+    for task in targets:
+        task.data.update({k: new for k, (_, new) in changed.items()})
+    if workflow.completed:
+        workflow.data.update({k: new for k, (_, new) in changed.items()})
+    return changed
 
 
 def _waiting_catch_events(instance: Instance) -> list:

@@ -50,10 +50,10 @@ def _deviations(session, case) -> list[Deviation]:
     return list(session.exec(select(Deviation).where(Deviation.case_id == case.id)).all())
 
 
-def _assert_logged(session, case, kind, event_type, code, element_id=None) -> dict:
+def _assert_logged(session, case, kind, event_type, code, element_id=None, actor="ann") -> dict:
     """One deviation row and a matching typed event; return the event details."""
     [row] = _deviations(session, case)
-    assert (row.kind, row.reason_code, row.note, row.actor) == (kind, code, NOTE, "ann")
+    assert (row.kind, row.reason_code, row.note, row.actor) == (kind, code, NOTE, actor)
     assert row.element_id == element_id and row.definition_id == case.definition_id
     assert row.approver is None and row.at == T0
     event = _last_event(session, case)
@@ -63,8 +63,9 @@ def _assert_logged(session, case, kind, event_type, code, element_id=None) -> di
     return details
 
 
-def _go(service, session, people, case, code, **kwargs):
-    return service(session, actor=people.ann, now=T0, case_id=case.id,
+def _go(service, session, people, case, code, actor=None, **kwargs):
+    """Deviate as ann (an agent) unless another actor is given."""
+    return service(session, actor=actor or people.ann, now=T0, case_id=case.id,
                    expected_version=case.row_version, reason_code=code, note=NOTE, **kwargs)
 
 
@@ -104,11 +105,11 @@ def test_jump_to_skips_the_steps_between(session, install, people, customer):
 
 def test_override_decision_sends_the_case_down_the_other_branch(session, install, people, customer):
     case = _case(session, people, customer, steps=2)
-    case = _go(dev.override_decision, session, people, case, "decision_rule_wrong",
+    case = _go(dev.override_decision, session, people, case, "decision_rule_wrong", actor=people.sam,
                gateway_id="Gateway_Eligible", target_id="Task_ExplainDecline")
     assert _item(session, case).element_id == "Task_ExplainDecline"
     details = _assert_logged(session, case, "override_decision", "decision_overridden",
-                             "decision_rule_wrong", "Gateway_Eligible")
+                             "decision_rule_wrong", "Gateway_Eligible", actor="sam")
     assert details["target_id"] == "Task_ExplainDecline" and details["rewound"] is True
 
 
@@ -174,11 +175,11 @@ def test_hold_and_resume(session, install, people, customer):
 def test_cancel_stops_the_process_and_closes_the_case(session, install, people, customer):
     case = _case(session, people, customer)
     item = _item(session, case)
-    case = _go(dev.cancel, session, people, case, "customer_withdrew")
+    case = _go(dev.cancel, session, people, case, "customer_withdrew", actor=people.sam)
     assert (case.status, case.closed_at) == ("cancelled", T0)
     assert session.get(WorkItem, item.id).state == "cancelled" and not _open_items(session, case.id)
     assert session.get(WorkflowInstance, case.instance_id).status == "cancelled"
-    _assert_logged(session, case, "cancel", "case_cancelled", "customer_withdrew")
+    _assert_logged(session, case, "cancel", "case_cancelled", "customer_withdrew", actor="sam")
 
 
 # ---- refusals ------------------------------------------------------------------------------------
@@ -244,7 +245,7 @@ def test_steps_that_are_not_ready_are_refused(session, install, people, customer
     with pytest.raises(InvalidInput, match="cannot be reached|no step"):
         _go(dev.jump_to, session, people, case, "step_not_applicable", element_id="Task_CaptureOrder")
     with pytest.raises(InvalidInput, match="choices"):
-        _go(dev.override_decision, session, people, case, "decision_rule_wrong",
+        _go(dev.override_decision, session, people, case, "decision_rule_wrong", actor=people.sam,
             gateway_id="Gateway_Eligible", target_id="Task_InstallOnSite")
     with pytest.raises(Conflict, match="open"):
         _go(dev.resume, session, people, case, "customer_available_again")
@@ -252,7 +253,8 @@ def test_steps_that_are_not_ready_are_refused(session, install, people, customer
 
 
 def test_a_closed_case_refuses_every_deviation(session, install, people, customer):
-    case = _go(dev.cancel, session, people, _case(session, people, customer), "customer_withdrew")
+    case = _go(dev.cancel, session, people, _case(session, people, customer), "customer_withdrew",
+               actor=people.sam)
     before = _snapshot(session, case.id)
     for service, code, kwargs in [
         (dev.cancel, "customer_withdrew", {}),
@@ -308,7 +310,7 @@ def test_an_added_task_can_be_skipped_and_a_held_case_cancelled(session, install
     assert [i.element_id for i in _open_items(session, case.id)] == ["Task_CaptureOrder"]
     case = _go(dev.hold, session, people, case, "fraud_suspected")
     assert case.hold_category == "policy"
-    case = _go(dev.cancel, session, people, case, "fraud_suspected")
+    case = _go(dev.cancel, session, people, case, "fraud_suspected", actor=people.sam)
     assert (case.status, case.held_at, case.hold_category) == ("cancelled", None, None)
     assert [d.kind for d in _deviations(session, case)] == ["add_task", "skip", "hold", "cancel"]
     assert verify(session, case.id) == []  # the audit chain holds across deviations

@@ -34,3 +34,14 @@ def test_0003_downgrades_and_upgrades_again(db_url, db_engine):
     assert "held_at" not in {c["name"] for c in inspector.get_columns("case_record")}
     command.upgrade(_config(db_url), "head")
     assert {"reason_code", "deviation"} <= set(sa.inspect(db_engine).get_table_names())
+
+
+def test_0004_downgrades_and_upgrades_again(db_url, db_engine):
+    command.downgrade(_config(db_url), "0003")
+    inspector = sa.inspect(db_engine)
+    assert "approval_request" not in inspector.get_table_names()
+    assert "sla_state" not in {c["name"] for c in inspector.get_columns("work_item")}
+    command.upgrade(_config(db_url), "head")
+    inspector = sa.inspect(db_engine)
+    assert "approval_request" in inspector.get_table_names()
+    assert "sla_state" in {c["name"] for c in inspector.get_columns("case_record")}

@@ -278,3 +278,32 @@ def test_route_override_never_shows_in_business_data(dev_process):
     assert inst.workflow.data, "the override is pending in workflow data"
     assert not [k for k in inst.data if k.startswith("_caseflow")]
     assert inst.data["amount"] == 5
+
+
+def test_edit_data_corrects_a_completed_step_and_later_decisions_see_it(dev_process, roundtrip):
+    run = Runner(dev_process, roundtrip)
+    inst = run.start(now=T0)
+    complete(inst, "Capture", {"amount": 7}, now=T0)
+    inst = run.again(inst)
+    changed = dv.edit_data(inst, "Capture", {"amount": "500"}, now=T0)
+    assert changed == {"amount": (7, 500)}
+    inst = run.again(inst)
+    assert task_for(inst, "Check").data["amount"] == 500
+    assert [s.data["amount"] for s in inst.completed_steps() if s.element_id == "Capture"] == [500]
+    complete(inst, "Check", now=T0)
+    assert ready_ids(run.again(inst)) == ["Approve"], "the decision used the corrected amount"
+
+
+def test_edit_data_refuses_unknown_fields_bad_values_and_no_change(dev_process):
+    inst = Runner(dev_process, False).start(now=T0)
+    with pytest.raises(StepNotFound, match="has not been completed"):
+        dv.edit_data(inst, "Capture", {"amount": 1}, now=T0)
+    complete(inst, "Capture", {"amount": 7}, now=T0)
+    from engine.errors import FormInvalid
+
+    with pytest.raises(FormInvalid) as bad:
+        dv.edit_data(inst, "Capture", {"amount": "lots", "colour": "red"}, now=T0)
+    assert set(bad.value.errors) == {"amount", "colour"}
+    with pytest.raises(FormInvalid, match="already stored"):
+        dv.edit_data(inst, "Capture", {"amount": 7}, now=T0)
+    assert task_for(inst, "Check").data["amount"] == 7, "a refused correction changes nothing"

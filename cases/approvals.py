@@ -1,0 +1,189 @@
+"""Approvals: a deviation the policy reserves for two people waits here until a supervisor decides.
+
+An agent's request is stored with everything needed to carry it out later (kind, parameters,
+reason, note) and logged as `deviation_requested`; the case itself does not change. Approving
+runs the deviation as the requester, with the approver named on the deviation row, and logs
+`deviation_approved` in the same commit; rejecting logs `deviation_rejected`. The database refuses
+a decision by the requester (CHECK constraint) and a conditional UPDATE refuses deciding twice.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, select
+
+from engine.store import utc_column
+
+from . import events
+from .case_models import CASE_STATUSES, Case, _in
+from .errors import Conflict, Forbidden, NotFound
+from .users import User
+
+APPROVAL_STATUSES = ("pending", "approved", "rejected")
+APPROVER_ROLES = ("supervisor", "admin")
+
+
+class ApprovalRequest(SQLModel, table=True):
+    """A deviation waiting for (or decided by) a second person."""
+
+    __tablename__ = "approval_request"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", APPROVAL_STATUSES), name="ck_approval_request_status"),
+        sa.CheckConstraint("decided_by IS NULL OR decided_by <> requested_by",
+                           name="ck_approval_request_not_own"),
+        sa.Index("ix_approval_request_status_requested", "status", "requested_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case_record.id", index=True)
+    kind: str = Field(max_length=32)
+    params: str = Field(default="{}", sa_type=sa.Text)  # keyword arguments of the deviation service
+    reason_code: str = Field(max_length=64)
+    note: str = Field(sa_type=sa.Text)
+    requested_by: str = Field(max_length=64)
+    requested_at: datetime = utc_column()
+    status: str = Field(default="pending", max_length=16)
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = utc_column(default=None, nullable=True)
+    decision_note: str | None = Field(default=None, sa_type=sa.Text)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """Return the deviation's own arguments (datetimes as ISO strings)."""
+        return json.loads(self.params)
+
+
+def open_request(session: Session, *, case: Case, kind: str, actor: User, now: datetime,
+                 reason_code: str, note: str, params: Mapping[str, Any]) -> ApprovalRequest:
+    """Store a pending request and log `deviation_requested` (session.add only; caller commits)."""
+    waiting = session.exec(select(ApprovalRequest.id).where(
+        ApprovalRequest.case_id == case.id, ApprovalRequest.kind == kind,
+        ApprovalRequest.status == "pending")).first()
+    if waiting is not None:
+        raise Conflict(f"A request to {kind.replace('_', ' ')} this case is already waiting "
+                       "for a supervisor's approval")
+    request = ApprovalRequest(case_id=case.id, kind=kind, params=events.canonical_json(dict(params)),
+                              reason_code=reason_code, note=note.strip(), requested_by=actor.username,
+                              requested_at=now)
+    session.add(request)
+    session.flush()
+    events.record(session, case, "deviation_requested", actor=actor.username, at=now,
+                  details={"request_id": request.id, "kind": kind, "reason_code": reason_code,
+                           "note": note.strip(), "params": dict(params)})
+    return request
+
+
+def get_request(session: Session, request_id: int) -> ApprovalRequest:
+    """Return a request or raise NotFound."""
+    request = session.get(ApprovalRequest, request_id)
+    if request is None:
+        raise NotFound(f"No approval request {request_id}")
+    return request
+
+
+def _decide(session: Session, request: ApprovalRequest, *, actor: User, now: datetime, status: str,
+            note: str | None) -> None:
+    """Claim the decision in one conditional UPDATE so two supervisors cannot both decide."""
+    if actor.username == request.requested_by:
+        raise Forbidden("Nobody approves or rejects their own request; ask a supervisor")
+    if actor.role not in APPROVER_ROLES:
+        raise Forbidden("Only a supervisor can approve or reject a request")
+    result = session.execute(
+        sa.update(ApprovalRequest)
+        .where(ApprovalRequest.id == request.id, ApprovalRequest.status == "pending")
+        .values(status=status, decided_by=actor.username, decided_at=now,
+                decision_note=(note or "").strip() or None)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        session.rollback()
+        fresh = session.get(ApprovalRequest, request.id, populate_existing=True)
+        raise Conflict(f"This request was already {fresh.status} by {fresh.decided_by}")
+    session.expire(request)
+
+
+def approve(session: Session, *, actor: User, now: datetime, request_id: int,
+            note: str | None = None) -> Case:
+    """Carry out a pending deviation as its requester, naming the approver. Commit once.
+
+    If the deviation can no longer be done (the case moved on, the step is gone), nothing is
+    stored and the request stays pending, so the supervisor can reject it instead.
+    """
+    from . import deviation_service  # the services call back into this module
+
+    request = get_request(session, request_id)
+    requester = session.exec(select(User).where(User.username == request.requested_by)).first()
+    if requester is None:
+        raise NotFound(f"The requester {request.requested_by} no longer exists; reject the request")
+    _decide(session, request, actor=actor, now=now, status="approved", note=note)
+    case = session.get(Case, request.case_id)
+    service = getattr(deviation_service, request.kind)
+    params = _revive(request.kind, request.parameters)
+    try:
+        return service(session, actor=requester, now=now, case_id=case.id,
+                       expected_version=case.row_version, reason_code=request.reason_code,
+                       note=request.note, approval=Approval(request.id, actor.username, note), **params)
+    except Exception:
+        session.rollback()  # the decision goes back to pending with everything else
+        raise
+
+
+def reject(session: Session, *, actor: User, now: datetime, request_id: int,
+           note: str | None = None) -> ApprovalRequest:
+    """Turn a pending request down, logging who and why. Commit once."""
+    from .case_service import engine_action
+
+    request = get_request(session, request_id)
+    if not (note or "").strip():
+        from .errors import InvalidInput
+
+        raise InvalidInput({"note": "Say why the request is rejected (the agent will read it)"})
+    case = session.get(Case, request.case_id)
+    with engine_action(session, actor=actor, now=now, case_id=case.id,
+                       expected_version=case.row_version, statuses=CASE_STATUSES, load=False):
+        _decide(session, request, actor=actor, now=now, status="rejected", note=note)
+        events.record(session, case, "deviation_rejected", actor=actor.username, at=now,
+                      details={"request_id": request.id, "kind": request.kind,
+                               "requested_by": request.requested_by, "note": note.strip()})
+    session.refresh(request)
+    return request
+
+
+class Approval:
+    """What a deviation service needs to know about the approval it carries out."""
+
+    def __init__(self, request_id: int, approver: str, note: str | None):
+        self.request_id, self.approver, self.note = request_id, approver, (note or "").strip() or None
+
+
+def _revive(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Turn stored parameters back into the service's argument types."""
+    if params.get("due_at"):
+        params["due_at"] = datetime.fromisoformat(params["due_at"])
+    return params
+
+
+def pending(session: Session, *, actor: User, limit: int = 50, offset: int = 0
+            ) -> list[tuple[ApprovalRequest, Case]]:
+    """Return pending requests, oldest first, with their cases (the supervisors' queue)."""
+    if actor.role not in APPROVER_ROLES:
+        raise Forbidden("Only supervisors see the approval queue")
+    query = (select(ApprovalRequest, Case).join(Case, Case.id == ApprovalRequest.case_id)
+             .where(ApprovalRequest.status == "pending")
+             .order_by(ApprovalRequest.requested_at, ApprovalRequest.id).limit(limit).offset(offset))
+    return list(session.exec(query).all())
+
+
+def pending_count(session: Session) -> int:
+    """Return how many requests wait for a decision."""
+    return int(session.exec(select(sa.func.count()).select_from(ApprovalRequest)
+                            .where(ApprovalRequest.status == "pending")).one())
+
+
+def for_case(session: Session, case_id: int) -> list[ApprovalRequest]:
+    """Return every request of a case, newest first."""
+    return list(session.exec(select(ApprovalRequest).where(ApprovalRequest.case_id == case_id)
+                             .order_by(ApprovalRequest.requested_at.desc(),
+                                       ApprovalRequest.id.desc())).all())

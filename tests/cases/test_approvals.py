@@ -1,0 +1,179 @@
+"""Policy and approvals (SQLite and PostgreSQL): an agent's cancel waits for a supervisor, who approves
+or rejects it; nobody decides their own request or decides twice; edit_data keeps old and new
+values; a customer-caused hold pauses the internal SLA clock but never the customer's."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from cases import approvals
+from cases import deviation_service as dev
+from cases.approvals import ApprovalRequest
+from cases.audit import verify
+from cases.case_models import WorkItem
+from cases.errors import Conflict, Forbidden, InvalidInput
+from cases.events import CaseEvent
+from cases.users import create_user
+from tests.cases.test_case_service import ORDER, _open_items, _snapshot
+from tests.cases.test_deviations import NOTE, _case, _deviations, _go
+from tests.conftest import T0
+
+
+def _types(session, case) -> list[str]:
+    return list(session.exec(select(CaseEvent.type).where(CaseEvent.case_id == case.id)
+                             .order_by(CaseEvent.seq)).all())
+
+
+def _request_cancel(session, people, customer):
+    case = _case(session, people, customer)
+    before = _snapshot(session, case.id)
+    case = _go(dev.cancel, session, people, case, "customer_withdrew")
+    [request] = approvals.for_case(session, case.id)
+    return case, request, before
+
+
+def test_an_agents_cancel_waits_for_approval_and_changes_nothing_else(session, install, people,
+                                                                      customer):
+    case, request, before = _request_cancel(session, people, customer)
+    assert case.status == "open" and not _deviations(session, case)
+    assert (request.kind, request.status, request.requested_by, request.reason_code, request.note) == (
+        "cancel", "pending", "ann", "customer_withdrew", NOTE)
+    assert _types(session, case)[-1] == "deviation_requested"
+    after = _snapshot(session, case.id)
+    assert after[1:2] == before[1:2] and after[3:6] == before[3:6], "workflow and items untouched"
+    assert [r.id for r, _ in approvals.pending(session, actor=people.sam)] == [request.id]
+    with pytest.raises(Conflict, match="already waiting"):
+        _go(dev.cancel, session, people, case, "customer_withdrew")
+    with pytest.raises(Forbidden, match="supervisors"):
+        approvals.pending(session, actor=people.ann)
+
+
+def test_a_supervisor_approves_and_the_deviation_names_both(session, install, people, customer):
+    case, request, _ = _request_cancel(session, people, customer)
+    case = approvals.approve(session, actor=people.sam, now=T0 + timedelta(minutes=5),
+                             request_id=request.id, note="Confirmed with the customer")
+    assert case.status == "cancelled" and not _open_items(session, case.id)
+    [row] = _deviations(session, case)
+    assert (row.kind, row.actor, row.approver, row.reason_code) == ("cancel", "ann", "sam",
+                                                                   "customer_withdrew")
+    assert _types(session, case)[-3:] == ["deviation_approved", "case_cancelled", "task_cancelled"]
+    session.refresh(request)
+    assert (request.status, request.decided_by, request.decision_note) == (
+        "approved", "sam", "Confirmed with the customer")
+    assert approvals.pending_count(session) == 0
+    assert verify(session, case.id) == []
+    with pytest.raises(Conflict, match="already approved by sam"):
+        approvals.approve(session, actor=people.sam, now=T0, request_id=request.id)
+
+
+def test_nobody_decides_their_own_request_and_agents_decide_none(session, install, people, customer):
+    case, request, _ = _request_cancel(session, people, customer)
+    before = _snapshot(session, case.id)
+    with pytest.raises(Forbidden, match="own request"):
+        approvals.approve(session, actor=people.ann, now=T0, request_id=request.id)
+    with pytest.raises(Forbidden, match="Only a supervisor"):
+        approvals.approve(session, actor=people.bob, now=T0, request_id=request.id)
+    with pytest.raises(Forbidden, match="own request"):
+        approvals.reject(session, actor=people.ann, now=T0, request_id=request.id, note="never mind")
+    assert _snapshot(session, case.id) == before
+    session.refresh(request)
+    assert request.status == "pending"
+    with pytest.raises(sa.exc.IntegrityError):  # the database itself refuses it
+        session.execute(sa.update(ApprovalRequest).where(ApprovalRequest.id == request.id)
+                        .values(status="approved", decided_by="ann"))
+        session.flush()
+    session.rollback()
+
+
+def test_a_rejection_needs_a_note_and_leaves_the_case_open(session, install, people, customer):
+    case, request, _ = _request_cancel(session, people, customer)
+    with pytest.raises(InvalidInput, match="why"):
+        approvals.reject(session, actor=people.sam, now=T0, request_id=request.id, note=" ")
+    request = approvals.reject(session, actor=people.sam, now=T0, request_id=request.id,
+                               note="Try the retention offer first")
+    assert (request.status, request.decided_by) == ("rejected", "sam")
+    session.refresh(case)
+    assert case.status == "open" and not _deviations(session, case)
+    assert _types(session, case)[-1] == "deviation_rejected"
+    with pytest.raises(Conflict, match="already rejected"):
+        approvals.approve(session, actor=people.sam, now=T0, request_id=request.id)
+    # a new request may follow the rejected one
+    _go(dev.cancel, session, people, case, "customer_withdrew")
+    assert [r.status for r in approvals.for_case(session, case.id)] == ["pending", "rejected"]
+
+
+def test_approving_what_can_no_longer_be_done_keeps_the_request_pending(session, install, people,
+                                                                        customer):
+    case = _case(session, people, customer, steps=1)
+    case = _go(dev.override_decision, session, people, case, "decision_rule_wrong",
+               gateway_id="Gateway_Eligible", target_id="Task_InstallOnSite")
+    [request] = approvals.for_case(session, case.id)
+    before = _snapshot(session, case.id)
+    with pytest.raises(InvalidInput, match="choices"):
+        approvals.approve(session, actor=people.sam, now=T0, request_id=request.id)
+    assert _snapshot(session, case.id) == before
+    session.refresh(request)
+    assert (request.status, request.decided_by) == ("pending", None)
+
+
+def test_two_supervisors_deciding_at_once_one_wins(session, install, people, customer):
+    other = create_user(session, username="sue", password="correct horse", role="supervisor",
+                        now=T0, teams=["Supervisors"])
+    session.commit()
+    case, request, _ = _request_cancel(session, people, customer)
+    approvals.reject(session, actor=other, now=T0, request_id=request.id, note="Not yet")
+    with pytest.raises(Conflict, match="already rejected by sue"):
+        approvals.approve(session, actor=people.sam, now=T0, request_id=request.id)
+    session.refresh(case)
+    assert case.status == "open"
+
+
+def test_a_designer_may_not_deviate_at_all(session, install, people, customer):
+    designer = create_user(session, username="dee", password="correct horse", role="designer", now=T0)
+    session.commit()
+    case = _case(session, people, customer)
+    before = _snapshot(session, case.id)
+    with pytest.raises(Forbidden, match="designer may not"):
+        _go(dev.hold, session, people, case, "customer_away", actor=designer)
+    assert _snapshot(session, case.id) == before
+
+
+def test_edit_data_corrects_a_completed_step_keeping_old_and_new(session, install, people, customer):
+    case = _case(session, people, customer, steps=1)
+    case = _go(dev.edit_data, session, people, case, "wrong_data_captured",
+               element_id="Task_CaptureOrder", changes={"contact_phone": "+353 1 555 0199"})
+    [row] = _deviations(session, case)
+    assert (row.kind, row.element_id) == ("edit_data", "Task_CaptureOrder")
+    event = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                 CaseEvent.type == "task_data_corrected")).one()
+    details = json.loads(event.details)
+    assert details["old"] == {"contact_phone": ORDER["contact_phone"]}
+    assert details["new"] == {"contact_phone": "+353 1 555 0199"}
+    before = _snapshot(session, case.id)
+    with pytest.raises(InvalidInput) as bad:
+        _go(dev.edit_data, session, people, case, "wrong_data_captured",
+            element_id="Task_CaptureOrder", changes={"colour": "red"})
+    assert "colour" in bad.value.errors and bad.value.submitted == {"colour": "red"}
+    assert _snapshot(session, case.id) == before
+
+
+def test_a_customer_caused_hold_pauses_the_internal_clock_only(session, install, people, customer):
+    case = _case(session, people, customer)
+    [item] = _open_items(session, case.id)
+    due, promised = item.due_at, case.promised_at
+    case = _go(dev.hold, session, people, case, "customer_away")
+    case = dev.resume(session, actor=people.ann, now=T0 + timedelta(hours=3), case_id=case.id,
+                      expected_version=case.row_version, reason_code="customer_available_again",
+                      note=NOTE)
+    assert session.get(WorkItem, item.id).due_at == due + timedelta(hours=3)
+    assert case.promised_at == promised, "the customer's clock never stops"
+    # a hold for our own reasons does not stop the internal clock
+    case = _go(dev.hold, session, people, case, "fraud_suspected")
+    dev.resume(session, actor=people.ann, now=T0 + timedelta(hours=5), case_id=case.id,
+               expected_version=case.row_version, reason_code="customer_available_again", note=NOTE)
+    session.expire_all()
+    assert session.get(WorkItem, item.id).due_at == due + timedelta(hours=3)
