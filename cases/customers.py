@@ -56,3 +56,15 @@ def customer_view(session: Session, customer_id: int) -> list:
     get_customer(session, customer_id)
     return list(session.exec(select(Case).where(Case.customer_id == customer_id)
                              .order_by(Case.contacted_at, Case.id)).all())
+
+
+def search_customers(session: Session, query: str, *, limit: int = 20) -> list[Customer]:
+    """Customers whose name or account number contains the query (case-insensitive), by name."""
+    text = (query or "").strip()
+    if not text:
+        return []
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return list(session.exec(
+        select(Customer).where(sa.or_(sa.func.lower(Customer.name).like(pattern, escape="\\"),
+                                      sa.func.lower(Customer.account_number).like(pattern, escape="\\")))
+        .order_by(Customer.name, Customer.id).limit(limit)).all())

@@ -128,3 +128,11 @@ def require_reason(session: Session, kind: str, code: str | None, note: str | No
     if row.note_required and len(text) < MIN_REQUIRED_NOTE:
         raise InvalidInput({"note": f"'{row.label}' needs an explanation: say what happened"})
     return row
+
+
+def codes_for(session: Session, kind: str, process_id: str | None = None) -> list[ReasonCode]:
+    """Return the active codes an agent may pick for a deviation kind in a process, by label."""
+    rows = session.exec(select(ReasonCode).where(ReasonCode.active.is_(True))
+                        .order_by(ReasonCode.label)).all()
+    return [r for r in rows if kind in r.kind_list
+            and (not r.process_list or process_id is None or process_id in r.process_list)]

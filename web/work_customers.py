@@ -1,0 +1,184 @@
+"""New cases and customers: find or create the customer, open a case, see all their cases."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlmodel import select
+
+from cases.case_models import CHANNELS, Case, WorkItem
+from cases.case_service import open_case
+from cases.case_view import PRIORITIES, urgency
+from cases.customers import create_customer, customer_view, get_customer, search_customers
+from cases.errors import CaseError, Conflict, InvalidInput, NotFound
+from engine.store import DefinitionVersion
+
+from .security import SessionDep, require_csrf
+from .work_cases import FormData
+from .work_common import (
+    WorkUser,
+    fail,
+    int_or_none,
+    is_htmx,
+    local_input,
+    now,
+    parse_local_datetime,
+    redirect,
+    render,
+    safe_back,
+    settings,
+)
+
+router = APIRouter()
+
+
+def _active_processes(session) -> list[DefinitionVersion]:
+    return list(session.exec(select(DefinitionVersion).where(DefinitionVersion.status == "active")
+                             .order_by(DefinitionVersion.name, DefinitionVersion.process_id)).all())
+
+
+def _new_case_page(request, session, user, *, customer=None, q: str = "", typed: dict | None = None,
+                   errors: dict | None = None, message: str | None = None, status_code: int = 200,
+                   new_customer: dict | None = None):
+    context = {"user": user, "customer": customer, "q": q,
+               "results": search_customers(session, q) if q and customer is None else [],
+               "processes": _active_processes(session), "channels": CHANNELS,
+               "priorities": PRIORITIES,
+               "typed": typed or {"contacted_at": local_input(now()), "priority": "0"},
+               "errors": errors or {}, "message": message,
+               "new_customer": new_customer or {"typed": {}, "errors": {}}}
+    return render(request, "work/new_case.html", context, status_code=status_code)
+
+
+@router.get("/cases/new")
+def new_case(request: Request, session: SessionDep, user: WorkUser, q: str = "",
+             customer_id: str | None = None):
+    """Find or create the customer, then choose process, channel, priority and first contact."""
+    customer = None
+    if customer_id:
+        cid = int_or_none(customer_id)
+        try:
+            customer = get_customer(session, cid) if cid is not None else None
+        except NotFound:
+            customer = None
+        if customer is None:
+            raise HTTPException(404, f"No customer {customer_id}")
+    if is_htmx(request) and customer is None:
+        return render(request, "work/_customer_results.html",
+                      {"results": search_customers(session, q), "q": q, "pick": True})
+    return _new_case_page(request, session, user, customer=customer, q=q)
+
+
+@router.post("/cases/new", dependencies=[Depends(require_csrf)])
+def open_new_case(request: Request, session: SessionDep, user: WorkUser, form: dict = FormData):
+    """Open the case on the active version of the chosen process and go to its page."""
+    typed = {k: v for k, v in form.items() if k != "csrf_token"}
+    customer_id = int_or_none(form.get("customer_id"))
+    try:
+        customer = get_customer(session, customer_id) if customer_id is not None else None
+    except NotFound:
+        customer = None
+    if customer is None:
+        return _new_case_page(request, session, user, typed=typed, status_code=400,
+                              message="Choose the customer first.")
+    errors = {}
+    at = now()
+    process_id = form.get("process_id") or ""
+    if not process_id:
+        errors["process_id"] = "Choose the process"
+    channel = form.get("channel") or ""
+    if channel not in CHANNELS:
+        errors["channel"] = "Choose how the customer contacted us"
+    priority = int_or_none(form.get("priority"))
+    if priority not in PRIORITIES:
+        errors["priority"] = "Choose a priority"
+    try:
+        contacted_at = parse_local_datetime(form.get("contacted_at"), "contacted_at", required=True)
+    except InvalidInput as err:
+        errors.update(err.errors)
+        contacted_at = None
+    if contacted_at is not None and contacted_at > at + timedelta(minutes=5):
+        errors["contacted_at"] = "The first contact cannot be in the future"
+    if not errors:
+        cfg = settings(request)
+        try:
+            case = open_case(session, actor=user, now=at, customer_id=customer.id,
+                             process_id=process_id, channel=channel, priority=priority,
+                             contacted_at=contacted_at, time_limit=cfg.script_time_limit,
+                             lane_teams=cfg.lane_teams)
+        except InvalidInput as err:
+            errors.update(err.errors)
+        except NotFound as err:
+            errors["process_id"] = str(err)
+        except CaseError as err:
+            raise fail(err) from None
+        else:
+            return redirect(f"/cases/{case.id}")
+    return _new_case_page(request, session, user, customer=customer, typed=typed, errors=errors,
+                          status_code=400, message="The case was not opened; see below.")
+
+
+@router.get("/customers")
+def customers(request: Request, session: SessionDep, user: WorkUser, q: str = ""):
+    """Search customers by name or account number."""
+    context = {"user": user, "q": q, "results": search_customers(session, q, limit=50),
+               "pick": False, "new_customer": {"typed": {}, "errors": {}}}
+    if is_htmx(request):
+        return render(request, "work/_customer_results.html", context)
+    return render(request, "work/customers.html", context)
+
+
+@router.post("/customers", dependencies=[Depends(require_csrf)])
+def add_customer(request: Request, session: SessionDep, user: WorkUser, form: dict = FormData):
+    """Create a customer; from the new-case page go straight on to the case form."""
+    typed = {k: form.get(k, "") for k in ("name", "account_number", "email", "phone")}
+    nxt = form.get("next") or ""
+    errors = {}
+    if not typed["name"].strip():
+        errors["name"] = "Enter the customer's name"
+    if not typed["account_number"].strip():
+        errors["account_number"] = "Enter the account number"
+    if not errors:
+        try:
+            customer = create_customer(session, actor=user.username, now=now(),
+                                       name=typed["name"], account_number=typed["account_number"],
+                                       email=typed["email"].strip() or None,
+                                       phone=typed["phone"].strip() or None)
+        except Conflict as err:
+            errors["account_number"] = str(err)
+        else:
+            if nxt == "/cases/new":
+                return redirect(f"/cases/new?customer_id={customer.id}")
+            return redirect(safe_back(nxt, f"/customers/{customer.id}"))
+    new_customer = {"typed": typed, "errors": errors}
+    if nxt == "/cases/new":
+        return _new_case_page(request, session, user, status_code=400, new_customer=new_customer,
+                              message="The customer was not added; see below.")
+    return render(request, "work/customers.html",
+                  {"user": user, "q": "", "results": [], "pick": False,
+                   "new_customer": new_customer}, status_code=400)
+
+
+@router.get("/customers/{customer_id}")
+def customer_page(request: Request, session: SessionDep, user: WorkUser, customer_id: int):
+    """A customer and every case of theirs, across processes, in time order."""
+    try:
+        customer = get_customer(session, customer_id)
+        cases = customer_view(session, customer_id)
+    except CaseError as err:
+        raise fail(err) from None
+    names = {d.id: (d.name or d.process_id, d.version) for d in session.exec(
+        select(DefinitionVersion).where(DefinitionVersion.id.in_({c.definition_id for c in cases} or {0}))).all()}
+    waiting = {}
+    for item in session.exec(select(WorkItem).where(
+            WorkItem.case_id.in_([c.id for c in cases] or [0]), WorkItem.state == "open")).all():
+        waiting.setdefault(item.case_id, []).append(item.name)
+    at, at_risk = now(), settings(request).sla_at_risk
+    rows = [{"case": c, "process": names.get(c.definition_id, (c.process_id, 0)),
+             "waiting": waiting.get(c.id, []),
+             "clock": urgency(c.contacted_at, c.promised_at, c.closed_at or at, at_risk)}
+            for c in cases]
+    return render(request, "work/customer.html", {"user": user, "customer": customer, "rows": rows})
+
+
+__all__ = ["Case", "router"]
