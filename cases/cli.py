@@ -157,6 +157,25 @@ def timers(every: float = typer.Option(0, help="Repeat every N seconds (0: one s
 
 
 @app.command()
+def sla(every: float = typer.Option(0, help="Repeat every N seconds (0: one sweep and exit).")) -> None:
+    """Mark steps and promises at risk or breached (once each) and escalate breaches to supervisors."""
+    import time
+
+    from .sla_sweep import sweep
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    while True:
+        with session_scope(engine) as session:
+            r = sweep(session, now=utcnow(), share=settings.sla_at_risk)
+        typer.echo(f"{utcnow().isoformat(timespec='seconds')} at risk {r.at_risk}, breached {r.breached}, "
+                   f"escalated {r.escalated}, left for the next round {r.skipped_cases}")
+        if every <= 0:
+            return
+        time.sleep(every)
+
+
+@app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
     """Serve the web app and the JSON API."""
     import uvicorn

@@ -22,11 +22,13 @@ def project(session: Session, case: Case, live: Instance, *, now: datetime,
     """Open a work item per newly ready step and cancel open items whose step is gone.
 
     Items completed by the current action are marked done by the caller before this runs.
+    Escalation items (cases/sla_sweep.py) are not steps of the process and are left alone.
     `due_overrides` (task id -> due) sets the due of steps that have none in the model (ad-hoc).
     Returns the items opened now.
     """
     open_items = {w.task_id: w for w in session.exec(
-        select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state == "open")).all()}
+        select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state == "open",
+                               WorkItem.kind != "escalation")).all()}
     ready = {t.id: t for t in live.ready_tasks()}
     for task_id in open_items.keys() - ready.keys():
         item = open_items[task_id]
