@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import field_validator, model_validator
@@ -51,3 +52,17 @@ class Settings(BaseSettings):
                                  "(or CASEFLOW_DEMO_MODE=true on a laptop)")
             self.secret_key = secrets.token_urlsafe(32)
         return self
+
+
+class _LaneTeams(BaseSettings):
+    """Only CASEFLOW_LANE_TEAMS, for code that runs without the whole Settings (sweeps, tests)."""
+
+    model_config = SettingsConfigDict(env_prefix="CASEFLOW_", extra="ignore")
+
+    lane_teams: dict[str, str] = {}
+
+
+@lru_cache(maxsize=1)
+def configured_lane_teams() -> dict[str, str]:
+    """Return the lane -> team mapping of this process's environment (read once)."""
+    return dict(_LaneTeams().lane_teams)

@@ -10,6 +10,8 @@ from engine.metadata import DefinitionMetadata, parse_duration, read_metadata
 from engine.store import DefinitionVersion, active_version
 from engine.xmlsafe import parse_bpmn_xml
 
+from .settings import configured_lane_teams
+
 _METADATA: dict[tuple[str, str], DefinitionMetadata] = {}
 
 
@@ -62,8 +64,13 @@ def _metadata_candidates(session: Session, definition_id: int, process_id: str):
 
 
 def team_for_lane(lane: str | None, lane_teams: Mapping[str, str] | None = None) -> str | None:
-    """Return the team that works a lane: the lane's own name unless mapped otherwise."""
+    """Return the team that works a lane: the lane's own name unless mapped otherwise.
+
+    Without an explicit mapping, CASEFLOW_LANE_TEAMS applies (cases.settings), so every path that
+    opens work items — a person's action, the timer and SLA sweeps — maps lanes the same way.
+    """
     if not lane:
         return None
+    mapping = lane_teams if lane_teams is not None else configured_lane_teams()
     name = " ".join(lane.split())  # modelers wrap long lane names; the team name is one line
-    return (lane_teams or {}).get(name, name)
+    return mapping.get(name, name)

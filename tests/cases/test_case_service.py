@@ -191,3 +191,19 @@ def test_a_step_claimed_by_someone_else_cannot_be_completed_by_me(session, insta
     done = complete_step(session, actor=people.bob, now=T0, case_id=case.id, work_item_id=item.id,
                          data=ORDER, expected_version=1)
     assert done.row_version == 2
+
+
+def test_lane_to_team_mapping_from_the_environment_applies_on_every_path(
+        session, install, people, customer, monkeypatch):
+    from cases.settings import configured_lane_teams
+
+    monkeypatch.setenv("CASEFLOW_LANE_TEAMS", '{"Customer Care": "Front Desk Dublin"}')
+    configured_lane_teams.cache_clear()
+    try:
+        case = _open(session, people, customer)  # no mapping passed: the environment's applies
+        [item] = _open_items(session, case.id)
+        assert item.team == "Front Desk Dublin"
+    finally:
+        monkeypatch.delenv("CASEFLOW_LANE_TEAMS")
+        configured_lane_teams.cache_clear()
+    assert configured_lane_teams() == {}
