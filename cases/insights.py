@@ -51,6 +51,9 @@ REASON = ReasonCode.__table__
 VERSION = DefinitionVersion.__table__
 
 REPEAT_CONTACT_MESSAGE = "customer_contacted_again"
+# Escalation items of the SLA sweep (cases/sla_sweep.py) sit on the breached step's element but are
+# not steps: they are left out of every step figure.
+STEP = WorkItem.__table__.c.kind != "escalation"
 METRICS = ("rate", "rework", "time", "breaches")
 
 
@@ -237,7 +240,7 @@ def exception_report(session: Session, version: DefinitionVersion | int, *,
     q = _item_filter(sa.select(
         ITEM.c.element_id, sa.func.min(ITEM.c.name), sa.func.count(sa.distinct(ITEM.c.case_id)),
         sa.func.count(), sa.func.sum(sa.case((breached(now), 1), else_=0)),
-    ).where(ITEM.c.case_id.in_(scope_ids)).group_by(ITEM.c.element_id), filters)
+    ).where(ITEM.c.case_id.in_(scope_ids), STEP).group_by(ITEM.c.element_id), filters)
     for element_id, name, reached, items, breaches in session.execute(q):
         e = el(element_id, name)
         e.reached, e.items, e.breaches = reached, items, int(breaches or 0)
@@ -268,7 +271,7 @@ def exception_report(session: Session, version: DefinitionVersion | int, *,
 
     # median time spent at each step
     done = _item_filter(sa.select(ITEM.c.element_id, ITEM.c.created_at, ITEM.c.completed_at)
-                        .where(ITEM.c.case_id.in_(scope_ids), ITEM.c.state == "done"),
+                        .where(ITEM.c.case_id.in_(scope_ids), STEP, ITEM.c.state == "done"),
                         filters).subquery()
     seconds = seconds_between(session, done.c.created_at, done.c.completed_at)
     q = median_by(session, seconds, [done.c.element_id], done)
@@ -302,7 +305,7 @@ def drill_down(session: Session, definition_ids: list[int], *, measure: str,
     if measure == "cases":
         ids = scope
     elif measure in ("reached", "breached", "timed"):
-        q = sa.select(ITEM.c.case_id).where(ITEM.c.case_id.in_(scope))
+        q = sa.select(ITEM.c.case_id).where(ITEM.c.case_id.in_(scope), STEP)
         if element_id:
             q = q.where(ITEM.c.element_id == element_id)
         if measure == "breached":
@@ -464,7 +467,7 @@ def _handoff_rows(scope) -> sa.Subquery:
         ITEM.c.case_id, ITEM.c.team,
         sa.func.lag(ITEM.c.team).over(partition_by=ITEM.c.case_id,
                                       order_by=(ITEM.c.completed_at, ITEM.c.id)).label("prev_team"),
-    ).where(ITEM.c.case_id.in_(scope), ITEM.c.state == "done").subquery()
+    ).where(ITEM.c.case_id.in_(scope), STEP, ITEM.c.state == "done").subquery()
     return sa.select(ordered.c.case_id).where(
         ordered.c.prev_team.is_not(None), ordered.c.team.is_not(None),
         ordered.c.team != ordered.c.prev_team).subquery()
@@ -473,7 +476,7 @@ def _handoff_rows(scope) -> sa.Subquery:
 def _rework_cases(scope) -> sa.Select:
     """Cases with a go-back, or a step done twice (the process came back to it: a reopen)."""
     go_back = sa.select(DEV.c.case_id).where(DEV.c.case_id.in_(scope), DEV.c.kind == "go_back")
-    twice = (sa.select(ITEM.c.case_id).where(ITEM.c.case_id.in_(scope), ITEM.c.state == "done",
+    twice = (sa.select(ITEM.c.case_id).where(ITEM.c.case_id.in_(scope), STEP, ITEM.c.state == "done",
                                              ~ITEM.c.element_id.like("adhoc:%"))
              .group_by(ITEM.c.case_id, ITEM.c.element_id).having(sa.func.count() > 1))
     return sa.union(go_back, twice)
@@ -530,7 +533,7 @@ def scorecard(session: Session, definition_ids: list[int], *, filters: Filters =
     customer = _median_all(session, seconds_between(session, closed.c.contacted_at,
                                                     closed.c.closed_at), closed)
     last = sa.select(ITEM.c.case_id, sa.func.max(ITEM.c.completed_at).label("last_done")).where(
-        ITEM.c.case_id.in_(sa.select(closed.c.case_id)), ITEM.c.state == "done",
+        ITEM.c.case_id.in_(sa.select(closed.c.case_id)), STEP, ITEM.c.state == "done",
     ).group_by(ITEM.c.case_id).subquery()
     internal_src = sa.select(last.c.case_id, CASE.c.opened_at, last.c.last_done).select_from(
         last.join(CASE, CASE.c.id == last.c.case_id)).subquery()
@@ -539,7 +542,7 @@ def scorecard(session: Session, definition_ids: list[int], *, filters: Filters =
     handoffs = session.execute(sa.select(sa.func.count()).select_from(_handoff_rows(scope))
                                ).scalar_one()
     with_work = session.execute(sa.select(sa.func.count(sa.distinct(ITEM.c.case_id))).where(
-        ITEM.c.case_id.in_(scope), ITEM.c.state == "done")).scalar_one()
+        ITEM.c.case_id.in_(scope), STEP, ITEM.c.state == "done")).scalar_one()
     rc = _repeat_contact_events(scope).subquery()
     repeats, repeat_cases = session.execute(sa.select(
         sa.func.count(), sa.func.count(sa.distinct(rc.c.case_id)))).one()
@@ -674,11 +677,11 @@ def redesign_candidates(session: Session, version: DefinitionVersion, *,
 
     # the same ad-hoc step added again and again
     q = (sa.select(ITEM.c.name, sa.func.count(), sa.func.count(sa.distinct(ITEM.c.case_id)))
-         .where(ITEM.c.case_id.in_(scope), ITEM.c.element_id.like("adhoc:%"))
+         .where(ITEM.c.case_id.in_(scope), STEP, ITEM.c.element_id.like("adhoc:%"))
          .group_by(ITEM.c.name).having(sa.func.count() >= ADHOC_REPEATS))
     for title, n, ncases in session.execute(q).all():
         samples = _samples(session, sa.select(ITEM.c.case_id).where(
-            ITEM.c.case_id.in_(scope), ITEM.c.element_id.like("adhoc:%"), ITEM.c.name == title))
+            ITEM.c.case_id.in_(scope), STEP, ITEM.c.element_id.like("adhoc:%"), ITEM.c.name == title))
         found.append(Finding(f"adhoc:{title}", title, "adhoc_repeated",
                              ncases / report.cases if report.cases else None, n, report.cases, [],
                              samples, "The same step is added by hand again and again: "
@@ -686,7 +689,7 @@ def redesign_candidates(session: Session, version: DefinitionVersion, *,
 
     # breaches concentrated on one team
     q = (sa.select(ITEM.c.element_id, ITEM.c.team, sa.func.count())
-         .where(ITEM.c.case_id.in_(scope), breached(now)).group_by(ITEM.c.element_id, ITEM.c.team))
+         .where(ITEM.c.case_id.in_(scope), STEP, breached(now)).group_by(ITEM.c.element_id, ITEM.c.team))
     per: dict[str, dict[str | None, int]] = {}
     for element_id, team, n in session.execute(q):
         per.setdefault(element_id, {})[team] = n
@@ -696,7 +699,7 @@ def redesign_candidates(session: Session, version: DefinitionVersion, *,
         team, n = max(teams.items(), key=lambda kv: kv[1])
         if e and e.items and total / e.items >= BREACH_RATE and n / total >= BREACH_TEAM_SHARE:
             samples = _samples(session, sa.select(ITEM.c.case_id).where(
-                ITEM.c.case_id.in_(scope), ITEM.c.element_id == element_id, breached(now)))
+                ITEM.c.case_id.in_(scope), STEP, ITEM.c.element_id == element_id, breached(now)))
             found.append(Finding(element_id, e.name, "breaches_on_team", total / e.items, total,
                                  e.items, [], samples,
                                  f"Breaches concentrated on {team or 'no team'}: "

@@ -286,3 +286,22 @@ def _customer(session):
     from cases.customers import Customer
 
     return session.exec(select(Customer)).first()
+
+
+def test_sla_escalation_items_are_not_steps(session, history, people):
+    from sqlmodel import select
+
+    from cases import sla_sweep
+
+    result = sla_sweep.sweep(session, now=history["now"])
+    assert result.escalated >= 1
+    escalations = session.exec(select(WorkItem).where(
+        WorkItem.kind == sla_sweep.ESCALATION_KIND)).all()
+    for item in escalations:
+        sla_sweep.resolve_escalation(session, actor=people.sam, now=history["now"],
+                                     work_item_id=item.id, note="Called the technician")
+    report = insights.exception_report(session, history["version"], now=history["now"])
+    confirm = report.element("Task_ConfirmWorking")
+    assert (confirm.reached, confirm.items, confirm.breaches) == (4, 4, 1)
+    card = insights.scorecard(session, [history["version"].id], now=history["now"])
+    assert (card.handoffs, card.first_time_right) == (11, 1)
