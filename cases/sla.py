@@ -4,6 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Mapping
 
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
 from sqlmodel import Session, select
 
 from engine.metadata import DefinitionMetadata, parse_duration, read_metadata
@@ -13,6 +17,7 @@ from engine.xmlsafe import parse_bpmn_xml
 from .settings import configured_lane_teams
 
 _METADATA: dict[tuple[str, str], DefinitionMetadata] = {}
+DEFAULT_AT_RISK = 0.8  # share of a target's time after which it is at risk (Settings.sla_at_risk)
 
 
 def definition_metadata(session: Session, definition_id: int) -> DefinitionMetadata:
@@ -74,3 +79,32 @@ def team_for_lane(lane: str | None, lane_teams: Mapping[str, str] | None = None)
     mapping = lane_teams if lane_teams is not None else configured_lane_teams()
     name = " ".join(lane.split())  # modelers wrap long lane names; the team name is one line
     return mapping.get(name, name)
+
+
+class epoch(FunctionElement):
+    """Seconds since 1970 of a stored UTC datetime, on SQLite and PostgreSQL."""
+
+    type = sa.Float()
+    inherit_cache = True
+
+
+@compiles(epoch)
+def _epoch_default(element, compiler, **kw):
+    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+def at_risk_reached(start, target, now: datetime, share: float) -> sa.ColumnElement[bool]:
+    """SQL: `share` of the time from `start` to `target` is used by `now` (to the millisecond:
+    SQLite's julianday arithmetic is a floating-point day count)."""
+    return epoch(start) + (epoch(target) - epoch(start)) * share <= now.timestamp() + 0.001
+
+
+def sla_status(start, target, now: datetime, share: float = DEFAULT_AT_RISK) -> sa.ColumnElement:
+    """SQL expression 'breached' / 'at_risk' / 'on_time' ('none' without a target), computed at `now`."""
+    return sa.case((target.is_(None), "none"), (target <= now, "breached"),
+                   (at_risk_reached(start, target, now, share), "at_risk"), else_="on_time")

@@ -16,51 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
 
 from . import events
 from .case_models import CASE_STATUSES, Case, WorkItem
 from .case_service import engine_action
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .sla import DEFAULT_AT_RISK, at_risk_reached, sla_status  # noqa: F401  (sla_status re-exported)
 from .timers import SYSTEM
 from .users import User
 
-DEFAULT_AT_RISK = 0.8
 ESCALATION_TEAM = "Supervisors"
 ESCALATION_KIND = "escalation"
 MAX_PRIORITY = 3
 CUSTOMER_CAUSED = ("customer_driven",)  # a hold of this category stops the internal clock
-
-
-class epoch(FunctionElement):
-    """Seconds since 1970 of a stored UTC datetime, on SQLite and PostgreSQL."""
-
-    type = sa.Float()
-    inherit_cache = True
-
-
-@compiles(epoch)
-def _epoch_default(element, compiler, **kw):
-    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(epoch, "sqlite")
-def _epoch_sqlite(element, compiler, **kw):
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-def at_risk_reached(start, target, now: datetime, share: float) -> sa.ColumnElement[bool]:
-    """SQL: `share` of the time from `start` to `target` is used by `now` (to the millisecond:
-    SQLite's julianday arithmetic is a floating-point day count)."""
-    return epoch(start) + (epoch(target) - epoch(start)) * share <= now.timestamp() + 0.001
-
-
-def sla_status(start, target, now: datetime, share: float = DEFAULT_AT_RISK) -> sa.ColumnElement:
-    """SQL expression 'breached' / 'at_risk' / 'on_time' ('none' without a target), computed at `now`."""
-    return sa.case((target.is_(None), "none"), (target <= now, "breached"),
-                   (at_risk_reached(start, target, now, share), "at_risk"), else_="on_time")
 
 
 @dataclass

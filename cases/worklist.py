@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from .case_models import Case, WorkItem
 from .errors import CaseError
+from .sla import DEFAULT_AT_RISK, at_risk_reached
 from .users import User
 
 VIEWS = ("mine", "team", "unassigned", "overdue")
@@ -21,6 +22,7 @@ class WorklistEntry:
     item: WorkItem
     case: Case
     overdue: bool
+    at_risk: bool = False  # not overdue yet, but most of the step's time is used
 
 
 def _is_overdue(now: datetime) -> sa.ColumnElement[bool]:
@@ -56,21 +58,27 @@ def _case_filters(process_id: str | None, priority: int | None,
 
 def worklist(session: Session, *, actor: User, now: datetime, view: str = "mine",
              limit: int = 100, offset: int = 0, process_id: str | None = None,
-             priority: int | None = None, channel: str | None = None) -> list[WorklistEntry]:
-    """Return open work items of a view: overdue first, then case priority, then due time.
+             priority: int | None = None, channel: str | None = None,
+             share: float = DEFAULT_AT_RISK) -> list[WorklistEntry]:
+    """Return open work items of a view, most urgent first: overdue, then at risk (`share` of the
+    step's time used), then case priority, then due time.
 
     `process_id`, `priority` and `channel` narrow the list to cases that match them.
     """
-    overdue = sa.case((_is_overdue(now), 1), else_=0)
-    query = (select(WorkItem, Case, overdue)
+    urgency = sa.case((_is_overdue(now), 2),
+                      (sa.and_(WorkItem.due_at.is_not(None),
+                               at_risk_reached(WorkItem.created_at, WorkItem.due_at, now, share)), 1),
+                      else_=0)
+    query = (select(WorkItem, Case, urgency)
              .join(Case, Case.id == WorkItem.case_id)
              .where(WorkItem.state == "open", _view_filter(view, actor, now),
                     *_case_filters(process_id, priority, channel))
-             .order_by(overdue.desc(), Case.priority.desc(),
+             .order_by(urgency.desc(), Case.priority.desc(),
                        sa.case((WorkItem.due_at.is_(None), 1), else_=0), WorkItem.due_at,
                        WorkItem.id)
              .limit(limit).offset(offset))
-    return [WorklistEntry(item, case, bool(late)) for item, case, late in session.exec(query).all()]
+    return [WorklistEntry(item, case, rank == 2, rank == 1)
+            for item, case, rank in session.exec(query).all()]
 
 
 def worklist_count(session: Session, *, actor: User, now: datetime, view: str = "mine",

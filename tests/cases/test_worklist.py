@@ -38,9 +38,17 @@ def test_team_worklist_puts_overdue_first_then_priority_then_due(session, people
     entries = worklist(session, actor=people.ann, now=now, view="team")
     assert _names(entries, items) == ["a", "b", "d", "c"]
     assert [e.overdue for e in entries] == [True, False, False, False]
+    assert [e.at_risk for e in entries] == [False, True, True, False]
     assert entries[1].case.priority == 5
     assert worklist_count(session, actor=people.ann, now=now, view="team") == 4
     assert worklist(session, actor=people.fran, now=now, view="team") == []
+
+
+def test_at_risk_steps_come_before_higher_priority_ones(session, people, items):
+    now = T0 + timedelta(minutes=30)  # a (due 30) and d (due 35) have used 80% of their time
+    entries = worklist(session, actor=people.ann, now=now, view="team")
+    assert _names(entries, items) == ["a", "d", "b", "c"]
+    assert [e.at_risk for e in entries] == [True, True, False, False]
 
 
 def test_mine_unassigned_and_overdue_views(session, people, items):
