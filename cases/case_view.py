@@ -177,6 +177,7 @@ class CaseView:
     later: list[Choice]
     gateways: list[GatewayView]
     data: dict = field(default_factory=dict)
+    corrections: list[GatewayView] = field(default_factory=list)  # completed steps' form fields
 
     @property
     def is_open(self) -> bool:
@@ -288,7 +289,20 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
             if len(branches) > 1:
                 gateways.append(GatewayView(node.id, names.get(node.id, node.id), branches))
 
-    return CaseView(case=case, customer=customer,
+    corrections = []
+    latest = {}
+    for step in completed_steps:
+        latest[step.element_id] = step
+    for element, step in latest.items():
+        node = nodes.get(element)
+        if node is None or node.form is None:
+            continue
+        choices = tuple(Choice(f"{element}|{f.id}", f"{f.label} (now: {_shown(step.data.get(f.id))})")
+                        for f in node.form.fields if not f.readonly)
+        if choices:
+            corrections.append(GatewayView(element, names.get(element, step.name), choices))
+
+    return CaseView(case=case, corrections=corrections, customer=customer,
                     process_name=(version.name if version and version.name else case.process_id),
                     version=version.version if version else 0, definition_id=case.definition_id,
                     clock=urgency(case.contacted_at, case.promised_at,
@@ -296,6 +310,14 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
                     steps=steps, markers=markers,
                     timeline=timeline(session, case, names=names, users=users),
                     completed=completed, later=later, gateways=gateways, data=dict(live.data))
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "empty"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 # ---- timeline ------------------------------------------------------------------------------------
@@ -388,8 +410,9 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
         "message_received": f"A message arrived at {s}",
         "end_reached": f"The process reached {s}",
         "script_ran": f"Caseflow ran {s}",
-        "data_edited": f"{who} corrected " + ", ".join(sorted((details.get("changes") or {}).keys()))
-                       + (f" at {s}" if step else "") + why,
+        "task_data_corrected": f"{who} corrected {s}: " + ", ".join(
+            f"{k} from {(details.get('old') or {}).get(k)!r} to {v!r}"
+            for k, v in sorted((details.get("new") or {}).items())) + why,
         "deviation_requested": (f"{who} asked to {str(details.get('kind', 'change')).replace('_', ' ')}"
                                 f" the case (a supervisor must approve){why}"),
         "deviation_approved": (f"{who} approved the request to "

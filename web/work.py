@@ -153,8 +153,8 @@ def release(request: Request, session: SessionDep, user: WorkUser, item_id: int,
 
 from . import work_cases, work_customers
 
+router.include_router(work_customers.router)  # first: /cases/new before /cases/{case_id}
 router.include_router(work_cases.router)
-router.include_router(work_customers.router)
 try:  # the approval queue needs cases/approvals.py
     from . import work_approvals
 except ImportError:  # pragma: no cover - until cases/approvals.py lands

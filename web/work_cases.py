@@ -129,7 +129,6 @@ def _page(request: Request, session, user: User, case_id: int, *, status_code: i
         "people": people, "pending": _pending(session, case_id),
         "markers_json": json.dumps(view.markers), "flash": pop_flash(request),
         "message": message, "dialog": dialog or {}, "note": note or {},
-        "data_keys": sorted(k for k in view.data if not k.startswith("_")),
     }
     return render(request, "work/case.html", context, status_code=status_code)
 
@@ -232,23 +231,6 @@ def note(request: Request, session: SessionDep, user: WorkUser, case_id: int,
     return redirect(f"/cases/{case_id}#timeline")
 
 
-def _coerce(old: Any, text: str) -> Any:
-    """A corrected value typed like the value it replaces."""
-    if isinstance(old, bool):
-        return text.strip().lower() in ("true", "on", "1", "yes")
-    if isinstance(old, int):
-        try:
-            return int(text.strip())
-        except ValueError:
-            raise InvalidInput({"value": "Enter a whole number"}) from None
-    if isinstance(old, float):
-        try:
-            return float(text.strip())
-        except ValueError:
-            raise InvalidInput({"value": "Enter a number"}) from None
-    return text
-
-
 def _deviation_args(session, kind: str, form: dict, case_id: int) -> dict:
     """The kind-specific arguments of a deviation service, read from the dialog's form."""
     errors: dict[str, str] = {}
@@ -288,19 +270,10 @@ def _deviation_args(session, kind: str, form: dict, case_id: int) -> dict:
         args["due_at"] = parse_local_datetime(form.get("due_at"), "due_at", required=True,
                                               submitted=form)
     elif kind == "edit_data":
-        key = form.get("field") or ""
-        if not key:
+        element, _, key = (form.get("field") or "").partition("|")
+        if not element or not key:
             errors["field"] = "Choose the value to correct"
-        from engine import store
-
-        case = get_case(session, case_id)
-        _, live = store.load_instance(session, case.instance_id)
-        data = live.data
-        if key and key not in data:
-            errors["field"] = f"The case has no value '{key}'"
-        args["element_id"] = form.get("element_id") or None
-        if key in data:
-            args["changes"] = {key: _coerce(data[key], form.get("value", ""))}
+        args.update(element_id=element, changes={key: form.get("value", "")})
     if not (form.get("reason_code") or "").strip():
         errors["reason_code"] = "Choose a reason for this change"
     if not (form.get("note") or "").strip():
@@ -333,7 +306,9 @@ def deviate(request: Request, session: SessionDep, user: WorkUser, case_id: int,
         service(session, actor=user, now=now(), case_id=case_id, expected_version=version,
                        reason_code=form.get("reason_code", ""), note=form.get("note", ""), **args)
     except InvalidInput as err:
-        dialog["errors"] = err.errors
+        known = {"reason_code", "note", "field", "value", "element_id", "work_item_id", "branch",
+                 "target_id", "title", "team", "assignee_id", "due_at"}
+        dialog["errors"] = {(k if k in known else "value"): v for k, v in err.errors.items()}
         return _page(request, session, user, case_id, status_code=400, dialog=dialog,
                      message="The change was not made: " + "; ".join(err.errors.values()))
     except (Conflict, Forbidden) as err:
