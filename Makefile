@@ -33,6 +33,7 @@ test: $(TEST_STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/deviations.py
+	$(BIN)/python bench/worklist.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
