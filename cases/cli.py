@@ -21,7 +21,7 @@ audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 DEMO_USERS = [
-    ("agent", "agent", "Alex Agent", ["Customer Care", "Billing"]),
+    ("agent", "agent", "Alex Agent", ["Customer Care", "Billing", "Retention", "Customer Relations"]),
     ("field", "agent", "Fran Field", ["Field Operations", "Network Operations"]),
     ("designer", "designer", "Dana Designer", []),
     ("supervisor", "supervisor", "Sam Supervisor", ["Supervisors"]),
@@ -131,11 +131,17 @@ def demo() -> None:
             password = secrets.token_urlsafe(9)
             if username in existing:
                 set_password(session, existing[username], password)
+                existing[username].teams = ",".join(teams)  # keep demo teams in step with the lanes
             else:
                 create_user(session, username=username, password=password, role=role,
                             now=utcnow(), display_name=name, teams=teams)
             typer.echo(f"  {username:10} ({role:10}) password: {password}")
         session.commit()
+        from .demo_cases import seed_demo_cases
+
+        opened = seed_demo_cases(session, now=utcnow(), lane_teams=settings.lane_teams)
+        if opened:
+            typer.echo(f"Demo cases opened: {', '.join(map(str, opened))} (see /work)")
 
 
 @app.command()

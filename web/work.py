@@ -6,7 +6,7 @@ customers in work_customers.py, the supervisors' approval queue in work_approval
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from sqlmodel import select
@@ -79,7 +79,7 @@ def work(request: Request, session: SessionDep, user: WorkUser, view: str = "min
     filters = _filter_values(process, priority, channel)
     at, at_risk = now(), settings(request).sla_at_risk
     entries = worklist(session, actor=user, now=at, view=view, limit=PAGE_SIZE + 1,
-                       offset=(page - 1) * PAGE_SIZE, **filters)
+                       offset=(page - 1) * PAGE_SIZE, share=at_risk, **filters)
     has_next = len(entries) > PAGE_SIZE
     rows = [_row(e.item, e.case, at, at_risk, user) for e in entries[:PAGE_SIZE]]
     names = _assignee_names(session, [r["item"] for r in rows])
@@ -111,6 +111,15 @@ def _assignee_names(session, items) -> dict[int, str]:
     return {u.id: u.display_name for u in session.exec(select(User).where(User.id.in_(ids))).all()}
 
 
+def _filters_of(back: str | None) -> dict:
+    """The worklist filters of the page a claim came from (so its tab counts stay comparable)."""
+    query = parse_qs(urlparse(back or "").query)
+    try:
+        return _filter_values(*(query.get(k, [None])[0] for k in ("process", "priority", "channel")))
+    except HTTPException:
+        return {}
+
+
 def _item_action(request, session, user, item_id, back, action):
     """Claim or release from the worklist: htmx gets the row and new counts, a form post a redirect."""
     at = now()
@@ -132,7 +141,7 @@ def _item_action(request, session, user, item_id, back, action):
     case = session.get(Case, item.case_id)
     row = _row(item, case, at, settings(request).sla_at_risk, user)
     context = {"user": user, "r": row, "names": _assignee_names(session, [item]),
-               "counts": _counts(session, user, at, {}), "views": VIEWS, "oob": True,
+               "counts": _counts(session, user, at, _filters_of(back)), "views": VIEWS, "oob": True,
                "error": error, "back": safe_back(back, "/work")}
     return render(request, "work/_row.html", context, status_code=409 if error else 200)
 

@@ -127,6 +127,7 @@ def _page(request: Request, session, user: User, case_id: int, *, status_code: i
         "kind_titles": KIND_TITLES, "request_titles": REQUEST_TITLES,
         "reasons": _reasons(session, view.case.process_id), "teams": _teams(session, view),
         "people": people, "pending": _pending(session, case_id),
+        "names": {u.username: u.display_name for u in session.exec(select(User)).all()},
         "markers_json": json.dumps(view.markers), "flash": pop_flash(request),
         "message": message, "dialog": dialog or {}, "note": note or {},
     }
