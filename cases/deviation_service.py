@@ -35,13 +35,14 @@ def _reason(session: Session, action: EngineAction, kind: str, reason_code: str 
 
 def _gate(session: Session, kind: str, *, actor: User, now: datetime, case_id: int,
           expected_version: int, reason_code: str | None, note: str | None,
-          approval: Approval | None, params: Mapping[str, Any]) -> Case | None:
+          approval: Approval | None, params: Mapping[str, Any], sensitive: bool = False
+          ) -> Case | None:
     """Check the policy; store an approval request and return the case when the deviation must wait.
 
     Returns None when the actor may go ahead (or is carrying out an approved request); raises
     Forbidden when the actor's role may not deviate this way at all.
     """
-    if approval is not None or policy.check(actor, kind) == "allowed":
+    if approval is not None or policy.check(actor, kind, sensitive=sensitive) == "allowed":
         return None
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version, statuses=NOT_CLOSED, load=False) as action:
@@ -101,9 +102,11 @@ def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected
          reason_code: str, note: str, work_item_id: int,
          approval: Approval | None = None) -> Case:
     """Mark a ready step done without doing it; later steps get the form's defaults. Commit once."""
+    target = session.get(WorkItem, work_item_id)
     waiting = _gate(session, "skip", actor=actor, now=now, case_id=case_id,
                     expected_version=expected_version, reason_code=reason_code, note=note,
-                    approval=approval, params={"work_item_id": work_item_id})
+                    approval=approval, params={"work_item_id": work_item_id},
+                    sensitive=policy.sensitive(team=target.team if target else None))
     if waiting is not None:
         return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
@@ -384,7 +387,8 @@ def edit_data(session: Session, *, actor: User, now: datetime, case_id: int, exp
     """Correct fields of a completed step; the event keeps old and new values. Commit once."""
     waiting = _gate(session, "edit_data", actor=actor, now=now, case_id=case_id,
                     expected_version=expected_version, reason_code=reason_code, note=note,
-                    approval=approval, params={"element_id": element_id, "changes": dict(changes)})
+                    approval=approval, params={"element_id": element_id, "changes": dict(changes)},
+                    sensitive=policy.sensitive(changes=changes))
     if waiting is not None:
         return waiting
     submitted = dict(changes)

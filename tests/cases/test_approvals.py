@@ -177,3 +177,56 @@ def test_a_customer_caused_hold_pauses_the_internal_clock_only(session, install,
                expected_version=case.row_version, reason_code="customer_available_again", note=NOTE)
     session.expire_all()
     assert session.get(WorkItem, item.id).due_at == due + timedelta(hours=3)
+
+
+# ---- a second person's check cannot be bypassed (billing_inquiry: credits above 100 EUR) -------
+
+BILLING_STEPS = [
+    ("Task_LogInquiry", {"invoice_number": "INV-2026-02-88123", "inquiry_type": "dispute",
+                         "disputed_amount": 240,
+                         "customer_question": "Why was I charged for TV when I cancelled it?"}),
+    ("Task_ReviewInvoice", {"invoice_wrong": True, "error_cause": "wrong_tariff",
+                            "root_cause_in_billing": True}),
+    ("Task_DetermineAdjustment", {"adjustment_type": "rebill", "credit_amount": 240}),
+]
+
+
+def _billing_case_at_credit_approval(session, people, customer):
+    from cases.case_service import complete_step, open_case
+    from tests.cases.conftest import deploy_shipped
+
+    deploy_shipped(session, "billing_inquiry")
+    case = open_case(session, actor=people.ann, now=T0, customer_id=customer.id,
+                     process_id="billing_inquiry", channel="phone")
+    for element_id, data in BILLING_STEPS:
+        [item] = _open_items(session, case.id)
+        assert item.element_id == element_id
+        case = complete_step(session, actor=people.sam, now=T0, case_id=case.id,
+                             work_item_id=item.id, data=data, expected_version=case.row_version)
+    return case
+
+
+def test_an_agent_cannot_skip_the_credit_approval_alone(session, people, customer):
+    case = _billing_case_at_credit_approval(session, people, customer)
+    [item] = _open_items(session, case.id)
+    assert (item.element_id, item.team) == ("Task_ApproveCredit", "Supervisors")
+    case = _go(dev.skip, session, people, case, "step_not_applicable", work_item_id=item.id)
+    assert [i.element_id for i in _open_items(session, case.id)] == ["Task_ApproveCredit"]
+    [request] = approvals.for_case(session, case.id)
+    assert (request.kind, request.status) == ("skip", "pending")
+    case = approvals.approve(session, actor=people.sam, now=T0, request_id=request.id,
+                             note="Checked the calculation myself")
+    assert [i.element_id for i in _open_items(session, case.id)] != ["Task_ApproveCredit"]
+    assert _deviations(session, case)[0].approver == "sam"
+
+
+def test_raising_a_credit_above_the_limit_needs_a_second_person(session, people, customer):
+    case = _billing_case_at_credit_approval(session, people, customer)
+    case = _go(dev.edit_data, session, people, case, "wrong_data_captured",
+               element_id="Task_DetermineAdjustment", changes={"credit_amount": "90"})
+    assert [d.kind for d in _deviations(session, case)] == ["edit_data"], "90 EUR: done at once"
+    case = _go(dev.edit_data, session, people, case, "wrong_data_captured",
+               element_id="Task_DetermineAdjustment", changes={"credit_amount": "900"})
+    [request] = approvals.for_case(session, case.id)
+    assert (request.kind, request.parameters["changes"]) == ("edit_data", {"credit_amount": "900"})
+    assert len(_deviations(session, case)) == 1, "the raise waits for approval"

@@ -25,3 +25,14 @@ def test_supervisors_and_admins_may_do_everything_without_approval(role):
 def test_designer_is_refused_any_deviation():
     with pytest.raises(Forbidden, match="designer may not skip"):
         check(_user("designer"), "skip")
+
+
+def test_bypassing_a_second_persons_check_needs_approval_for_an_agent_only():
+    from cases.policy import sensitive
+
+    assert sensitive(team="Supervisors") and not sensitive(team="Billing")
+    assert sensitive(changes={"credit_amount": "250"}) and not sensitive(changes={"credit_amount": 80})
+    assert not sensitive(changes={"credit_amount": "lots"})  # the form check refuses it instead
+    assert check(_user("agent"), "skip", sensitive=True) == "needs_approval"
+    assert check(_user("agent"), "edit_data", sensitive=False) == "allowed"
+    assert check(_user("supervisor"), "skip", sensitive=True) == "allowed"
