@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 from cases.case_models import Case
 from cases.case_service import open_case
 from cases.customers import create_customer
-from cases.definitions import deploy_file
 from cases.db import make_engine
+from cases.definitions import deploy_file
 from cases.users import create_user
 from tests.conftest import BPMN_DIR, T0
 
@@ -138,8 +138,7 @@ def test_narrow_screens_and_read_only_view(designer_server, browser, tmp_path):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 440, f"the page scrolls sideways ({width}px)"
         page.get_by_role("button", name="Sign out").click()
-        _sign_in_agent = page.goto(f"{base}/login?next=/designer/versions/1")
-        assert _sign_in_agent is not None
+        page.goto(f"{base}/login?next=/designer/versions/1")
         page.get_by_label("Username").fill("agent")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()

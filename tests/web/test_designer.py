@@ -108,7 +108,9 @@ REFUSALS = [
     ("archive.bpmn", (CORPUS / "broken" / "broken_02_zip_not_xml.bpmn").read_bytes(), "ZIP"),
     ("laughs.bpmn", (CORPUS / "broken" / "broken_08_billion_laughs.bpmn").read_bytes(), "DOCTYPE"),
     ("xxe.bpmn", (CORPUS / "broken" / "broken_09_xxe_etc_passwd.bpmn").read_bytes(), "DOCTYPE"),
-    ("escape.bpmn", (CORPUS / "broken" / "broken_10_script_os_system.bpmn").read_bytes(), "script"),
+    ("escape.bpmn", (CORPUS / "broken" / "broken_10_script_os_system.bpmn").read_bytes(),
+     "is refused: Line 1: &#34;__import__&#34;"),
+    ("note.xml", b"<note>hello</note>", "but a BPMN file starts with"),
     ("dmn.bpmn", b'<?xml version="1.0"?><definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"/>',
      "DMN"),
 ]
