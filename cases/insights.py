@@ -55,6 +55,20 @@ REPEAT_CONTACT_MESSAGE = "customer_contacted_again"
 # not steps: they are left out of every step figure.
 STEP = WorkItem.__table__.c.kind != "escalation"
 METRICS = ("rate", "rework", "time", "breaches")
+# Steps added by hand each have their own element id ("adhoc:<id>"); the report shows them as one row.
+ADHOC = "adhoc"
+ADHOC_NAME = "Steps added by hand (ad hoc)"
+
+
+def element_key(column) -> sa.ColumnElement:
+    """The element an item or deviation counts under: its own id, or ADHOC for added steps."""
+    # literal SQL, not bound parameters: PostgreSQL must see the same expression in GROUP BY
+    return sa.case((column.like(sa.literal_column("'adhoc:%'")), sa.literal_column(f"'{ADHOC}'")),
+                   else_=column)
+
+
+def element_is(column, element_id: str) -> sa.ColumnElement[bool]:
+    return column.like("adhoc:%") if element_id == ADHOC else column == element_id
 
 
 @dataclass(frozen=True)
@@ -231,46 +245,48 @@ def exception_report(session: Session, version: DefinitionVersion | int, *,
 
     def el(element_id: str, name: str | None = None) -> ElementFigures:
         if element_id not in elements:
-            elements[element_id] = ElementFigures(element_id, name or element_id, "adhoc")
+            name = ADHOC_NAME if element_id == ADHOC else name or element_id
+            elements[element_id] = ElementFigures(element_id, name, "adhoc")
         return elements[element_id]
 
     cases = session.execute(sa.select(sa.func.count()).select_from(scope.subquery())).scalar_one()
 
     # cases that reached each step, work items and breaches
+    ikey, dkey = element_key(ITEM.c.element_id), element_key(DEV.c.element_id)
     q = _item_filter(sa.select(
-        ITEM.c.element_id, sa.func.min(ITEM.c.name), sa.func.count(sa.distinct(ITEM.c.case_id)),
+        ikey, sa.func.min(ITEM.c.name), sa.func.count(sa.distinct(ITEM.c.case_id)),
         sa.func.count(), sa.func.sum(sa.case((breached(now), 1), else_=0)),
-    ).where(ITEM.c.case_id.in_(scope_ids), STEP).group_by(ITEM.c.element_id), filters)
+    ).where(ITEM.c.case_id.in_(scope_ids), STEP).group_by(ikey), filters)
     for element_id, name, reached, items, breaches in session.execute(q):
         e = el(element_id, name)
         e.reached, e.items, e.breaches = reached, items, int(breaches or 0)
 
     # deviations by kind, and deviating cases
-    q = _deviation_filter(sa.select(DEV.c.element_id, DEV.c.kind, sa.func.count())
+    q = _deviation_filter(sa.select(dkey, DEV.c.kind, sa.func.count())
                           .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
-                          .group_by(DEV.c.element_id, DEV.c.kind), filters)
+                          .group_by(dkey, DEV.c.kind), filters)
     for element_id, kind, n in session.execute(q):
         el(element_id).by_kind[kind] = n
-    q = _deviation_filter(sa.select(DEV.c.element_id, sa.func.count(sa.distinct(DEV.c.case_id)))
+    q = _deviation_filter(sa.select(dkey, sa.func.count(sa.distinct(DEV.c.case_id)))
                           .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
-                          .group_by(DEV.c.element_id), filters)
+                          .group_by(dkey), filters)
     for element_id, n in session.execute(q):
         el(element_id).deviating_cases = n
 
     # reasons with their categories
     q = _deviation_filter(
-        sa.select(DEV.c.element_id, DEV.c.reason_code, REASON.c.label, REASON.c.category,
+        sa.select(dkey, DEV.c.reason_code, REASON.c.label, REASON.c.category,
                   sa.func.count().label("n"))
         .select_from(DEV.outerjoin(REASON, REASON.c.code == DEV.c.reason_code))
         .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
-        .group_by(DEV.c.element_id, DEV.c.reason_code, REASON.c.label, REASON.c.category)
-        .order_by(DEV.c.element_id, sa.desc("n"), DEV.c.reason_code), filters)
+        .group_by(dkey, DEV.c.reason_code, REASON.c.label, REASON.c.category)
+        .order_by(dkey, sa.desc("n"), DEV.c.reason_code), filters)
     for element_id, code, label, category, n in session.execute(q):
         el(element_id).reasons.append({"code": code, "label": label or code,
                                        "category": category, "count": n})
 
     # median time spent at each step
-    done = _item_filter(sa.select(ITEM.c.element_id, ITEM.c.created_at, ITEM.c.completed_at)
+    done = _item_filter(sa.select(ikey.label("element_id"), ITEM.c.created_at, ITEM.c.completed_at)
                         .where(ITEM.c.case_id.in_(scope_ids), STEP, ITEM.c.state == "done"),
                         filters).subquery()
     seconds = seconds_between(session, done.c.created_at, done.c.completed_at)
@@ -284,7 +300,8 @@ def exception_report(session: Session, version: DefinitionVersion | int, *,
     for e in elements.values():
         if not e.reached and e.deviations:  # a gateway: rate over every case in scope
             e.reached, e.reached_is_all_cases = cases, True
-    ordered = sorted(elements.values(), key=lambda e: (-(e.rate or 0), -e.deviations, e.element_id))
+    ordered = sorted(elements.values(), key=lambda e: (e.element_id == ADHOC, -(e.rate or 0),
+                                                       -e.deviations, e.element_id))
     return ExceptionReport(version, filters, cases, ordered)
 
 
@@ -307,7 +324,7 @@ def drill_down(session: Session, definition_ids: list[int], *, measure: str,
     elif measure in ("reached", "breached", "timed"):
         q = sa.select(ITEM.c.case_id).where(ITEM.c.case_id.in_(scope), STEP)
         if element_id:
-            q = q.where(ITEM.c.element_id == element_id)
+            q = q.where(element_is(ITEM.c.element_id, element_id))
         if measure == "breached":
             q = q.where(breached(now))
         elif measure == "timed":
@@ -316,7 +333,7 @@ def drill_down(session: Session, definition_ids: list[int], *, measure: str,
     elif measure in ("deviated", "kind", "reason", "rework", "category"):
         q = sa.select(DEV.c.case_id).where(DEV.c.case_id.in_(scope))
         if element_id:
-            q = q.where(DEV.c.element_id == element_id)
+            q = q.where(element_is(DEV.c.element_id, element_id))
         if measure == "kind":
             q = q.where(DEV.c.kind == value)
         elif measure == "rework":
@@ -371,10 +388,11 @@ def heatmap(report: ExceptionReport, metric: str) -> dict[str, Any]:
     """Return fills, badges and a legend for the diagram from a report's figures."""
     if metric not in METRICS:
         raise ValueError(f"Choose one of {', '.join(METRICS)}")
-    values = {e.element_id: e.metric(metric) for e in report.elements}
+    on_diagram = [e for e in report.elements if e.element_id != ADHOC]
+    values = {e.element_id: e.metric(metric) for e in on_diagram}
     top = max((v for v in values.values() if v is not None), default=None)
     fills, badges = {}, {}
-    for e in report.elements:
+    for e in on_diagram:
         colour = heat_colour(values[e.element_id], top)
         if colour:
             fills[e.element_id] = colour

@@ -6,7 +6,8 @@ case 1 (phone, week 1): happy path; the customer contacts us again while the lin
 case 2 (phone, week 1, first contact a day before the case): Agree appointment skipped by ann
         (customer_already_confirmed); the activation decision overridden by sam.
 case 3 (phone, week 1): Agree appointment skipped by bob; rework: back to Install on site.
-case 4 (web, week 2): Install on site takes 10 days (breach); left open at Confirm working.
+case 4 (web, week 2): Install on site takes 10 days (breach); left open at Confirm working, with a
+        step added by hand (written confirmation, due in a day: breached two days later).
 
 Capture order takes 20 min, 2 h, 3 h and 10 h in cases 1-4; every other action takes 30 min.
 """
@@ -19,7 +20,7 @@ import pytest
 from cases import insights
 from cases.case_models import WorkItem
 from cases.case_service import complete_step, engine_action, get_case, open_case
-from cases.deviation_service import go_back, override_decision, skip
+from cases.deviation_service import add_task, go_back, override_decision, skip
 from cases.insights import Filters
 from engine import store
 from engine.messages import send_message
@@ -126,6 +127,11 @@ def build_history(session, people, customer) -> dict:
     h.do(c4, "Task_ProvisionNetwork", actor=people.fran)
     h.do(c4, "Task_InstallOnSite", actor=people.fran, after=timedelta(days=10))
     h.do(c4, "Task_ActivationTest", actor=people.fran)
+    add_task(session, actor=people.ann, now=h.now, case_id=c4,
+             expected_version=get_case(session, c4).row_version,
+             reason_code="customer_asked_for_written_confirmation", note="Wants it in writing",
+             title="Send written confirmation", team="Customer Care",
+             due_at=h.now + timedelta(days=1))
     version = store.active_version(session, "install_service")
     return {"cases": [c1, c2, c3, c4], "version": version, "now": h.now + timedelta(days=2)}
 
@@ -157,7 +163,11 @@ def test_exception_report_per_element(session, history):
     assert gateway.by_kind == {"override_decision": 1}
     assert (gateway.reached, gateway.reached_is_all_cases, gateway.rate) == (4, True, 0.25)
     assert report.element("Task_UpdateCustomerOrder").reached == 1
+    adhoc = report.element(insights.ADHOC)
+    assert (adhoc.name, adhoc.reached, adhoc.by_kind, adhoc.breaches) == (
+        insights.ADHOC_NAME, 1, {"add_task": 1}, 1)
     assert report.elements[0].element_id == "Task_AgreeAppointment"  # highest rate first
+    assert report.elements[-1].element_id == insights.ADHOC  # added steps last
 
 
 def test_exception_report_filters(session, history, people):
@@ -200,6 +210,7 @@ def test_drill_down_lists_the_cases_behind_each_number(session, history):
     assert drill(measure="repeat_contact") == [c1]
     assert drill(measure="promise_missed") == [c4]
     assert drill(measure="category", value="internal_failure") == [c2, c3]
+    assert drill(measure="deviated", element_id=insights.ADHOC) == [c4]
     with pytest.raises(ValueError):
         drill(measure="nonsense")
 
@@ -236,8 +247,9 @@ def test_trends_by_week_and_category(session, history):
     t = insights.trends(session, [history["version"].id])
     assert t.weeks == ["2026-03-02", "2026-03-09"]
     assert t.cases == {"2026-03-02": 3, "2026-03-09": 1}
-    assert t.rate == {"2026-03-02": pytest.approx(2 / 3), "2026-03-09": 0}
-    assert t.by_category["customer_driven"] == {"2026-03-02": pytest.approx(2 / 3)}
+    assert t.rate == {"2026-03-02": pytest.approx(2 / 3), "2026-03-09": 1}
+    assert t.by_category["customer_driven"] == {"2026-03-02": pytest.approx(2 / 3),
+                                                "2026-03-09": 1}
     assert t.by_category["internal_failure"] == {"2026-03-02": pytest.approx(2 / 3)}
 
 
