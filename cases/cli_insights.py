@@ -47,3 +47,39 @@ def export(
             typer.echo(f"Wrote {exports.write_cases_csv(session, out, f)} cases to {output}")
         else:
             typer.echo(f"Wrote {exports.write_events_csv(session, out, f)} events to {output}")
+
+
+@app.command()
+def simulate(
+    cases: Annotated[int, typer.Option("--cases", min=1, help="How many cases to open.")] = 200,
+    days: Annotated[float, typer.Option("--days", min=1, help="Over how many days up to now.")] = 60,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same history).")] = 1,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if cases exist.")] = False,
+) -> None:
+    """Build a realistic history on the shipped processes through the real services."""
+    import sqlalchemy as sa
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.clock import utcnow
+
+    from . import simulate as sim
+    from .case_models import Case
+
+    settings = _settings()
+    with session_scope(make_engine(settings.database_url)) as session:
+        if if_empty and session.execute(sa.select(Case.id).limit(1)).first() is not None:
+            typer.echo("Cases exist already; not simulating (--if-empty).")
+            return
+        with Progress(TextColumn("Simulating"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), transient=False) as bar:
+            task = bar.add_task("cases", total=cases)
+            result = sim.simulate(session, cases=cases, days=days, seed=seed, end=utcnow(),
+                                  bpmn_dir=settings.bpmn_dir,
+                                  progress=lambda n: bar.advance(task, n))
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(result.deviations.items())) or "none"
+    typer.echo(f"Opened {result.cases} cases ({result.resolved} resolved) with {result.actions} "
+               f"actions; deviations: {kinds}.")
+    if result.redesigned:
+        typer.echo(f"Redesign deployed half-way: {', '.join(result.redesigned)}")
+    if result.errors:
+        typer.echo(f"{len(result.errors)} actions were refused, e.g. {result.errors[0]}")
