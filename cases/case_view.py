@@ -138,6 +138,8 @@ class StepView:
     documentation: str | None
     urgency: Urgency
     has_form: bool
+    typed: dict | None = None  # what was typed into a refused form that is not a BPMN form
+    errors: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,8 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
             form_fields(form, task.data if task else {}, submitted.get(item.id),
                         errors.get(item.id)),
             node.documentation if node else None,
-            urgency(item.created_at, item.due_at, now, at_risk), form is not None))
+            urgency(item.created_at, item.due_at, now, at_risk), form is not None,
+            submitted.get(item.id), errors.get(item.id)))
 
     completed_steps = live.completed_steps()
     markers: dict[str, list[str]] = {}
@@ -343,7 +346,8 @@ def timeline(session: Session, case: Case, *, names: Mapping[str, str] | None = 
         details = json.loads(event.details or "{}")
         if event.type == "adhoc_task_added" and event.element_id:
             names[event.element_id] = details.get("title") or event.element_id
-        who = "Caseflow" if event.actor == "engine" else by_username.get(event.actor, event.actor)
+        who = ("Caseflow" if event.actor in ("engine", "system")
+               else by_username.get(event.actor, event.actor))
         text = describe(event.type, details, who=who,
                         step=names.get(event.element_id or "", details.get("name") or event.element_id),
                         names=names, people=by_id, reasons=reasons)
@@ -371,6 +375,10 @@ def _when(value: str | None) -> str:
         return datetime.fromisoformat(value).strftime("%d %b %Y %H:%M UTC")
     except ValueError:
         return value
+
+
+def _subject(details: Mapping[str, Any], step: str) -> str:
+    return "The promise to the customer" if details.get("scope") == "case" else f"The step {step}"
 
 
 def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | None,
@@ -423,6 +431,16 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
                                f"{str(details.get('kind', 'change')).replace('_', ' ')}"
                                + (f" asked by {details['requested_by']}" if details.get("requested_by") else "")
                                + (f": {details['note']}" if details.get("note") else "")),
+        "sla_at_risk": f"{_subject(details, s)} is at risk of missing its deadline"
+                       + (f" ({_when(details.get('due_at') or details.get('promised_at'))})"),
+        "sla_breached": f"{_subject(details, s)} missed its deadline; a supervisor was alerted"
+                        + (" and the priority went up"
+                           if (details.get("priority") or {}).get("to", 0)
+                           > (details.get("priority") or {}).get("from", 0) else ""),
+        "escalation_resolved": f"{who} closed the escalation: {details.get('note', '')}",
+        "message_sent": f"{who} passed on the message {_q(details.get('name'))}",
+        "process_migrated": (f"{who} moved the case from version {details.get('from_version')} to "
+                             f"version {details.get('to_version')} of the process"),
     }
     if type in texts:
         return texts[type]

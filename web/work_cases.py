@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import select
 
-from cases import deviation_service, policy
+from cases import approvals, deviation_service, policy
 from cases.case_service import complete_step, get_case
 from cases.case_view import case_view
 from cases.errors import CaseError, Conflict, Forbidden, InvalidInput
@@ -21,6 +21,7 @@ from engine.store import DefinitionVersion
 
 from .security import CurrentUser, SessionDep, require_csrf
 from .work_common import (
+    SupervisorUser,
     WorkUser,
     fail,
     flash,
@@ -31,12 +32,8 @@ from .work_common import (
     redirect,
     render,
     settings,
+    status_for,
 )
-
-try:  # lands with the lead's approval work
-    from cases import approvals
-except ImportError:  # pragma: no cover
-    approvals = None
 
 router = APIRouter()
 
@@ -106,8 +103,6 @@ def _teams(session, view) -> list[str]:
 
 
 def _pending(session, case_id: int) -> list:
-    if approvals is None:
-        return []
     return [r for r in approvals.for_case(session, case_id) if r.status == "pending"]
 
 
@@ -184,6 +179,27 @@ def case_release(request: Request, session: SessionDep, user: WorkUser, case_id:
                              "The step is back with its team.")
 
 
+@router.post("/cases/{case_id}/escalations/{item_id}/resolve", dependencies=[Depends(require_csrf)])
+def resolve(request: Request, session: SessionDep, user: SupervisorUser, case_id: int,
+            item_id: int, form: dict = FormData):
+    """A supervisor closes a breached deadline's escalation, saying what was done."""
+    from cases.case_models import WorkItem
+    from cases.sla_sweep import resolve_escalation
+
+    item = session.get(WorkItem, item_id)
+    if item is None or item.case_id != case_id:
+        raise HTTPException(404, f"No escalation {item_id} on case {case_id}")
+    try:
+        resolve_escalation(session, actor=user, now=now(), work_item_id=item_id,
+                           note=form.get("note", ""))
+    except CaseError as err:
+        return _page(request, session, user, case_id, status_code=status_for(err),
+                     message=str(err), submitted={item_id: {"note": form.get("note", "")}},
+                     errors={item_id: getattr(err, "errors", {})})
+    flash(request, "Escalation closed.")
+    return redirect(f"/cases/{case_id}")
+
+
 SKIP_FIELDS = ("csrf_token", "expected_version")
 
 
@@ -204,8 +220,8 @@ def complete(request: Request, session: SessionDep, user: WorkUser, case_id: int
         return _page(request, session, user, case_id, status_code=400,
                      submitted={item_id: data}, errors={item_id: err.errors},
                      message="Some fields need attention; nothing was saved.")
-    except Conflict as err:
-        return _page(request, session, user, case_id, status_code=409,
+    except (Conflict, Forbidden) as err:
+        return _page(request, session, user, case_id, status_code=status_for(err),
                      submitted={item_id: data}, message=str(err))
     except CaseError as err:
         raise fail(err) from None
@@ -299,9 +315,6 @@ def deviate(request: Request, session: SessionDep, user: WorkUser, case_id: int,
         raise HTTPException(400, "The form lacks the case version; reload the case and try again")
     dialog = {"kind": kind, "typed": form, "errors": {}}
     try:
-        if mode == "needs_approval" and approvals is None:
-            raise Forbidden(f"To {kind.replace('_', ' ')} this case you need a supervisor's "
-                            "approval; ask a supervisor to do it")
         args = _deviation_args(session, kind, form, case_id)
         service = getattr(deviation_service, kind)
         service(session, actor=user, now=now(), case_id=case_id, expected_version=version,

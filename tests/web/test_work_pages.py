@@ -469,7 +469,8 @@ def _routes(world):
              f"/cases/{c}/items/{item.id}/claim", f"/cases/{c}/items/{item.id}/release",
              f"/cases/{c}/items/{item.id}/complete", f"/cases/{c}/notes",
              f"/cases/{c}/deviations/skip", f"/cases/{c}/deviations/cancel", "/cases/new",
-             "/customers", "/approvals/1/approve", "/approvals/1/reject"]
+             "/customers", "/approvals/1/approve", "/approvals/1/reject",
+             f"/cases/{c}/escalations/{item.id}/resolve"]
     return gets, posts
 
 
@@ -498,3 +499,31 @@ def test_state_changing_routes_refuse_a_missing_csrf_token(client, world):
 def test_signed_out_visitors_are_sent_to_sign_in(client, world):
     r = client.get("/work", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_a_breached_step_shows_in_plain_words_and_a_supervisor_closes_its_escalation(client, world):
+    from cases.sla_sweep import sweep
+
+    with world.session() as s:
+        sweep(s, now=utcnow() + timedelta(hours=2))  # Capture order's 30 minutes are long gone
+    escalation = [i for i in world.items() if i.kind == "escalation"]
+    assert len(escalation) == 1
+    csrf = sign_in(client)
+    page = htmllib.unescape(client.get(f"/cases/{world.case_id}").text)
+    assert "The step “Capture order” missed its deadline; a supervisor was alerted" in page
+    assert "a supervisor looks into it" in page
+    r = client.post(f"/cases/{world.case_id}/escalations/{escalation[0].id}/resolve",
+                    data={"csrf_token": csrf, "note": "Called"})
+    assert r.status_code == 403
+
+    boss = TestClient(world.app)
+    boss_csrf = sign_in(boss, "supervisor")
+    r = boss.post(f"/cases/{world.case_id}/escalations/{escalation[0].id}/resolve",
+                  data={"csrf_token": boss_csrf, "note": ""})
+    assert r.status_code == 400 and "Say what was done about the breach" in r.text
+    r = boss.post(f"/cases/{world.case_id}/escalations/{escalation[0].id}/resolve",
+                  data={"csrf_token": boss_csrf, "note": "Called the team lead"},
+                  follow_redirects=False)
+    assert r.status_code == 303
+    page = htmllib.unescape(boss.get(f"/cases/{world.case_id}").text)
+    assert "Sam Supervisor closed the escalation: Called the team lead" in page
