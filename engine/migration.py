@@ -148,6 +148,7 @@ def _swap_spec(instance: Instance, target: CompiledProcess) -> Instance:
         raise CannotMigrate([f"The versions could not be aligned ({type(err).__name__}: {err})"]) from None
     _cut_removed_history(workflow, top.removed)
     migrate_workflow(top, workflow, target.spec)
+    _repredict_started(workflow)
     for sp_id, sp_diff in subs.items():
         sub = workflow.subprocesses.get(sp_id)
         if sub is None:
@@ -160,6 +161,7 @@ def _swap_spec(instance: Instance, target: CompiledProcess) -> Instance:
                                  "version removed")])
         _cut_removed_history(sub, sp_diff.removed)
         migrate_workflow(sp_diff, sub, new_spec)
+        _repredict_started(sub)
     workflow.subprocess_specs = target.subprocess_specs
     for task in instance._all_tasks():
         if task.id in kept and task.has_state(TaskState.READY | TaskState.WAITING | TaskState.FUTURE):
@@ -168,6 +170,29 @@ def _swap_spec(instance: Instance, target: CompiledProcess) -> Instance:
     instance.process = target
     _verify(instance)
     return instance
+
+
+def _repredict_started(workflow) -> None:
+    """Predict what follows a running (STARTED) task, e.g. a call activity, from the new spec.
+
+    migrate_workflow resets only READY and WAITING branches; the steps predicted after a running
+    subprocess would otherwise still follow the old model.
+    """
+    for task in workflow.get_tasks(state=TaskState.STARTED, skip_subprocesses=True):
+        if not all(t.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE) for t in _descendants(task)):
+            continue
+        task._drop_children(force=True)
+        task.task_spec._predict(task, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE | TaskState.STARTED)
+
+
+def _descendants(task) -> list:
+    """The tasks below `task` in its own workflow (a subprocess's tasks are not included)."""
+    found, stack = [], list(task.children)
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(child.children)
+    return found
 
 
 def _cut_removed_history(workflow, removed: list) -> None:

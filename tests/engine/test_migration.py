@@ -116,3 +116,49 @@ def test_migration_to_the_same_spec_changes_nothing_visible(v1):
     before = [(t.id, t.element_id) for t in instance.ready_tasks()]
     moved = migrate(instance, v1, now=T0)
     assert [(t.id, t.element_id) for t in moved.ready_tasks()] == before
+
+
+CALL = (DATA / "call_activity.bpmn").read_text()
+
+
+def _call_version(xml: str):
+    return compile_processes(xml.encode(), "call_activity.bpmn")["main_process"]
+
+
+def test_inside_a_call_activity_the_steps_after_it_follow_the_new_version():
+    v1 = _call_version(CALL)
+    v2 = _call_version(CALL.replace('name="Repair on site"', 'name="Repair at the customer"').replace(
+        '<bpmn:sequenceFlow id="M4" sourceRef="Close" targetRef="EndEvent_main" />',
+        '<bpmn:sequenceFlow id="M4" sourceRef="Close" targetRef="Survey" />'
+        '<bpmn:userTask id="Survey" name="Satisfaction survey" />'
+        '<bpmn:sequenceFlow id="M5" sourceRef="Survey" targetRef="EndEvent_main" />'))
+    instance = runtime.start(v1, {}, now=T0)
+    complete(instance, "Intake", now=T0)
+    complete(instance, "Dispatch", now=T0)
+    verdict = check(instance, v2, now=T0)
+    assert verdict.can_move and set(verdict.steps) == {"CallFieldWork", "Repair"}
+    moved = runtime.load(v2, migrate(instance, v2, now=T0).dump())
+    assert task_for(moved, "Repair").name == "Repair at the customer"
+    complete(moved, "Repair", now=T0)
+    complete(moved, "Close", now=T0)
+    assert ready_ids(moved) == ["Survey"]  # predicted from the new model, not the old one
+    complete(moved, "Survey", now=T0)
+    assert moved.is_completed
+
+
+def test_waiting_inside_a_call_activity_on_a_removed_step():
+    v1 = _call_version(CALL)
+    v3 = _call_version(CALL.replace(
+        '<bpmn:sequenceFlow id="S2" sourceRef="Dispatch" targetRef="Repair" />',
+        '<bpmn:sequenceFlow id="S2" sourceRef="Dispatch" targetRef="EndEvent_field" />')
+        .replace('<bpmn:userTask id="Repair" name="Repair on site" />', "")
+        .replace('<bpmn:sequenceFlow id="S3" sourceRef="Repair" targetRef="EndEvent_field" />', ""))
+    at_repair = runtime.start(v1, {}, now=T0)
+    complete(at_repair, "Intake", now=T0)
+    complete(at_repair, "Dispatch", now=T0)
+    assert not check(at_repair, v3, now=T0).can_move
+    at_dispatch = runtime.start(v1, {}, now=T0)
+    complete(at_dispatch, "Intake", now=T0)
+    moved = migrate(at_dispatch, v3, now=T0)
+    complete(moved, "Dispatch", now=T0)
+    assert ready_ids(moved) == ["Close"]  # the removed repair step is not waited for
