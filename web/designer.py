@@ -38,6 +38,7 @@ TYPE_WORDS = {"userTask": "User task", "manualTask": "Manual task", "task": "Tas
               "parallelGateway": "Parallel gateway", "inclusiveGateway": "Inclusive gateway",
               "eventBasedGateway": "Event-based gateway", "sequenceFlow": "Sequence flow",
               "process": "Process"}
+PREVIEW_LIMIT = 2 * 1024 * 1024  # larger files are reported without a preview (it rides in the page)
 STEP_TYPES = {"userTask", "manualTask", "task", "callActivity", "subProcess", "scriptTask",
               "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
               "intermediateCatchEvent", "boundaryEvent"}
@@ -159,7 +160,8 @@ def _refused(request, session, user, filename: str, problems, *, data: bytes | N
              warnings=(), status_code: int = 422):
     """The upload form again, with every problem and the diagram preview marking faults."""
     fault_ids = sorted({p.element_id for p in problems if p.element_id})
-    preview = _data_url(data) if data is not None and _looks_drawable(data) else None
+    preview = (_data_url(data) if data is not None and len(data) <= PREVIEW_LIMIT
+               and _looks_drawable(data) else None)
     return _render(request, "designer/upload_result.html", {
         **_index_context(request, session, user), "filename": filename, "problems": problems,
         "warnings": list(warnings), "preview_url": preview,

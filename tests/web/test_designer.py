@@ -27,10 +27,10 @@ def _markers(page: str, index: int = 0) -> dict:
     return json.loads(html.unescape(found[index]))
 
 
-def _open_case(app) -> int:
+def _open_case(app, account: str = "C-1") -> int:
     with Session(app.state.engine, expire_on_commit=False) as s:
         agent = s.exec(select(User).where(User.username == "agent")).one()
-        customer = create_customer(s, actor="agent", now=T0, name="Ada Byrne", account_number="C-1",
+        customer = create_customer(s, actor="agent", now=T0, name="Ada Byrne", account_number=account,
                                    email="ada@example.com", phone="+353 1 555 0101")
         case = open_case(s, actor=agent, now=T0, customer_id=customer.id, process_id="dev_process",
                          channel="phone", data={})
@@ -269,3 +269,23 @@ def test_dry_run_shows_cases_that_cannot_move_and_agents_see_no_button(app, clie
     assert "cannot move" in plan and 'type="submit">Move' not in plan
     assert client.get("/designer/migrate?from=1&to=1").status_code == 400
     assert client.get("/designer/migrate?from=1").status_code == 400
+
+
+def test_dry_run_warns_about_steps_people_often_deviate_at(app, client):
+    from cases import deviation_service as dev
+    from cases.case_models import WorkItem
+
+    case_ids = [_open_case(app, f"C-{n}") for n in range(3)]
+    with Session(app.state.engine, expire_on_commit=False) as s:
+        agent = s.exec(select(User).where(User.username == "agent")).one()
+        for case_id in case_ids[:2]:
+            item = s.exec(select(WorkItem).where(WorkItem.case_id == case_id,
+                                                 WorkItem.state == "open")).one()
+            dev.skip(s, actor=agent, now=T0, case_id=case_id, expected_version=s.get(Case, case_id).row_version,
+                     reason_code="customer_already_confirmed", note="Said so on the phone",
+                     work_item_id=item.id)
+    token = signed_in(client, "designer")
+    upload(client, token, "deviations.bpmn", V2)
+    plan = client.get("/designer/migrate?from=1&to=2").text
+    assert "Steps people often deviate at" in plan
+    assert "Step &#39;Capture order&#39; (Capture): 2 of 3 cases on the old version deviated there" in plan

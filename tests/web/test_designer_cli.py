@@ -103,7 +103,10 @@ def test_migrate_cases_dry_run_then_run(env):
     assert agent.exit_code == 1 and "only designers and admins" in agent.output
     same = _run("migrate-cases", "dev_process", "--from", 1, "--to", 1)
     assert same.exit_code == 1 and "different version" in same.output
-    moved = _run("migrate-cases", "dev_process", "--from", 1, "--to", 2, "--actor", "dana")
+    nothing = _run("migrate-cases", "dev_process", "--from", 1, "--to", 2, "--case", 999)
+    assert nothing.exit_code == 1 and "case 999: not moved" in nothing.output
+    moved = _run("migrate-cases", "dev_process", "--from", 1, "--to", 2, "--actor", "dana",
+                 "--case", case_id)
     assert moved.exit_code == 0, moved.output
     assert "1 of 1 case(s) moved" in moved.output
     with Session(engine) as s:
