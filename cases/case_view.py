@@ -377,6 +377,26 @@ def _when(value: str | None) -> str:
         return value
 
 
+REQUEST_PHRASES = {
+    "skip": "skip a step", "go_back": "go back to an earlier step",
+    "jump_to": "jump to a later step", "override_decision": "take another branch at a decision",
+    "add_task": "add a task", "reassign": "reassign a step", "extend_deadline": "extend a deadline",
+    "hold": "put the case on hold", "resume": "resume the case", "cancel": "cancel the case",
+    "edit_data": "correct case data",
+}
+
+
+def _request_phrase(details: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """What an approval request asks for, as the end of 'asked to ...'."""
+    kind = str(details.get("kind") or "")
+    params = details.get("params") if isinstance(details.get("params"), dict) else {}
+    if kind == "override_decision" and params.get("gateway_id"):
+        gateway, target = params["gateway_id"], params.get("target_id", "")
+        return (f"take another branch at {_q(names.get(gateway, gateway))}"
+                f" (to {_q(names.get(target, target))})")
+    return REQUEST_PHRASES.get(kind, kind.replace("_", " ") or "change the case")
+
+
 def _subject(details: Mapping[str, Any], step: str) -> str:
     return "The promise to the customer" if details.get("scope") == "case" else f"The step {step}"
 
@@ -421,14 +441,12 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
         "task_data_corrected": f"{who} corrected {s}: " + ", ".join(
             f"{k} from {(details.get('old') or {}).get(k)!r} to {v!r}"
             for k, v in sorted((details.get("new") or {}).items())) + why,
-        "deviation_requested": (f"{who} asked to {str(details.get('kind', 'change')).replace('_', ' ')}"
-                                f" the case (a supervisor must approve){why}"),
-        "deviation_approved": (f"{who} approved the request to "
-                               f"{str(details.get('kind', 'change')).replace('_', ' ')}"
+        "deviation_requested": (f"{who} asked to {_request_phrase(details, names)}"
+                                f" (a supervisor must approve){why}"),
+        "deviation_approved": (f"{who} approved the request to {_request_phrase(details, names)}"
                                + (f" asked by {details['requested_by']}" if details.get("requested_by") else "")
                                + (f": {details['note']}" if details.get("note") else "")),
-        "deviation_rejected": (f"{who} turned down the request to "
-                               f"{str(details.get('kind', 'change')).replace('_', ' ')}"
+        "deviation_rejected": (f"{who} turned down the request to {_request_phrase(details, names)}"
                                + (f" asked by {details['requested_by']}" if details.get("requested_by") else "")
                                + (f": {details['note']}" if details.get("note") else "")),
         "sla_at_risk": f"{_subject(details, s)} is at risk of missing its deadline"

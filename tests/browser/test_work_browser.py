@@ -73,10 +73,15 @@ def test_agent_works_a_case_and_a_supervisor_approves_its_cancellation(work_serv
     assert page.locator("#count-mine").inner_text() == "1", "the tab counts update"
     assert page.evaluate("window.__marker") == 1, "claiming did not reload the page"
     assert page.locator("tr", has_text="Capture order").locator(".badge").inner_text() == "On time"
+    focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert focused == "Work on Capture order on case 1", "keyboard focus lands on the new row"
     screenshot(page, "work-worklist")
+    page.set_viewport_size({"width": 420, "height": 800})
+    screenshot(page, "work-worklist-narrow")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # Case page: submit once with an error, see it inline with the typed values kept.
-    page.get_by_role("link", name="Capture order").click()
+    page.get_by_role("link", name="Capture order", exact=True).click()
     page.wait_for_url(re.compile(r"/cases/\d+"))
     case_url = page.url.split("#")[0]
     page.get_by_label("Product ordered").select_option(label="Fibre broadband")

@@ -527,3 +527,39 @@ def test_a_breached_step_shows_in_plain_words_and_a_supervisor_closes_its_escala
     assert r.status_code == 303
     page = htmllib.unescape(boss.get(f"/cases/{world.case_id}").text)
     assert "Sam Supervisor closed the escalation: Called the team lead" in page
+
+
+def test_correcting_data_of_a_completed_step(client, world):
+    csrf = sign_in(client)
+    _complete(client, world, csrf, world.items()[0], CAPTURE)
+    page = htmllib.unescape(client.get(f"/cases/{world.case_id}").text)
+    field = section(page, 'id="edit_data-field"', "</select>")
+    assert 'value="Task_CaptureOrder|installation_address"' in field and "now: 1 Main Street" in field
+    r = _deviate(client, world, csrf, "edit_data", field="Task_CaptureOrder|product",
+                 value="carrier_pigeon", reason_code="wrong_data_captured", note="Typo")
+    assert r.status_code == 400
+    dialog = section(htmllib.unescape(r.text), 'id="dialog-edit_data"')
+    assert 'value="carrier_pigeon"' in dialog and "field-msg" in dialog
+    r = _deviate(client, world, csrf, "edit_data", field="Task_CaptureOrder|installation_address",
+                 value="2 Main Street", reason_code="wrong_data_captured", note="Typo in the number")
+    assert r.status_code == 303
+    page = htmllib.unescape(client.get(f"/cases/{world.case_id}").text)
+    assert ("Ann Agent corrected “Capture order”: installation_address from '1 Main Street' to "
+            "'2 Main Street' — reason: Data captured wrongly") in page
+
+
+def test_an_agents_override_of_a_decision_is_a_request(client, world):
+    csrf = sign_in(client)
+    page = htmllib.unescape(client.get(f"/cases/{world.case_id}").text)
+    assert "Request another branch (needs a supervisor's approval)" in page
+    branch = section(page, 'id="override_decision-branch"', "</select>")
+    assert 'value="Gateway_Eligible|Task_AgreeAppointment"' in branch
+    r = _deviate(client, world, csrf, "override_decision",
+                 branch="Gateway_Eligible|Task_AgreeAppointment",
+                 reason_code="customer_gave_new_information", note="Coverage confirmed by phone")
+    assert r.status_code == 303
+    assert world.events()[-1] == "deviation_requested"
+    page = htmllib.unescape(client.get(f"/cases/{world.case_id}").text)
+    assert ("Ann Agent asked to take another branch at “Eligible?” (to “Agree installation "
+            "appointment”) (a supervisor must approve) — reason: Customer gave new") in page
+    assert "Waiting for approval" in page
