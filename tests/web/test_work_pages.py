@@ -563,3 +563,23 @@ def test_an_agents_override_of_a_decision_is_a_request(client, world):
     assert ("Ann Agent asked to take another branch at “Eligible?” (to “Agree installation "
             "appointment”) (a supervisor must approve) — reason: Customer gave new") in page
     assert "Waiting for approval" in page
+
+
+def test_worklist_pages_and_unknown_cases(client, world, monkeypatch):
+    import web.work
+
+    with world.session() as s:
+        from cases.users import User
+
+        agent = s.exec(select(User).where(User.username == "agent")).one()
+        open_case(s, actor=agent, now=utcnow(), customer_id=world.customer_id,
+                  process_id="install_service", channel="web")
+    monkeypatch.setattr(web.work, "PAGE_SIZE", 1)
+    sign_in(client)
+    first = client.get("/work?view=team")
+    assert "Next →" in first.text and "← Previous" not in first.text
+    second = client.get("/work?view=team&page=2")
+    assert "← Previous" in second.text and "Next →" not in second.text
+    assert first.text.count('<tr id="item-') == second.text.count('<tr id="item-') == 1
+    r = client.get("/cases/999")
+    assert r.status_code == 404 and "No case 999" in r.text
