@@ -39,8 +39,8 @@ SKIP_RATE = 0.15           # skipped in at least this share of the cases that re
 REWORK_RATE = 0.10         # gone back to in at least this share
 OVERRIDE_RATE = 0.05       # decision overridden in at least this share of the version's cases
 ADHOC_REPEATS = 5          # the same ad-hoc step (by title) added at least this often
-BREACH_RATE = 0.20         # at least this share of the step's work items breached ...
-BREACH_TEAM_SHARE = 0.60   # ... and one team holds at least this share of the breaches
+BREACH_RATE = 0.20         # a team breached at least this share of its timed steps ...
+BREACH_TEAM_SHARE = 0.60   # ... and holds at least this share of all the breaches
 SAMPLE_CASES = 5           # sample cases shown with each finding
 
 CASE = Case.__table__
@@ -356,7 +356,7 @@ def drill_down(session: Session, definition_ids: list[int], *, measure: str,
 METRIC_LABELS = {"rate": "Deviation rate", "rework": "Rework (go-backs)", "time": "Median time spent",
                  "breaches": "SLA breaches"}
 # Five steps from pale yellow to dark red; index by the value's place between 0 and the maximum.
-HEAT_COLOURS = ("#fff7bc", "#fec44f", "#fe9929", "#d95f0e", "#993404")
+HEAT_COLOURS = ("#fff5cc", "#ffe08a", "#ffc15e", "#ff9966", "#f26b5b")  # light: labels stay legible
 
 
 def format_value(metric: str, value: float | None) -> str:
@@ -419,6 +419,11 @@ class ComparedElement:
     before: ElementFigures | None
     after: ElementFigures | None
 
+    @property
+    def empty(self) -> bool:
+        """Neither version has anything to show for the element (say, a decision never overridden)."""
+        return all(e is None or (not e.items and not e.deviations) for e in (self.before, self.after))
+
     def delta(self, metric: str) -> float | None:
         a = self.before.metric(metric) if self.before else None
         b = self.after.metric(metric) if self.after else None
@@ -437,7 +442,8 @@ def compare_versions(session: Session, before: DefinitionVersion, after: Definit
     for element_id in ids:
         x, y = a.element(element_id), b.element(element_id)
         rows.append(ComparedElement(element_id, (y or x).name, x, y))
-    rows.sort(key=lambda r: (-max((r.before.rate if r.before else 0) or 0,
+    rows.sort(key=lambda r: (r.element_id == ADHOC,
+                             -max((r.before.rate if r.before else 0) or 0,
                                   (r.after.rate if r.after else 0) or 0), r.element_id))
     return a, b, rows
 
@@ -705,26 +711,34 @@ def redesign_candidates(session: Session, version: DefinitionVersion, *,
                              samples, "The same step is added by hand again and again: "
                              "add it to the model", report.cases < MIN_SAMPLE))
 
-    # breaches concentrated on one team
-    q = (sa.select(ITEM.c.element_id, ITEM.c.team, sa.func.count())
-         .where(ITEM.c.case_id.in_(scope), STEP, breached(now)).group_by(ITEM.c.element_id, ITEM.c.team))
-    per: dict[str, dict[str | None, int]] = {}
-    for element_id, team, n in session.execute(q):
-        per.setdefault(element_id, {})[team] = n
-    for element_id, teams in per.items():
-        e = report.element(element_id)
-        total = sum(teams.values())
-        team, n = max(teams.items(), key=lambda kv: kv[1])
-        if e and e.items and total / e.items >= BREACH_RATE and n / total >= BREACH_TEAM_SHARE:
-            samples = _samples(session, sa.select(ITEM.c.case_id).where(
-                ITEM.c.case_id.in_(scope), STEP, ITEM.c.element_id == element_id, breached(now)))
-            found.append(Finding(element_id, e.name, "breaches_on_team", total / e.items, total,
-                                 e.items, [], samples,
-                                 f"Breaches concentrated on {team or 'no team'}: "
-                                 "look at capacity or the hand-off to it", e.items < MIN_SAMPLE,
-                                 team=team))
+    # breaches concentrated on one team: the team's own breach rate is high, and it holds most of
+    # the version's breaches (steps with a due time that were done or are still open)
+    timed = sa.and_(ITEM.c.case_id.in_(scope), STEP, ITEM.c.due_at.is_not(None),
+                    ITEM.c.state != "cancelled")
+    q = (sa.select(ITEM.c.team, sa.func.count(), sa.func.sum(sa.case((breached(now), 1), else_=0)))
+         .where(timed).group_by(ITEM.c.team))
+    teams = [(team, n, int(b or 0)) for team, n, b in session.execute(q)]
+    total = sum(b for _, _, b in teams)
+    for team, n, b in teams:
+        if not b or b / n < BREACH_RATE or b / total < BREACH_TEAM_SHARE:
+            continue
+        worst_q = (sa.select(ITEM.c.element_id, sa.func.count().label("n"))
+                   .where(timed, breached(now), _same_team(team))
+                   .group_by(ITEM.c.element_id).order_by(sa.desc("n"), ITEM.c.element_id).limit(1))
+        worst = session.execute(worst_q).first()[0]
+        e = report.element(worst)
+        samples = _samples(session, sa.select(ITEM.c.case_id).where(timed, breached(now),
+                                                                    _same_team(team)))
+        found.append(Finding(worst, e.name if e else worst, "breaches_on_team", b / n, b, n, [],
+                             samples, f"Breaches concentrated on {team or 'no team'} "
+                             f"({b} of {total}; worst at this step): look at its capacity or "
+                             "the hand-off to it", n < MIN_SAMPLE, team=team))
     found.sort(key=lambda f: (-f.score, -f.count, f.element_id))
     return found
+
+
+def _same_team(team: str | None) -> sa.ColumnElement[bool]:
+    return ITEM.c.team.is_(None) if team is None else ITEM.c.team == team
 
 
 # ---- versions -----------------------------------------------------------------------------------------

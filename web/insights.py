@@ -24,13 +24,20 @@ from engine.store import DefinitionVersion
 
 from .security import SessionDep, require_role
 
-router = APIRouter(prefix="/insights", dependencies=[Depends(require_role("supervisor"))])
+
+
+def _who(request: Request, user=Depends(require_role("supervisor"))) -> None:
+    request.state.user = user  # for the page frame's navigation
+
+
+router = APIRouter(prefix="/insights", dependencies=[Depends(_who)])
 
 
 def _render(request: Request, name: str, context: dict, status_code: int = 200):
     return request.app.state.templates.TemplateResponse(
-        request, name, {"fmt": insights.format_value, "dur": insights.format_duration,
-                        "pct": _pct, **context}, status_code=status_code)
+        request, name, {"user": request.state.user, "fmt": insights.format_value,
+                        "dur": insights.format_duration, "pct": _pct, **context},
+        status_code=status_code)
 
 
 def _pct(value: float | None) -> str:
@@ -186,7 +193,8 @@ def compare(request: Request, session: SessionDep, before: int | None = None,
     left, right, rows = insights.compare_versions(session, a, b, filters=filters, now=utcnow())
     heat_a, heat_b = insights.heatmap(left, "rate"), insights.heatmap(right, "rate")
     return _render(request, "insights/compare.html", {
-        "a": a, "b": b, "left": left, "right": right, "rows": rows, "filters": filters,
+        "a": a, "b": b, "left": left, "right": right, "filters": filters,
+        "rows": [r for r in rows if not r.empty], "hidden": [r for r in rows if r.empty],
         "versions": insights.versions(session, a.process_id),
         "fills_a": json.dumps(heat_a["fills"]), "badges_a": json.dumps(heat_a["badges"]),
         "fills_b": json.dumps(heat_b["fills"]), "badges_b": json.dumps(heat_b["badges"]),

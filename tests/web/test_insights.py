@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from cases import insights
 from cases.customers import create_customer
 from cases.definitions import deploy_file
 from cases.simulate import without_step
@@ -89,7 +90,7 @@ def test_heatmap_fills_badges_and_switch(boss, history):
     assert page.status_code == 200
     fills = json.loads(unescape(re.search(r"data-fills='([^']*)'", page.text).group(1)))
     badges = json.loads(unescape(re.search(r"data-badges='([^']*)'", page.text).group(1)))
-    assert fills["Task_AgreeAppointment"] == "#993404" and badges["Task_AgreeAppointment"] == "2"
+    assert fills["Task_AgreeAppointment"] == insights.HEAT_COLOURS[-1] and badges["Task_AgreeAppointment"] == "2"
     assert f'data-bpmn-url="/insights/versions/{v}/bpmn"' in page.text
     rework = boss.get(f"/insights/versions/{v}/heatmap?metric=rework")
     assert '"Task_InstallOnSite"' in unescape(rework.text) and 'aria-current="true">Rework' in rework.text
