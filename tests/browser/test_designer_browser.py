@@ -137,6 +137,14 @@ def test_narrow_screens_and_read_only_view(designer_server, browser, tmp_path):
         screenshot(page, "designer-version-420")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 440, f"the page scrolls sideways ({width}px)"
+        page.goto(f"{base}/designer")
+        _upload(page, tmp_path, FIXED)
+        page.wait_for_url(f"{base}/designer/versions/2")
+        page.goto(f"{base}/designer/compare?left=1&right=2")
+        page.wait_for_function("document.querySelectorAll('figure.diagram.diagram-ready').length == 2")
+        screenshot(page, "designer-compare-420")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 440, f"the compare page scrolls sideways ({width}px)"
         page.get_by_role("button", name="Sign out").click()
         page.goto(f"{base}/login?next=/designer/versions/1")
         page.get_by_label("Username").fill("agent")
