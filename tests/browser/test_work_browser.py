@@ -93,6 +93,8 @@ def test_agent_works_a_case_and_a_supervisor_approves_its_cancellation(work_serv
     assert page.get_by_label("Installation address").input_value() == "1 Main Street, Dublin"
     assert page.get_by_label("Product ordered").input_value() == "fibre_broadband"
     assert page.get_by_label(re.compile("^Customer number")).get_attribute("aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.name") == "customer_id", "focus on the first error"
+    screenshot(page, "work-case-form-error")
     page.get_by_label(re.compile("^Customer number")).fill("C-1001")
     page.get_by_role("button", name="Complete “Capture order”").click()
     page.get_by_role("status").filter(has_text="Step completed").wait_for()
