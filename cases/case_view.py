@@ -356,6 +356,11 @@ def timeline(session: Session, case: Case, *, names: Mapping[str, str] | None = 
     return list(reversed(entries)) if newest_first else entries
 
 
+def case_timeline(session: Session, case: Case) -> list[TimelineEntry]:
+    """The timeline of a case with its steps named as in its process (newest first)."""
+    return timeline(session, case, names=_names(_process_info(session, case)))
+
+
 def _reason_text(details: Mapping[str, Any], reasons: Mapping[str, ReasonCode]) -> str:
     code = details.get("reason_code")
     if not code:

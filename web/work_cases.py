@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from cases import approvals, deviation_service, policy
 from cases.case_service import complete_step, get_case
-from cases.case_view import case_view
+from cases.case_view import case_timeline, case_view
 from cases.errors import CaseError, Conflict, Forbidden, InvalidInput
 from cases.notes import add_note
 from cases.reason_codes import DEVIATION_KINDS, ReasonCode
@@ -26,6 +26,7 @@ from .work_common import (
     fail,
     flash,
     int_or_none,
+    is_htmx,
     now,
     parse_local_datetime,
     pop_flash,
@@ -232,18 +233,26 @@ def complete(request: Request, session: SessionDep, user: WorkUser, case_id: int
 @router.post("/cases/{case_id}/notes", dependencies=[Depends(require_csrf)])
 def note(request: Request, session: SessionDep, user: WorkUser, case_id: int,
          form: dict = FormData):
-    """Add a note to the case's timeline."""
+    """Add a note to the case's timeline; htmx gets the timeline back, a plain post a redirect."""
     text = form.get("text", "")
+    status, state = 200, {}
     try:
         add_note(session, actor=user, now=now(), case_id=case_id, text=text)
-    except InvalidInput as err:
-        return _page(request, session, user, case_id, status_code=400,
-                     note={"text": text, "error": err.errors.get("text", str(err))})
-    except Conflict as err:
-        return _page(request, session, user, case_id, status_code=409,
-                     note={"text": text, "error": str(err)})
+    except (InvalidInput, Conflict) as err:
+        status = status_for(err)
+        state = {"text": text, "error": getattr(err, "errors", {}).get("text", str(err))}
     except CaseError as err:
         raise fail(err) from None
+    if is_htmx(request):
+        try:
+            case = get_case(session, case_id)
+        except CaseError as err:
+            raise fail(err) from None
+        context = {"user": user, "case": case, "note": state,
+                   "v": {"timeline": case_timeline(session, case)}}
+        return render(request, "work/_timeline.html", context, status_code=status)
+    if status != 200:
+        return _page(request, session, user, case_id, status_code=status, note=state)
     flash(request, "Note added.")
     return redirect(f"/cases/{case_id}#timeline")
 

@@ -123,6 +123,12 @@ def test_agent_works_a_case_and_a_supervisor_approves_its_cancellation(work_serv
     assert "skipped “Check eligibility and credit”" in text
     assert page.get_by_role("heading", name="Check eligibility and credit").is_visible()
 
+    page.evaluate("window.__marker = 2")
+    page.get_by_label("Add a note").fill("Customer prefers calls after 5pm")
+    page.get_by_role("button", name="Add note").click()
+    page.locator("ol.timeline").get_by_text("Ann Agent added a note: Customer prefers calls").wait_for()
+    assert page.evaluate("window.__marker") == 2, "the note went in without a reload"
+
     page.locator("figure.diagram.diagram-ready").wait_for()
     assert "done" in _classes(page, "Task_CaptureOrder")
     eligibility = _classes(page, "Task_CheckEligibility")

@@ -584,3 +584,16 @@ def test_worklist_pages_and_unknown_cases(client, world, monkeypatch):
     assert first.text.count('<tr id="item-') == second.text.count('<tr id="item-') == 1
     r = client.get("/cases/999")
     assert r.status_code == 404 and "No case 999" in r.text
+
+
+def test_a_note_added_with_htmx_returns_the_timeline_fragment(client, world):
+    csrf = sign_in(client)
+    _complete(client, world, csrf, world.items()[0], CAPTURE)
+    r = client.post(f"/cases/{world.case_id}/notes", headers=hx(csrf), data={"text": "Call at 5"})
+    assert r.status_code == 200
+    html = htmllib.unescape(r.text)
+    assert html.startswith('<section class="case-side"') and "<html" not in html
+    assert "Ann Agent added a note: Call at 5" in html
+    assert "Ann Agent completed “Capture order”" in html, "steps are named as in the process"
+    r = client.post(f"/cases/{world.case_id}/notes", headers=hx(csrf), data={"text": ""})
+    assert r.status_code == 400 and "Write the note first" in r.text and "<html" not in r.text
