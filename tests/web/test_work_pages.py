@@ -597,3 +597,35 @@ def test_a_note_added_with_htmx_returns_the_timeline_fragment(client, world):
     assert "Ann Agent completed “Capture order”" in html, "steps are named as in the process"
     r = client.post(f"/cases/{world.case_id}/notes", headers=hx(csrf), data={"text": ""})
     assert r.status_code == 400 and "Write the note first" in r.text and "<html" not in r.text
+
+
+def test_jump_to_a_later_step_offered_in_the_dialog(client, world):
+    csrf = sign_in(client)
+    page = htmllib.unescape(client.get(f"/cases/{world.case_id}").text)
+    later = section(page, 'id="jump_to-step"', "</select>")
+    assert 'value="Task_AgreeAppointment"' in later and 'value="Task_CaptureOrder"' not in later
+    r = _deviate(client, world, csrf, "jump_to", element_id="Task_AgreeAppointment",
+                 reason_code="work_done_outside_the_system", note="Done in the CRM already")
+    assert r.status_code == 303, r.text
+    assert [i.element_id for i in world.items()] == ["Task_AgreeAppointment"]
+    page = htmllib.unescape(client.get(f"/cases/{world.case_id}").text)
+    assert "Ann Agent jumped ahead to “Agree installation appointment” — reason: Work already" in page
+
+
+def test_reassign_a_step_to_a_person(client, world):
+    csrf = sign_in(client)
+    item = world.items()[0]
+    with world.session() as s:
+        from cases.users import User
+
+        fran = s.exec(select(User).where(User.username == "field")).one()
+    r = _deviate(client, world, csrf, "reassign", work_item_id=str(item.id), team="",
+                 assignee_id="", reason_code="customer_other", note="Customer asked for Fran")
+    assert r.status_code == 400 and "Choose a team or a person" in r.text
+    r = _deviate(client, world, csrf, "reassign", work_item_id=str(item.id),
+                 team="Field Operations", assignee_id=str(fran.id), reason_code="customer_other",
+                 note="Customer asked for Fran by name")
+    assert r.status_code == 303
+    assert world.items()[0].assignee_id == fran.id and world.items()[0].team == "Field Operations"
+    page = htmllib.unescape(client.get(f"/cases/{world.case_id}").text)
+    assert "Ann Agent handed “Capture order” to Fran Field — reason: Other customer request" in page
