@@ -68,13 +68,21 @@ def _label(spec) -> str:
     return f"'{' '.join(name.split())}' ({eid})" if name else f"{eid}"
 
 
-def _target_kinds(target: CompiledProcess) -> dict[str, str]:
-    kinds = {}
+def _target_specs(target: CompiledProcess) -> dict[str, list]:
+    """Map element id -> task specs (a multi-instance task has two specs under one id)."""
+    specs: dict[str, list] = {}
     for spec in (target.spec, *target.subprocess_specs.values()):
         for task_spec in spec.task_specs.values():
             if getattr(task_spec, "bpmn_id", None):
-                kinds.setdefault(task_spec.bpmn_id, type(task_spec).__name__)
-    return kinds
+                specs.setdefault(task_spec.bpmn_id, []).append(task_spec)
+    return specs
+
+
+def _in_event_subprocess(task) -> bool:
+    """A running event subprocess: SpiffWorkflow wires its spec up only when the event is caught."""
+    spec = task.task_spec
+    return (task.has_state(TaskState.STARTED) and hasattr(spec, "spec") and spec.name != "Start"
+            and all(inp is task.workflow.spec.start for inp in spec.inputs))
 
 
 def _live_tasks(instance: Instance) -> list:
@@ -88,19 +96,22 @@ def check(instance: Instance, target: CompiledProcess, *, now: datetime) -> Migr
         return MigrationCheck(False, ["The case was cancelled"])
     if instance.workflow.completed:
         return MigrationCheck(False, ["The process has already finished"])
-    kinds = _target_kinds(target)
+    specs = _target_specs(target)
     reasons, steps = [], []
     for task in _live_tasks(instance):
         spec = task.task_spec
         steps.append(spec.bpmn_id)
         here = type(spec).__name__
-        there = kinds.get(spec.bpmn_id)
+        there = [type(s).__name__ for s in specs.get(spec.bpmn_id, ())] or None
         state = "waiting on" if task.has_state(TaskState.READY | TaskState.WAITING) else "inside"
-        if there is None:
+        if _in_event_subprocess(task):
+            reasons.append(f"It is inside the event subprocess {_label(spec)}, which cannot move "
+                           "while it runs; try again when it has finished")
+        elif there is None:
             reasons.append(f"It is {state} step {_label(spec)}, which the new version removed")
-        elif there != here:
+        elif here not in there:
             reasons.append(f"It is {state} step {_label(spec)}, a {_words(here).lower()} here "
-                           f"but a {_words(there).lower()} in the new version")
+                           f"but a {_words(there[-1]).lower()} in the new version")
     if not reasons:
         try:
             _migrated_copy(instance, target, now)
@@ -139,7 +150,7 @@ def _migrate_workflow(instance: Instance, target: CompiledProcess, now: datetime
 
 def _swap_spec(instance: Instance, target: CompiledProcess) -> Instance:
     workflow = instance.workflow
-    kept = {t.id: deepcopy(t.data) for t in instance._all_tasks()
+    kept = {t.id: (deepcopy(t.data), deepcopy(t.internal_data)) for t in instance._all_tasks()
             if t.has_state(TaskState.READY | TaskState.WAITING)}
     try:
         top, subs = diff_workflow(_SERIALIZER.registry, workflow, target.spec,
@@ -165,7 +176,8 @@ def _swap_spec(instance: Instance, target: CompiledProcess) -> Instance:
     workflow.subprocess_specs = target.subprocess_specs
     for task in instance._all_tasks():
         if task.id in kept and task.has_state(TaskState.READY | TaskState.WAITING | TaskState.FUTURE):
-            task.data = kept[task.id]
+            task.data, internal = kept[task.id]
+            task.internal_data = {**internal, **task.internal_data}
     _purge_stale_waiting(workflow)
     instance.process = target
     _verify(instance)
