@@ -100,7 +100,10 @@ def upload_file(session: Session, data: bytes, *, filename: str, actor: str, now
     warnings = [p for p in report.problems if p.severity != "error"]
     if not report.valid:
         return UploadResult(report.errors, warnings, report.processes, [], [])
-    collisions = process_id_collisions(session, report.processes, filename=filename)
+    known = {v.process_id for v in store.list_versions(session)
+             if v.content_hash == store.content_hash(data)}
+    collisions = process_id_collisions(session, [p for p in report.processes if p not in known],
+                                       filename=filename)
     if collisions:
         return UploadResult(collisions, warnings, report.processes, [], [])
     try:

@@ -4,9 +4,8 @@ Functions here only `session.add` and flush; the caller (a cases/ service) owns 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -27,11 +26,11 @@ class UTCDateTime(sa.types.TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
-        return value.astimezone(UTC) if value is not None else None
+        return value.astimezone(timezone.utc) if value is not None else None
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
+            return value.replace(tzinfo=timezone.utc)
         return value
 
 

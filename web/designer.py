@@ -165,8 +165,20 @@ def _refused(request, session, user, filename: str, problems, *, data: bytes | N
     return _render(request, "designer/upload_result.html", {
         **_index_context(request, session, user), "filename": filename, "problems": problems,
         "warnings": list(warnings), "preview_url": preview,
+        "has_data": data is not None and _parses(data) and len(data) <= PREVIEW_LIMIT,
         "markers": json.dumps({eid: ["fault"] for eid in fault_ids}),
         "fault_ids": fault_ids}, status_code=status_code)
+
+
+def _parses(data: bytes) -> bool:
+    from engine.errors import InvalidBpmn
+    from engine.xmlsafe import parse_bpmn_xml
+
+    try:
+        parse_bpmn_xml(data)
+    except InvalidBpmn:
+        return False
+    return True
 
 
 def _looks_drawable(data: bytes) -> bool:

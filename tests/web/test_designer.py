@@ -142,6 +142,19 @@ def test_process_id_colliding_with_another_file_is_refused(app, client):
     assert response.status_code == 422
     assert "already used by deviations.bpmn" in response.text
     assert len(versions(app)) == 1
+    # The very same bytes under another name are the existing version, not a collision.
+    same = upload(client, token, "copy.bpmn", (DATA / "deviations.bpmn").read_bytes())
+    assert same.headers["location"] == "/designer/versions/1"
+    assert len(versions(app)) == 1
+
+
+def test_a_file_without_diagram_layout_is_reported_without_a_preview(app, client):
+    token = signed_in(client, "designer")
+    broken = V2.replace(b'targetRef="Review"', b'targetRef="Nowhere"')
+    response = upload(client, token, "deviations.bpmn", broken)
+    assert response.status_code == 422 and "F8" in response.text
+    assert "data-bpmn-url" not in response.text
+    assert "has no diagram layout" in response.text
 
 
 def test_upload_without_a_file_or_token_or_role(app, client):
