@@ -190,3 +190,37 @@ def case_counts(session: Session) -> dict[int, tuple[int, int]]:
     rows = session.exec(select(Case.definition_id, sa.func.count(Case.id), running)
                         .group_by(Case.definition_id)).all()
     return {did: (int(total), int(open_ or 0)) for did, total, open_ in rows}
+
+
+def get_version(session: Session, definition_id: int) -> DefinitionVersion:
+    """Return a definition version or raise NotFound."""
+    return _version(session, definition_id)
+
+
+def compare_versions(session: Session, *, left_id: int, right_id: int):
+    """Return (left, right, engine.compare.Comparison) of two stored versions."""
+    from engine.compare import compare_bpmn
+
+    left, right = _version(session, left_id), _version(session, right_id)
+    comparison = compare_bpmn(left.bpmn_xml.encode("utf-8"), right.bpmn_xml.encode("utf-8"),
+                              left_name=left.filename, right_name=right.filename)
+    return left, right, comparison
+
+
+def refusal(message: str):
+    """A problem with the whole upload (no element), in the validator's shape."""
+    from engine.errors import Problem
+
+    return Problem(message)
+
+
+def preview_facts(data: bytes) -> tuple[bool, bool]:
+    """Return (readable as BPMN, carries diagram layout) for a refused upload's preview."""
+    from engine.errors import InvalidBpmn
+    from engine.xmlsafe import parse_bpmn_xml
+
+    try:
+        root = parse_bpmn_xml(data)
+    except InvalidBpmn:
+        return False, False
+    return True, any(isinstance(el.tag, str) and el.tag.endswith("}BPMNShape") for el in root.iter())

@@ -20,8 +20,6 @@ from cases import version_migration as vm
 from cases.errors import CaseError, InvalidInput, NotFound
 from cases.sla import definition_metadata
 from engine.clock import utcnow
-from engine.compare import compare_bpmn
-from engine.store import DefinitionVersion
 
 from .security import CurrentUser, SessionDep, require_csrf, require_role
 
@@ -61,11 +59,11 @@ def _pop_flash(request: Request) -> dict | None:
     return request.session.pop("designer_flash", None)
 
 
-def _version_or_404(session, definition_id: int) -> DefinitionVersion:
-    version = session.get(DefinitionVersion, definition_id)
-    if version is None:
-        raise HTTPException(404, f"There is no definition version {definition_id}.")
-    return version
+def _version_or_404(session, definition_id: int):
+    try:
+        return defs.get_version(session, definition_id)
+    except NotFound:
+        raise HTTPException(404, f"There is no definition version {definition_id}.") from None
 
 
 def _type_word(type_name: str | None) -> str:
@@ -145,9 +143,7 @@ def _clean_filename(name: str | None) -> str:
 
 
 def _msg(text: str):
-    from engine.errors import Problem
-
-    return Problem(text)
+    return defs.refusal(text)
 
 
 def _data_url(data: bytes | None) -> str | None:
@@ -160,37 +156,15 @@ def _refused(request, session, user, filename: str, problems, *, data: bytes | N
              warnings=(), status_code: int = 422):
     """The upload form again, with every problem and the diagram preview marking faults."""
     fault_ids = sorted({p.element_id for p in problems if p.element_id})
-    preview = (_data_url(data) if data is not None and len(data) <= PREVIEW_LIMIT
-               and _looks_drawable(data) else None)
+    small = data is not None and len(data) <= PREVIEW_LIMIT
+    readable, drawable = defs.preview_facts(data) if small else (False, False)
+    preview = _data_url(data) if drawable else None
     return _render(request, "designer/upload_result.html", {
         **_index_context(request, session, user), "filename": filename, "problems": problems,
         "warnings": list(warnings), "preview_url": preview,
-        "has_data": data is not None and _parses(data) and len(data) <= PREVIEW_LIMIT,
+        "has_data": readable,
         "markers": json.dumps({eid: ["fault"] for eid in fault_ids}),
         "fault_ids": fault_ids}, status_code=status_code)
-
-
-def _parses(data: bytes) -> bool:
-    from engine.errors import InvalidBpmn
-    from engine.xmlsafe import parse_bpmn_xml
-
-    try:
-        parse_bpmn_xml(data)
-    except InvalidBpmn:
-        return False
-    return True
-
-
-def _looks_drawable(data: bytes) -> bool:
-    """Only hand the viewer files that parsed as BPMN and carry a diagram."""
-    from engine.errors import InvalidBpmn
-    from engine.xmlsafe import parse_bpmn_xml
-
-    try:
-        root = parse_bpmn_xml(data)
-    except InvalidBpmn:
-        return False
-    return any(el.tag.endswith("}BPMNShape") for el in root.iter() if isinstance(el.tag, str))
 
 
 # ---- one version ----------------------------------------------------------------------------
@@ -259,9 +233,8 @@ def compare(request: Request, user: CurrentUser, session: SessionDep, left: int 
     """Elements added, removed and changed between two versions, on both diagrams."""
     if left is None or right is None:
         raise HTTPException(400, "Choose two versions to compare (left and right).")
-    a, b = _version_or_404(session, left), _version_or_404(session, right)
-    result = compare_bpmn(a.bpmn_xml.encode("utf-8"), b.bpmn_xml.encode("utf-8"),
-                          left_name=a.filename, right_name=b.filename)
+    _version_or_404(session, left), _version_or_404(session, right)
+    a, b, result = defs.compare_versions(session, left_id=left, right_id=right)
     versions = [v for v in defs.list_definitions(session) if v.process_id in (a.process_id, b.process_id)]
     return _render(request, "designer/compare.html", {
         "user": user, "left": a, "right": b, "result": result, "type_word": _type_word,
