@@ -1,14 +1,23 @@
-"""Deploying and listing process definitions (service layer: one commit per action)."""
+"""Deploying and listing process definitions, and the designer's upload, activate, retire and compare
+(service layer: one commit per action)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from engine import store
+from engine.compare import compare_bpmn
+from engine.errors import InvalidBpmn, Problem
 from engine.store import DefinitionVersion
+from engine.validate import validate_bpmn
+from engine.xmlsafe import MAX_BYTES, parse_bpmn_xml
+
+from .case_models import Case
+from .errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -86,10 +95,6 @@ def upload_file(session: Session, data: bytes, *, filename: str, actor: str, now
     Nothing is stored when the file has an error or one of its processes has the id of a process
     that another file defines; the same bytes again give the existing versions (new=False).
     """
-    from engine.errors import InvalidBpmn
-    from engine.validate import validate_bpmn
-    from engine.xmlsafe import MAX_BYTES, parse_bpmn_xml
-
     limit = max_bytes or MAX_BYTES
     try:
         parse_bpmn_xml(data, filename, max_bytes=limit)
@@ -120,9 +125,7 @@ def process_id_collisions(session: Session, process_ids, *, filename: str) -> li
     A new version of a process is uploaded under the file name of its earlier versions; the same
     id from another file is almost always a modeler default (Process_1) reused by accident.
     """
-    from sqlmodel import select
 
-    from engine.errors import Problem
 
     problems = []
     for pid in process_ids:
@@ -138,7 +141,6 @@ def process_id_collisions(session: Session, process_ids, *, filename: str) -> li
 
 
 def _version(session: Session, definition_id: int) -> DefinitionVersion:
-    from .errors import NotFound
 
     version = session.get(DefinitionVersion, definition_id)
     if version is None:
@@ -168,9 +170,7 @@ def retire(session: Session, *, actor: str, now: datetime, definition_id: int) -
 
 def find_version(session: Session, process_id: str, version: int) -> DefinitionVersion:
     """Return a process's version by number or raise NotFound."""
-    from sqlmodel import select
 
-    from .errors import NotFound
 
     found = session.exec(select(DefinitionVersion).where(DefinitionVersion.process_id == process_id,
                                                          DefinitionVersion.version == version)).first()
@@ -181,10 +181,7 @@ def find_version(session: Session, process_id: str, version: int) -> DefinitionV
 
 def case_counts(session: Session) -> dict[int, tuple[int, int]]:
     """Map definition id -> (cases, open cases) in one grouped query."""
-    import sqlalchemy as sa
-    from sqlmodel import select
 
-    from .case_models import Case
 
     running = sa.func.sum(sa.case((Case.status.in_(("open", "on_hold")), 1), else_=0))
     rows = session.exec(select(Case.definition_id, sa.func.count(Case.id), running)
@@ -199,8 +196,6 @@ def get_version(session: Session, definition_id: int) -> DefinitionVersion:
 
 def compare_versions(session: Session, *, left_id: int, right_id: int):
     """Return (left, right, engine.compare.Comparison) of two stored versions."""
-    from engine.compare import compare_bpmn
-
     left, right = _version(session, left_id), _version(session, right_id)
     comparison = compare_bpmn(left.bpmn_xml.encode("utf-8"), right.bpmn_xml.encode("utf-8"),
                               left_name=left.filename, right_name=right.filename)
@@ -209,16 +204,11 @@ def compare_versions(session: Session, *, left_id: int, right_id: int):
 
 def refusal(message: str):
     """A problem with the whole upload (no element), in the validator's shape."""
-    from engine.errors import Problem
-
     return Problem(message)
 
 
 def preview_facts(data: bytes) -> tuple[bool, bool]:
     """Return (readable as BPMN, carries diagram layout) for a refused upload's preview."""
-    from engine.errors import InvalidBpmn
-    from engine.xmlsafe import parse_bpmn_xml
-
     try:
         root = parse_bpmn_xml(data)
     except InvalidBpmn:
