@@ -19,6 +19,8 @@ users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+tokens_app = typer.Typer(help="Manage API tokens for integrators.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 
 DEMO_USERS = [
     ("agent", "agent", "Alex Agent", ["Customer Care", "Billing", "Retention", "Customer Relations"]),
@@ -219,6 +221,53 @@ def users_list() -> None:
     with session_scope(make_engine(_settings().database_url)) as session:
         for u in list_users(session):
             typer.echo(f"{u.username:16} {u.role:10} {u.teams}")
+
+
+@tokens_app.command("create")
+def tokens_create(username: str, name: str = typer.Option(..., help="The system that will use it.")
+                  ) -> None:
+    """Create an API token acting as USERNAME; the secret is printed once."""
+    from sqlmodel import select
+
+    from .api_tokens import issue_token
+    from .users import User
+
+    with session_scope(make_engine(_settings().database_url)) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None or not user.active:
+            typer.echo(f"No active user '{username}'", err=True)
+            raise typer.Exit(1)
+        token, secret = issue_token(session, user=user, name=name, now=utcnow())
+        typer.echo(f"Token {token.id} for {username} ({user.role}), '{token.name}'. "
+                   "Keep this secret; it is not shown again:")
+        typer.echo(secret)
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """List API tokens (never their secrets)."""
+    from .api_tokens import list_tokens
+
+    with session_scope(make_engine(_settings().database_url)) as session:
+        for token, user in list_tokens(session):
+            state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+            typer.echo(f"{token.id:4} {user.username:16} {token.name:24} {state:18} last used {used}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Stop an API token for good."""
+    from .api_tokens import revoke_token
+    from .errors import NotFound
+
+    with session_scope(make_engine(_settings().database_url)) as session:
+        try:
+            revoke_token(session, token_id=token_id, now=utcnow())
+        except NotFound as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"Token {token_id} revoked.")
 
 
 @audit_app.command("verify")

@@ -1,6 +1,7 @@
 """Every table of Caseflow, imported in one place for Alembic and for create_all in tests."""
 from engine.store import DefinitionVersion, WorkflowInstance  # noqa: F401
 
+from .api_tokens import ApiToken  # noqa: F401
 from .approvals import ApprovalRequest  # noqa: F401
 from .case_models import Case, WorkItem  # noqa: F401
 from .customers import Customer  # noqa: F401

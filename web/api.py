@@ -1,13 +1,39 @@
-"""The JSON API for integrators (kept apart from the hypermedia routes)."""
+"""The JSON API for integrators (kept apart from the hypermedia routes).
+
+Callers authenticate with a bearer API token (`caseflow tokens create USER --name SYSTEM`) and act
+as that user, with its role and teams; a signed-in browser may call it too, sending its CSRF token
+in X-CSRF-Token for changes. Refusals come back as {"detail": {"message", "errors", "submitted"}}
+with 400/403/404/409/422, the same rules as the pages.
+"""
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Any, Callable, TypeVar
 
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import select
+
+from cases import approvals, deviation_service
+from cases.case_models import CHANNELS, Case, WorkItem
+from cases.case_service import complete_step, get_case, open_case
+from cases.customers import create_customer
 from cases.definitions import list_definitions
+from cases.errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound
+from cases.events import CaseEvent
+from cases.messages import deliver_message
+from cases.reason_codes import DEVIATION_KINDS
+from cases.users import User
+from cases.worklist import VIEWS, worklist
+from engine import store
+from engine.clock import utcnow
 
-from .security import CurrentUser, SessionDep
+from .security import ApiUser, CurrentUser, SessionDep
 
 router = APIRouter()
+CASE_ROLES = ("agent", "supervisor", "admin")
+T = TypeVar("T")
 
 
 @router.get("/health")
@@ -23,3 +49,263 @@ def definitions(user: CurrentUser, session: SessionDep) -> dict:
     data = [{"process_id": v.process_id, "version": v.version, "name": v.name, "status": v.status,
              "content_hash": v.content_hash, "created_at": v.created_at.isoformat()} for v in rows]
     return {"data": data, "count": len(data)}
+
+
+# ---- bodies -------------------------------------------------------------------------------------
+
+class NewCustomer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    account_number: str
+    email: str | None = None
+    phone: str | None = None
+
+
+class NewCase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    process_id: str
+    channel: str
+    customer_id: int | None = None
+    customer: NewCustomer | None = None
+    priority: int = Field(default=0, ge=0, le=3)
+    contacted_at: datetime | None = None
+    data: dict[str, Any] = {}
+
+
+class Completion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expected_version: int
+    data: dict[str, Any] = {}
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    payload: Any = None
+
+
+class DeviationRequest(BaseModel):
+    """A deviation: reason and note always; the other fields as the kind needs them."""
+
+    model_config = ConfigDict(extra="forbid")
+    expected_version: int
+    reason_code: str
+    note: str
+    work_item_id: int | None = None
+    element_id: str | None = None
+    gateway_id: str | None = None
+    target_id: str | None = None
+    title: str | None = None
+    team: str | None = None
+    assignee_id: int | None = None
+    due_at: datetime | None = None
+    blocking: bool = True
+    changes: dict[str, Any] | None = None
+
+
+# Which fields each kind takes (required ones first in the error message when missing).
+KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "skip": (("work_item_id",), ()),
+    "go_back": (("element_id",), ()),
+    "jump_to": (("element_id",), ()),
+    "override_decision": (("gateway_id", "target_id"), ()),
+    "add_task": (("title",), ("team", "due_at", "blocking")),
+    "reassign": (("work_item_id",), ("team", "assignee_id")),
+    "extend_deadline": (("due_at",), ("work_item_id",)),
+    "hold": ((), ()), "resume": ((), ()), "cancel": ((), ()),
+    "edit_data": (("element_id", "changes"), ()),
+}
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+def _refused(err: CaseError) -> HTTPException:
+    status = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422}.get(type(err), 400)
+    detail: dict[str, Any] = {"message": str(err)}
+    if isinstance(err, InvalidInput):
+        detail["errors"] = err.errors
+    if isinstance(err, (InvalidInput, Conflict)):
+        detail["submitted"] = err.submitted
+    return HTTPException(status_code=status, detail=detail)
+
+
+def _run(fn: Callable[..., T], *args, **kwargs) -> T:
+    try:
+        return fn(*args, **kwargs)
+    except CaseError as err:
+        raise _refused(err) from None
+
+
+def _worker(user: User) -> User:
+    if user.role not in CASE_ROLES:
+        raise HTTPException(status_code=403, detail={"message": f"A {user.role} does not work cases."})
+    return user
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _item_json(item: WorkItem, forms: dict[str, Any]) -> dict:
+    form = forms.get(item.task_id)
+    return {
+        "id": item.id, "element_id": item.element_id, "name": item.name, "kind": item.kind,
+        "team": item.team, "assignee_id": item.assignee_id, "state": item.state,
+        "due_at": _iso(item.due_at), "sla_state": item.sla_state, "created_at": _iso(item.created_at),
+        "form": [{"id": f.id, "label": f.label, "type": f.type, "required": f.required,
+                  "values": [v.id for v in f.values] or None} for f in form.fields] if form else None,
+    }
+
+
+def _case_json(session, case: Case, *, with_items: bool = True) -> dict:
+    version = session.get(store.DefinitionVersion, case.definition_id)
+    body = {
+        "id": case.id, "process_id": case.process_id, "version": version.version if version else None,
+        "status": case.status, "channel": case.channel, "priority": case.priority,
+        "customer_id": case.customer_id, "contacted_at": _iso(case.contacted_at),
+        "opened_at": _iso(case.opened_at), "promised_at": _iso(case.promised_at),
+        "closed_at": _iso(case.closed_at), "sla_state": case.sla_state,
+        "row_version": case.row_version,
+    }
+    if with_items:
+        items = session.exec(select(WorkItem).where(WorkItem.case_id == case.id,
+                                                    WorkItem.state == "open")
+                             .order_by(WorkItem.id)).all()
+        forms: dict[str, Any] = {}
+        if items and case.status in ("open", "on_hold"):
+            _, live = store.load_instance(session, case.instance_id)
+            forms = {t.id: t.form for t in live.ready_tasks()}
+        body["work_items"] = [_item_json(i, forms) for i in items]
+        body["pending_approvals"] = [
+            {"id": r.id, "kind": r.kind, "requested_by": r.requested_by,
+             "requested_at": _iso(r.requested_at)}
+            for r in approvals.for_case(session, case.id) if r.status == "pending"]
+    return body
+
+
+# ---- cases --------------------------------------------------------------------------------------
+
+@router.post("/cases", status_code=201)
+def api_open_case(body: NewCase, user: ApiUser, session: SessionDep) -> dict:
+    """Open a case for an existing customer (customer_id) or a new one (customer)."""
+    _worker(user)
+    now = utcnow()
+    if (body.customer_id is None) == (body.customer is None):
+        raise HTTPException(status_code=422, detail={
+            "message": "Give either customer_id or customer", "errors": {
+                "customer_id": "Give either the id of a known customer or a new customer"}})
+    if body.channel not in CHANNELS:  # checked before a new customer is stored
+        raise HTTPException(status_code=422, detail={"message": "Unknown channel", "errors": {
+            "channel": f"Choose one of {', '.join(CHANNELS)}"}})
+    if store.active_version(session, body.process_id) is None:
+        raise HTTPException(status_code=404, detail={
+            "message": f"No active definition for process '{body.process_id}'"})
+    customer_id = body.customer_id
+    if body.customer is not None:
+        customer_id = _run(create_customer, session, actor=user.username, now=now,
+                           **body.customer.model_dump()).id
+    case = _run(open_case, session, actor=user, now=now, customer_id=customer_id,
+                process_id=body.process_id, channel=body.channel, priority=body.priority,
+                contacted_at=body.contacted_at, data=body.data)
+    return _case_json(session, case)
+
+
+@router.get("/cases")
+def api_list_cases(user: ApiUser, session: SessionDep, status: str | None = None,
+                   process_id: str | None = None, customer_id: int | None = None,
+                   limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+    """List cases, newest first, optionally by status, process or customer."""
+    _worker(user)
+    query = select(Case)
+    if status:
+        query = query.where(Case.status == status)
+    if process_id:
+        query = query.where(Case.process_id == process_id)
+    if customer_id is not None:
+        query = query.where(Case.customer_id == customer_id)
+    rows = session.exec(query.order_by(Case.opened_at.desc(), Case.id.desc())
+                        .limit(limit).offset(offset)).all()
+    return {"data": [_case_json(session, c, with_items=False) for c in rows], "count": len(rows),
+            "limit": limit, "offset": offset}
+
+
+@router.get("/cases/{case_id}")
+def api_get_case(case_id: int, user: ApiUser, session: SessionDep) -> dict:
+    """A case with its open work items (and their form fields) and pending approvals."""
+    _worker(user)
+    return _case_json(session, _run(get_case, session, case_id))
+
+
+@router.get("/cases/{case_id}/events")
+def api_case_events(case_id: int, user: ApiUser, session: SessionDep) -> dict:
+    """The case's audit events, oldest first."""
+    import json
+
+    _worker(user)
+    _run(get_case, session, case_id)
+    rows = session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id)
+                        .order_by(CaseEvent.seq)).all()
+    return {"data": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": _iso(e.at),
+                      "element_id": e.element_id, "details": json.loads(e.details)} for e in rows]}
+
+
+@router.post("/cases/{case_id}/work-items/{item_id}/complete")
+def api_complete(case_id: int, item_id: int, body: Completion, user: ApiUser,
+                 session: SessionDep) -> dict:
+    """Complete a step with its form data (422 lists every bad field; 409 when the case moved on)."""
+    _worker(user)
+    case = _run(complete_step, session, actor=user, now=utcnow(), case_id=case_id,
+                work_item_id=item_id, data=body.data, expected_version=body.expected_version)
+    return _case_json(session, case)
+
+
+@router.post("/cases/{case_id}/messages")
+def api_message(case_id: int, body: Message, user: ApiUser, session: SessionDep) -> dict:
+    """Send a message the process waits for (or will wait for) to a case."""
+    _worker(user)
+    case, caught = _run(deliver_message, session, actor=user, now=utcnow(), case_id=case_id,
+                        name=body.name, payload=body.payload)
+    return {"caught": caught, "case": _case_json(session, case)}
+
+
+@router.post("/cases/{case_id}/deviations/{kind}")
+def api_deviate(case_id: int, kind: str, body: DeviationRequest, user: ApiUser,
+                session: SessionDep):
+    """Leave the happy path with a reason; 202 when the deviation waits for a supervisor."""
+    _worker(user)
+    if kind not in KIND_FIELDS:
+        raise HTTPException(status_code=404, detail={
+            "message": f"Unknown deviation '{kind}'; choose one of {', '.join(DEVIATION_KINDS)}"})
+    required, optional = KIND_FIELDS[kind]
+    given = body.model_dump(exclude_unset=True)
+    missing = {f: f"'{kind}' needs {f}" for f in required if given.get(f) is None}
+    extra = {f: f"'{kind}' does not take {f}" for f in given
+             if f not in (*required, *optional, "expected_version", "reason_code", "note")}
+    if missing or extra:
+        raise HTTPException(status_code=422, detail={"message": "Check the fields of this deviation",
+                                                     "errors": {**missing, **extra}})
+    params = {f: given[f] for f in (*required, *optional) if f in given}
+    before = {r.id for r in approvals.for_case(session, case_id)}
+    case = _run(getattr(deviation_service, kind), session, actor=user, now=utcnow(),
+                case_id=case_id, expected_version=body.expected_version,
+                reason_code=body.reason_code, note=body.note, **params)
+    waiting = [r for r in approvals.for_case(session, case_id) if r.id not in before]
+    if waiting:
+        return JSONResponse(status_code=202, content={
+            "status": "pending_approval", "request_id": waiting[0].id,
+            "message": "A supervisor must approve this before it happens.",
+            "case": _case_json(session, case)})
+    return _case_json(session, case)
+
+
+@router.get("/work-items")
+def api_worklist(user: ApiUser, session: SessionDep, view: str = "mine",
+                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+    """The caller's worklist (mine, team, unassigned, overdue), most urgent first."""
+    _worker(user)
+    if view not in VIEWS:
+        raise HTTPException(status_code=422, detail={
+            "message": f"Unknown worklist '{view}'", "errors": {"view": f"Choose one of {', '.join(VIEWS)}"}})
+    entries = worklist(session, actor=user, now=utcnow(), view=view, limit=limit, offset=offset)
+    return {"data": [{**_item_json(e.item, {}), "case_id": e.case.id, "overdue": e.overdue,
+                      "at_risk": e.at_risk, "priority": e.case.priority} for e in entries]}

@@ -55,6 +55,37 @@ def current_user(request: Request, session: SessionDep) -> User:
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def api_user(request: Request, session: SessionDep) -> User:
+    """The caller of a JSON route: a bearer API token, or the browser session.
+
+    A token needs no CSRF token (no cookie is involved); a browser session changing something
+    must send its CSRF token in the X-CSRF-Token header, as htmx does.
+    """
+    from cases.api_tokens import user_for_token
+    from engine.clock import utcnow
+
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        user = user_for_token(session, auth[7:].strip(), now=utcnow())
+        if user is None:
+            raise HTTPException(status_code=401, detail="That API token is unknown or revoked, "
+                                                        "or its user is no longer active.")
+        return user
+    user = current_user(request, session)
+    if request.method not in SAFE_METHODS:
+        expected = request.session.get(CSRF_FIELD, "")
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not expected or not hmac.compare_digest(expected, sent):
+            raise HTTPException(status_code=403, detail="Send the page's CSRF token in the "
+                                                        "X-CSRF-Token header, or use an API token.")
+    return user
+
+
+ApiUser = Annotated[User, Depends(api_user)]
+
 
 def require_role(*roles: str):
     """Dependency that refuses users whose role is not one of `roles`."""

@@ -94,3 +94,24 @@ def test_migrate_loads_the_reason_code_catalog_once(env, tmp_path):
 def test_timers_sweep_runs_on_an_empty_database(env):
     result = runner.invoke(app, ["timers"])
     assert result.exit_code == 0 and "advanced 0 case(s)" in result.output
+
+
+def test_tokens_create_list_and_revoke(env):
+    assert runner.invoke(app, ["users", "create", "crm", "--role", "agent", "--password",
+                               "long-enough-pass", "--teams", "Customer Care"]).exit_code == 0
+    created = runner.invoke(app, ["tokens", "create", "crm", "--name", "CRM link"])
+    assert created.exit_code == 0, created.output
+    secret = created.output.strip().splitlines()[-1]
+    assert secret.startswith("cft_")
+    listed = runner.invoke(app, ["tokens", "list"])
+    assert "CRM link" in listed.output and "active" in listed.output and secret not in listed.output
+    assert runner.invoke(app, ["tokens", "revoke", "1"]).exit_code == 0
+    assert "revoked" in runner.invoke(app, ["tokens", "list"]).output
+    assert runner.invoke(app, ["tokens", "revoke", "99"]).exit_code == 1
+    assert runner.invoke(app, ["tokens", "create", "nobody", "--name", "x"]).exit_code == 1
+
+
+def test_sla_sweep_runs_on_an_empty_database(env):
+    result = runner.invoke(app, ["sla"])
+    assert result.exit_code == 0, result.output
+    assert "breached 0" in result.output

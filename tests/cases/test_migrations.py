@@ -45,3 +45,10 @@ def test_0004_downgrades_and_upgrades_again(db_url, db_engine):
     inspector = sa.inspect(db_engine)
     assert "approval_request" in inspector.get_table_names()
     assert "sla_state" in {c["name"] for c in inspector.get_columns("case_record")}
+
+
+def test_0005_downgrades_and_upgrades_again(db_url, db_engine):
+    command.downgrade(_config(db_url), "0004")
+    assert "api_token" not in sa.inspect(db_engine).get_table_names()
+    command.upgrade(_config(db_url), "head")
+    assert "api_token" in sa.inspect(db_engine).get_table_names()
