@@ -262,8 +262,13 @@ def _model_elements(session: Session, version: DefinitionVersion) -> dict[str, E
 
 
 def exception_report(session: Session, version: DefinitionVersion | int, *,
-                     filters: Filters = NO_FILTERS, now: datetime) -> ExceptionReport:
-    """Return the per-element figures of one version (six grouped queries, whatever the size)."""
+                     filters: Filters = NO_FILTERS, now: datetime,
+                     with_times: bool = True) -> ExceptionReport:
+    """Return the per-element figures of one version (four grouped queries, whatever the size).
+
+    `with_times=False` leaves out the median times (the costliest pass: every duration is
+    computed from two timestamps), for a heatmap that colours by another measure.
+    """
     if isinstance(version, int):
         version = session.get(DefinitionVersion, version)
     scope = case_scope([version.id], filters)
@@ -289,38 +294,37 @@ def exception_report(session: Session, version: DefinitionVersion | int, *,
         e = el(element_id, name)
         e.reached, e.items, e.breaches, e.timed_items = reached, items, int(breaches or 0), int(done or 0)
 
-    # deviations by kind, and deviating cases
-    q = _deviation_filter(sa.select(dkey, DEV.c.kind, sa.func.count())
-                          .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
-                          .group_by(dkey, DEV.c.kind), filters)
-    for element_id, kind, n in session.execute(q):
-        el(element_id).by_kind[kind] = n
+    # deviations by kind and reason (one grouped query), and deviating cases
+    q = _deviation_filter(
+        sa.select(dkey, DEV.c.kind, DEV.c.reason_code, REASON.c.label, REASON.c.category,
+                  sa.func.count())
+        .select_from(DEV.outerjoin(REASON, REASON.c.code == DEV.c.reason_code))
+        .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
+        .group_by(dkey, DEV.c.kind, DEV.c.reason_code, REASON.c.label, REASON.c.category), filters)
+    reasons: dict[str, dict[str, dict]] = {}
+    for element_id, kind, code, label, category, n in session.execute(q):
+        e = el(element_id)
+        e.by_kind[kind] = e.by_kind.get(kind, 0) + n
+        entry = reasons.setdefault(element_id, {}).setdefault(
+            code, {"code": code, "label": label or code, "category": category, "count": 0})
+        entry["count"] += n
+    for element_id, by_code in reasons.items():
+        el(element_id).reasons = sorted(by_code.values(), key=lambda r: (-r["count"], r["code"]))
     q = _deviation_filter(sa.select(dkey, sa.func.count(sa.distinct(DEV.c.case_id)))
                           .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
                           .group_by(dkey), filters)
     for element_id, n in session.execute(q):
         el(element_id).deviating_cases = n
 
-    # reasons with their categories
-    q = _deviation_filter(
-        sa.select(dkey, DEV.c.reason_code, REASON.c.label, REASON.c.category,
-                  sa.func.count().label("n"))
-        .select_from(DEV.outerjoin(REASON, REASON.c.code == DEV.c.reason_code))
-        .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
-        .group_by(dkey, DEV.c.reason_code, REASON.c.label, REASON.c.category)
-        .order_by(dkey, sa.desc("n"), DEV.c.reason_code), filters)
-    for element_id, code, label, category, n in session.execute(q):
-        el(element_id).reasons.append({"code": code, "label": label or code,
-                                       "category": category, "count": n})
-
     # median time spent at each step (to the minute; see median_minutes_by)
-    done = _item_filter(sa.select(ikey.label("element_id"), ITEM.c.created_at, ITEM.c.completed_at)
+    done = None if not with_times else _item_filter(sa.select(ikey.label("element_id"), ITEM.c.created_at, ITEM.c.completed_at)
                         .where(ITEM.c.case_id.in_(scope_ids), STEP, ITEM.c.state == "done"),
                         filters).subquery()
-    seconds = seconds_between(session, done.c.created_at, done.c.completed_at)
-    for element_id, median in session.execute(median_minutes_by(session, seconds,
-                                                                done.c.element_id, done)):
-        el(element_id).median_seconds = float(median) if median is not None else None
+    if done is not None:
+        seconds = seconds_between(session, done.c.created_at, done.c.completed_at)
+        for element_id, median in session.execute(median_minutes_by(session, seconds,
+                                                                    done.c.element_id, done)):
+            el(element_id).median_seconds = float(median) if median is not None else None
 
     for e in elements.values():
         if not e.reached and e.deviations:  # a gateway: rate over every case in scope

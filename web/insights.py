@@ -9,6 +9,7 @@ import json
 import os
 import tempfile
 from datetime import UTC, date, datetime, time
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -19,14 +20,16 @@ from starlette.background import BackgroundTask
 from cases import exports, insights
 from cases.case_models import CHANNELS
 from cases.insights import Filters
+from cases.users import User
 from engine.clock import utcnow
 from engine.store import DefinitionVersion
 
 from .security import SessionDep, require_role
 
+Supervisor = Annotated[User, Depends(require_role("supervisor"))]
 
 
-def _who(request: Request, user=Depends(require_role("supervisor"))) -> None:
+def _who(request: Request, user: Supervisor) -> None:
     request.state.user = user  # for the page frame's navigation
 
 
@@ -122,7 +125,8 @@ def heatmap(definition_id: int, request: Request, session: SessionDep, metric: s
     if metric not in insights.METRICS:
         raise HTTPException(400, f"Choose a measure among {', '.join(insights.METRICS)}")
     filters = _filters(request)
-    result = insights.exception_report(session, version, filters=filters, now=utcnow())
+    result = insights.exception_report(session, version, filters=filters, now=utcnow(),
+                                       with_times=metric == "time")
     heat = insights.heatmap(result, metric)
     return _render(request, "insights/heatmap.html", {
         "version": version, "report": result, "heat": heat, "metric": metric,
