@@ -25,6 +25,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow demo
+	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow simulate --cases 80 --days 42 --seed 1 --once
 	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow serve --host 127.0.0.1 --port 8000
 
 test: $(TEST_STAMP)
@@ -34,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/deviations.py
 	$(BIN)/python bench/worklist.py
+	$(BIN)/python bench/insights.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

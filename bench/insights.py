@@ -225,6 +225,10 @@ def main() -> None:
                     s, [v1.id], measure="kind", element_id="Task_AgreeAppointment",
                     value="skip", now=NOW),
             }
+            # the floor on this machine right now: one plain grouped pass over the work items
+            floor = timed(lambda: s.execute(sa.text(
+                "SELECT element_id, count(*) FROM work_item GROUP BY element_id")).all())
+            print(f"{'baseline: one grouped scan of work_item':48} {floor * 1000:8.0f} ms")
             results = {}
             for name, fn in figures.items():
                 results[name] = timed(fn)

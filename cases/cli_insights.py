@@ -54,7 +54,8 @@ def simulate(
     cases: Annotated[int, typer.Option("--cases", min=1, help="How many cases to open.")] = 200,
     days: Annotated[float, typer.Option("--days", min=1, help="Over how many days up to now.")] = 60,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same history).")] = 1,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if cases exist.")] = False,
+    once: Annotated[bool, typer.Option(
+        "--once", help="Do nothing if a simulated history is there already (for make run).")] = False,
 ) -> None:
     """Build a realistic history on the shipped processes through the real services."""
     import sqlalchemy as sa
@@ -67,8 +68,9 @@ def simulate(
 
     settings = _settings()
     with session_scope(make_engine(settings.database_url)) as session:
-        if if_empty and session.execute(sa.select(Case.id).limit(1)).first() is not None:
-            typer.echo("Cases exist already; not simulating (--if-empty).")
+        simulated = sa.select(Case.id).where(Case.opened_by.like("sim\\_%", escape="\\")).limit(1)
+        if once and session.execute(simulated).first() is not None:
+            typer.echo("A simulated history is there already; not simulating again (--once).")
             return
         with Progress(TextColumn("Simulating"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), transient=False) as bar:

@@ -85,8 +85,8 @@ def test_simulate_command(tmp_path, monkeypatch):
     result = runner.invoke(app, ["simulate", "--cases", "6", "--days", "10", "--seed", "2"])
     assert result.exit_code == 0, result.output
     assert "Opened 6 cases" in result.output
-    again = runner.invoke(app, ["simulate", "--cases", "6", "--if-empty"])
-    assert again.exit_code == 0 and "not simulating" in again.output
+    again = runner.invoke(app, ["simulate", "--cases", "6", "--once"])
+    assert again.exit_code == 0 and "not simulating again" in again.output
     out = tmp_path / "log.xes"
     exported = runner.invoke(app, ["export", "--format", "xes", "--output", str(out)])
     assert "Wrote 6 traces" in exported.output
