@@ -26,7 +26,7 @@ DEMO_USERS = [
     ("agent", "agent", "Alex Agent", ["Customer Care", "Billing", "Retention", "Customer Relations"]),
     ("field", "agent", "Fran Field", ["Field Operations", "Network Operations"]),
     ("designer", "designer", "Dana Designer", []),
-    ("supervisor", "supervisor", "Sam Supervisor", ["Supervisors"]),
+    ("supervisor", "supervisor", "Sam Supervisor", ["Supervisors", "Customer Care"]),
 ]
 
 
