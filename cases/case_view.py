@@ -414,59 +414,62 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
     s = _q(step)
     to = details.get("to") if isinstance(details.get("to"), dict) else {}
     texts = {
-        "case_opened": f"{who} opened the case (by {details.get('channel', '?')})",
-        "task_opened": f"{s} is waiting" + (f" for {details['team']}" if details.get("team") else ""),
-        "task_claimed": f"{who} took {s}",
-        "task_released": f"{who} gave back {s}",
-        "task_assigned": f"{who} gave {s} to {details.get('assignee', 'someone')}",
-        "task_completed": f"{who} completed {s}",
-        "task_cancelled": f"{s} is no longer needed",
-        "task_skipped": f"{who} skipped {s}{why}",
-        "process_rewound_to_task": f"{who} went back to {s}{why}",
-        "process_jumped_to_task": f"{who} jumped ahead to {s}{why}",
-        "decision_overridden": (f"{who} sent the decision {s} to "
+        "case_opened": lambda: f"{who} opened the case (by {details.get('channel', '?')})",
+        "task_opened": lambda: f"{s} is waiting" + (f" for {details['team']}" if details.get("team") else ""),
+        "task_claimed": lambda: f"{who} took {s}",
+        "task_released": lambda: f"{who} gave back {s}",
+        "task_assigned": lambda: f"{who} gave {s} to {details.get('assignee', 'someone')}",
+        "task_completed": lambda: f"{who} completed {s}",
+        "task_cancelled": lambda: f"{s} is no longer needed",
+        "task_skipped": lambda: f"{who} skipped {s}{why}",
+        "process_rewound_to_task": lambda: f"{who} went back to {s}{why}",
+        "process_jumped_to_task": lambda: f"{who} jumped ahead to {s}{why}",
+        "decision_overridden": lambda: (f"{who} sent the decision {s} to "
                                 f"{_q(names.get(details.get('target_id', ''), details.get('target_id')))}{why}"),
-        "adhoc_task_added": f"{who} added the step {_q(details.get('title'))}"
+        "adhoc_task_added": lambda: f"{who} added the step {_q(details.get('title'))}"
                             + (f" for {details['team']}" if details.get("team") else "") + why,
-        "work_item_reassigned": (f"{who} handed {s} to "
+        "work_item_reassigned": lambda: (f"{who} handed {s} to "
                                  + (people.get(to.get("assignee_id"), "")
                                     if to.get("assignee_id") else (to.get("team") or "another team"))
                                  + why),
-        "deadline_extended": (f"{who} moved the deadline of {s if step else 'the promise to the customer'}"
+        "deadline_extended": lambda: (f"{who} moved the deadline of {s if step else 'the promise to the customer'}"
                               f" to {_when(details.get('to') if isinstance(details.get('to'), str) else None)}{why}"),
-        "case_put_on_hold": f"{who} put the case on hold{why}",
-        "case_resumed": f"{who} resumed the case{why}",
-        "case_cancelled": f"{who} cancelled the case{why}",
-        "case_resolved": "The case is resolved",
-        "note_added": f"{who} added a note: {details.get('text', '')}",
-        "timer_fired": f"The timer {s} fired",
-        "message_received": f"A message arrived at {s}",
-        "end_reached": f"The process reached {s}",
-        "script_ran": f"Caseflow ran {s}",
-        "task_data_corrected": f"{who} corrected {s}: " + ", ".join(
+        "case_put_on_hold": lambda: f"{who} put the case on hold{why}",
+        "case_resumed": lambda: f"{who} resumed the case{why}",
+        "case_cancelled": lambda: f"{who} cancelled the case{why}",
+        "case_resolved": lambda: "The case is resolved",
+        "note_added": lambda: f"{who} added a note: {details.get('text', '')}",
+        "timer_fired": lambda: f"The timer {s} fired",
+        "message_received": lambda: f"A message arrived at {s}",
+        "end_reached": lambda: f"The process reached {s}",
+        "script_ran": lambda: f"Caseflow ran {s}",
+        "task_data_corrected": lambda: f"{who} corrected {s}: " + ", ".join(
             f"{k} from {(details.get('old') or {}).get(k)!r} to {v!r}"
             for k, v in sorted((details.get("new") or {}).items())) + why,
-        "deviation_requested": (f"{who} asked to {_request_phrase(details, names)}"
+        "deviation_requested": lambda: (f"{who} asked to {_request_phrase(details, names)}"
                                 f" (a supervisor must approve){why}"),
-        "deviation_approved": (f"{who} approved the request to {_request_phrase(details, names)}"
+        "deviation_approved": lambda: (f"{who} approved the request to {_request_phrase(details, names)}"
                                + (f" asked by {details['requested_by']}" if details.get("requested_by") else "")
                                + (f": {details['note']}" if details.get("note") else "")),
-        "deviation_rejected": (f"{who} turned down the request to {_request_phrase(details, names)}"
+        "deviation_rejected": lambda: (f"{who} turned down the request to {_request_phrase(details, names)}"
                                + (f" asked by {details['requested_by']}" if details.get("requested_by") else "")
                                + (f": {details['note']}" if details.get("note") else "")),
-        "sla_at_risk": f"{_subject(details, s)} is at risk of missing its deadline"
+        "sla_at_risk": lambda: f"{_subject(details, s)} is at risk of missing its deadline"
                        + (f" ({_when(details.get('due_at') or details.get('promised_at'))})"),
-        "sla_breached": f"{_subject(details, s)} missed its deadline; a supervisor was alerted"
+        "sla_breached": lambda: f"{_subject(details, s)} missed its deadline; a supervisor was alerted"
                         + (" and the priority went up"
                            if (details.get("priority") or {}).get("to", 0)
                            > (details.get("priority") or {}).get("from", 0) else ""),
-        "escalation_resolved": f"{who} closed the escalation: {details.get('note', '')}",
-        "message_sent": f"{who} passed on the message {_q(details.get('name'))}",
-        "process_migrated": (f"{who} moved the case from version {details.get('from_version')} to "
+        "escalation_resolved": lambda: f"{who} closed the escalation: {details.get('note', '')}",
+        "message_sent": lambda: f"{who} passed on the message {_q(details.get('name'))}",
+        "process_migrated": lambda: (f"{who} moved the case from version {details.get('from_version')} to "
                              f"version {details.get('to_version')} of the process"),
     }
     if type in texts:
-        return texts[type]
+        try:
+            return texts[type]()
+        except (AttributeError, KeyError, TypeError, ValueError):  # odd facts: say it plainly
+            pass
     return f"{who}: {type.replace('_', ' ')}" + (f" at {s}" if step else "") + why
 
 

@@ -59,3 +59,13 @@ def test_deviation_sentence_names_who_what_and_why():
     assert moved.startswith("Sam handed “Check” to Billing — reason: Duplicate order")
     assert describe("something_new", {}, who="Ann", step=None, names={}, people={},
                     reasons={}) == "Ann: something new"
+
+
+def test_every_event_reads_even_with_facts_other_events_shape_differently():
+    kw = {"who": "Ann", "step": None, "names": {}, "people": {}, "reasons": {}}
+    assert describe("case_opened", {"channel": "web", "priority": 2}, **kw) == \
+        "Ann opened the case (by web)"
+    breached = describe("sla_breached", {"scope": "case", "priority": {"from": 0, "to": 1}}, **kw)
+    assert breached == ("The promise to the customer missed its deadline; a supervisor was alerted "
+                        "and the priority went up")
+    assert describe("sla_breached", {"priority": 5}, **kw) == "Ann: sla breached"
