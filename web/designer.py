@@ -12,7 +12,7 @@ import json
 from collections import OrderedDict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from cases import definitions as defs
@@ -111,15 +111,15 @@ def _too_big(request: Request) -> str:
 
 
 @router.post("/designer/upload", dependencies=[Depends(require_csrf)])
-async def upload(request: Request, user: CurrentUser, session: SessionDep, _editor: Editor,
-                 file: Annotated[UploadFile | None, File()] = None):
+def upload(request: Request, user: CurrentUser, session: SessionDep, _editor: Editor,
+           file: Annotated[UploadFile | None, File()] = None):
     """Validate an uploaded file; store it as a draft version or show what is wrong."""
     limit = request.app.state.settings.max_upload_bytes
     filename = _clean_filename(file.filename if file else "")
     if file is None or not filename:
         return _refused(request, session, user, filename or "", [
             _msg("Choose a .bpmn file to upload.")], status_code=400)
-    data = await file.read(limit + 1)
+    data = file.file.read(limit + 1)  # a sync route: validation runs in the threadpool
     if len(data) > limit:
         return _refused(request, session, user, filename, [_msg(_too_big(request))],
                         status_code=413)
@@ -270,16 +270,17 @@ def migrate_plan(request: Request, user: CurrentUser, session: SessionDep,
 
 
 @router.post("/designer/migrate", dependencies=[Depends(require_csrf)])
-async def migrate_run(request: Request, user: CurrentUser, session: SessionDep, _editor: Editor):
+def migrate_run(request: Request, user: CurrentUser, session: SessionDep, _editor: Editor,
+                from_: Annotated[str, Form(alias="from")] = "", to: Annotated[str, Form()] = "",
+                case_id: Annotated[list[str] | None, Form()] = None,
+                all_: Annotated[str, Form(alias="all")] = ""):
     """Move the chosen cases; each in its own transaction, failures reported."""
-    form = await request.form()
-    from_id, to_id = _ids(form.get("from"), "from"), _ids(form.get("to"), "to")
-    chosen = form.getlist("case_id")
+    from_id, to_id = _ids(from_, "from"), _ids(to, "to")
     try:
-        case_ids = [int(c) for c in chosen] if chosen else None
+        case_ids = [int(c) for c in case_id] if case_id else None
     except ValueError:
         raise HTTPException(400, "The list of cases to move is not valid; reload the dry run.") from None
-    if case_ids is None and form.get("all") != "1":
+    if case_ids is None and all_ != "1":
         raise HTTPException(400, "Choose at least one case to move (or reload the dry run).")
     try:
         results = vm.migrate(session, actor=user, now=utcnow(), from_id=from_id, to_id=to_id,
