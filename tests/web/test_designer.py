@@ -256,6 +256,11 @@ def test_dry_run_then_migrate_running_cases(app, client):
     assert "process_migrated" in types
     again = client.get("/designer/migrate?from=1&to=2").text
     assert "No open case runs on v1" in again
+    client.post("/logout", data={"csrf_token": token})
+    signed_in(client, "agent")
+    case_page = client.get(f"/cases/{case_id}")
+    assert case_page.status_code == 200
+    assert "moved the case from version 1 to version 2" in case_page.text
 
 
 def test_dry_run_shows_cases_that_cannot_move_and_agents_see_no_button(app, client):
