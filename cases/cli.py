@@ -64,14 +64,25 @@ def validate(file: Path, as_json: bool = typer.Option(False, "--json", help="Pri
 def deploy(files: list[Path], activate: bool = typer.Option(False, help="Make it the active version."),
            actor: str = typer.Option("cli", help="Who deploys (recorded).")) -> None:
     """Deploy BPMN files as new definition versions (the same bytes again are the same version)."""
-    from .definitions import deploy_file
+    from engine.store import content_hash, list_versions
+    from engine.xmlsafe import process_ids
+
+    from .definitions import deploy_file, process_id_collisions
 
     engine = make_engine(_settings().database_url)
     failed = False
     with session_scope(engine) as session:
         for file in files:
+            data = file.read_bytes()
             try:
-                result = deploy_file(session, file.read_bytes(), filename=file.name, actor=actor,
+                same_bytes = {v.process_id for v in list_versions(session)
+                              if v.content_hash == content_hash(data)}
+                clashes = process_id_collisions(
+                    session, [p for p in process_ids(data, file.name) if p not in same_bytes],
+                    filename=file.name)
+                if clashes:
+                    raise InvalidBpmn(clashes)
+                result = deploy_file(session, data, filename=file.name, actor=actor,
                                      now=utcnow(), activate=activate)
             except InvalidBpmn as err:
                 failed = True

@@ -125,8 +125,6 @@ def process_id_collisions(session: Session, process_ids, *, filename: str) -> li
     A new version of a process is uploaded under the file name of its earlier versions; the same
     id from another file is almost always a modeler default (Process_1) reused by accident.
     """
-
-
     problems = []
     for pid in process_ids:
         latest = session.exec(select(DefinitionVersion).where(DefinitionVersion.process_id == pid)
@@ -141,7 +139,6 @@ def process_id_collisions(session: Session, process_ids, *, filename: str) -> li
 
 
 def _version(session: Session, definition_id: int) -> DefinitionVersion:
-
     version = session.get(DefinitionVersion, definition_id)
     if version is None:
         raise NotFound(f"No definition version {definition_id}")

@@ -170,4 +170,11 @@ def parse_bpmn_xml(data: bytes, filename: str = "upload.bpmn",
     return root
 
 
-__all__ = ["parse_bpmn_xml", "MAX_BYTES", "MAX_DEPTH"]
+def process_ids(data: bytes, filename: str = "upload.bpmn") -> list[str]:
+    """Return the ids of the processes a BPMN file defines (parsed as safely as any upload)."""
+    root = parse_bpmn_xml(data, filename)
+    return [p.get("id") for p in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}process")
+            if p.get("id")]
+
+
+__all__ = ["parse_bpmn_xml", "process_ids", "MAX_BYTES", "MAX_DEPTH"]

@@ -26,6 +26,7 @@ def create_app(settings: Settings) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["csrf_token"] = csrf_token
     app.state.templates = templates
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + BODY_OVERHEAD)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax",
                        https_only=settings.secure_cookies, max_age=settings.session_max_age,
                        session_cookie="caseflow_session")
@@ -37,6 +38,33 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router, prefix="/api")
     _add_error_handlers(app)
     return app
+
+
+BODY_OVERHEAD = 256 * 1024  # form fields and multipart framing around the largest allowed file
+
+
+class BodyLimit:
+    """Refuse a request whose declared body is larger than any upload Caseflow accepts, before
+    anything reads it (413). Routes still check the exact file size with their own message."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                limit = f"{self.max_bytes / 1024 / 1024:.1f} MB"
+                message = f"The request is larger than {limit}, the most Caseflow accepts."
+                if scope["path"].startswith("/api/"):
+                    response = JSONResponse({"detail": message}, status_code=413)
+                else:
+                    response = HTMLResponse(f"<!doctype html><title>Too large</title><p>{message}</p>"
+                                            "<p><a href=\"/\">Back to Caseflow</a></p>",
+                                            status_code=413)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _add_error_handlers(app: FastAPI) -> None:

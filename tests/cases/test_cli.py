@@ -115,3 +115,18 @@ def test_sla_sweep_runs_on_an_empty_database(env):
     result = runner.invoke(app, ["sla"])
     assert result.exit_code == 0, result.output
     assert "breached 0" in result.output
+
+
+def test_deploy_refuses_a_process_id_another_file_uses(env, tmp_path):
+    original = DATA / "deviations.bpmn"
+    assert runner.invoke(app, ["deploy", str(original)]).exit_code == 0
+    copy = tmp_path / "someone_elses.bpmn"
+    copy.write_bytes(original.read_bytes().replace(b'name="Deviation test"', b'name="Copy"'))
+    result = runner.invoke(app, ["deploy", str(copy)])
+    assert result.exit_code == 1
+    assert "dev_process" in result.output and "deviations.bpmn" in result.output
+    listed = runner.invoke(app, ["definitions"]).output
+    assert listed.count("dev_process") == 1, "nothing stored"
+    same_name = tmp_path / "deviations.bpmn"
+    same_name.write_bytes(copy.read_bytes())
+    assert runner.invoke(app, ["deploy", str(same_name)]).exit_code == 0, "a new version is fine"

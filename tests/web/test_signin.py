@@ -65,3 +65,13 @@ def test_settings_refuse_a_placeholder_secret_outside_demo_mode():
 def test_static_htmx_is_served_locally(client):
     response = client.get("/static/vendor/htmx/htmx.min.js")
     assert response.status_code == 200 and "htmx" in response.text[:2000]
+
+
+def test_a_request_larger_than_any_upload_is_refused_before_it_is_read(client, app):
+    limit = app.state.settings.max_upload_bytes
+    too_big = b"x" * (limit + 300 * 1024)
+    answer = client.post("/api/cases", content=too_big, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413 and "larger than" in answer.json()["detail"]
+    page = client.post("/designer/upload", content=too_big,
+                       headers={"Content-Type": "application/octet-stream"})
+    assert page.status_code == 413 and "larger than" in page.text
