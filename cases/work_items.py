@@ -84,9 +84,18 @@ def _finish(session: Session, item: WorkItem, type: str, *, actor: User, now: da
     return item
 
 
+def require_team(actor: User, item: WorkItem) -> None:
+    """Refuse an agent a step of a team they are not in, unless it was handed to them by name."""
+    if (actor.role == "agent" and item.team and item.assignee_id != actor.id
+            and item.team not in actor.team_list):
+        raise Forbidden(f"“{item.name}” is work for {item.team}, and you are not in that team; "
+                        "a supervisor can hand it to you")
+
+
 def claim(session: Session, *, actor: User, now: datetime, work_item_id: int) -> WorkItem:
-    """Take an unassigned work item; refuse when someone else holds it. Commit once."""
+    """Take an unassigned work item of one's teams; refuse when someone else holds it. Commit once."""
     item = _item(session, work_item_id)
+    require_team(actor, item)
     if item.assignee_id == actor.id:
         return item
     if not _set_assignee(session, item, actor.id, WorkItem.assignee_id.is_(None)):

@@ -81,3 +81,12 @@ def test_supervisor_assigns_and_agents_cannot(session, people, items):
                          .order_by(CaseEvent.seq)).all()
     assert types[-1] == "task_assigned"
     assert verify(session, item.case_id) == []
+
+
+def test_an_agent_claims_only_steps_of_their_teams(session, people, items):
+    with pytest.raises(Forbidden, match="Customer Care, and you are not in that team"):
+        claim(session, actor=people.fran, now=T0, work_item_id=items["a"])
+    assert session.get(WorkItem, items["a"]).assignee_id is None
+    assign(session, actor=people.sam, now=T0, work_item_id=items["a"], assignee_id=people.fran.id)
+    assert claim(session, actor=people.fran, now=T0, work_item_id=items["a"]).assignee_id == people.fran.id
+    assert claim(session, actor=people.sam, now=T0, work_item_id=items["b"]).assignee_id == people.sam.id
