@@ -58,6 +58,9 @@ def test_heatmap_shows_coloured_elements(history_server, page):
     screenshot(page, "insights-report")
     page.set_viewport_size({"width": 420, "height": 800})
     screenshot(page, "insights-report-narrow")
+    page.get_by_role("link", name="Heatmap").click()
+    page.wait_for_selector("figure.diagram.diagram-ready")
+    screenshot(page, "insights-heatmap-narrow")
 
 
 def test_comparison_page_shows_both_versions(history_server, page):
@@ -70,6 +73,8 @@ def test_comparison_page_shows_both_versions(history_server, page):
     assert "removed" in row.inner_text()
     screenshot(page, "insights-compare")
     page.set_viewport_size({"width": 420, "height": 800})
+    page.reload()
+    page.wait_for_function("document.querySelectorAll('figure.diagram.diagram-ready').length == 2")
     screenshot(page, "insights-compare-narrow")
 
 
