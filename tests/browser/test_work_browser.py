@@ -155,7 +155,7 @@ def test_agent_works_a_case_and_a_supervisor_approves_its_cancellation(work_serv
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     _sign_in(page, base, "sam")
-    page.get_by_role("link", name="Approvals").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Approvals").click()
     card = page.locator("article", has_text="Cancel the case")
     assert "Ann Agent" in card.inner_text() and "Customer found another provider" in card.inner_text()
     card.get_by_label(re.compile("Your note")).fill("Agreed")
