@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -73,6 +75,22 @@ def _add_error_handlers(app: FastAPI) -> None:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "Sign in first."}, status_code=401)
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        if request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, exc)
+        # A page address with a malformed id (/cases/abc) is a page that does not exist; a bad
+        # query or form value is named with what is wrong with it.
+        templates = request.app.state.templates
+        errors = exc.errors()
+        if all(e.get("loc", ("",))[0] == "path" for e in errors):
+            status, message = 404, "No such page: check the address."
+        else:
+            status = 400
+            message = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in errors)
+        return templates.TemplateResponse(request, "error.html",
+                                          {"status": status, "message": message}, status_code=status)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):

@@ -13,6 +13,8 @@ from cases.users import authenticate
 from .security import CurrentUser, SessionDep, require_csrf
 
 router = APIRouter()
+# Where each role lands after signing in (unless the sign-in page was asked for another page).
+ROLE_HOMES = {"agent": "/work", "supervisor": "/work", "designer": "/designer"}
 
 
 def _render(request: Request, name: str, context: dict, status_code: int = 200):
@@ -43,7 +45,9 @@ def login(request: Request, session: SessionDep, username: Annotated[str, Form()
             "error": "That username and password do not match an active account."}, status_code=400)
     request.session.clear()
     request.session["user_id"] = user.id
-    return RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    return RedirectResponse(ROLE_HOMES.get(user.role, "/") if target == "/" else target,
+                            status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(require_csrf)])

@@ -16,7 +16,7 @@ def test_pages_need_a_signed_in_user(client):
 
 def test_sign_in_lists_deployed_definitions(client):
     response = sign_in(client)
-    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert response.status_code == 303 and response.headers["location"] == "/work", "agents land on work"
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     page = client.get("/").text
@@ -53,7 +53,7 @@ def test_next_parameter_cannot_redirect_off_site(client):
     response = client.post("/login", data={"username": "agent", "password": PASSWORD,
                                            "csrf_token": token, "next": "//evil.example/x"},
                            follow_redirects=False)
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/work", "their own home, not the other site"
 
 
 def test_settings_refuse_a_placeholder_secret_outside_demo_mode():
@@ -75,3 +75,18 @@ def test_a_request_larger_than_any_upload_is_refused_before_it_is_read(client, a
     page = client.post("/designer/upload", content=too_big,
                        headers={"Content-Type": "application/octet-stream"})
     assert page.status_code == 413 and "larger than" in page.text
+
+
+@pytest.mark.parametrize(("role", "home"), [("designer", "/designer"), ("supervisor", "/work")])
+def test_each_role_lands_on_its_own_home(client, role, home):
+    assert sign_in(client, role).headers["location"] == home
+
+
+def test_a_malformed_address_gets_a_page_not_json(client):
+    sign_in(client)
+    page = client.get("/cases/abc")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "No such page" in page.text
+    assert client.get("/api/cases/abc").headers["content-type"].startswith("application/json")
+    bad_query = client.get("/work?page=two")
+    assert bad_query.status_code == 400 and "page" in bad_query.text
