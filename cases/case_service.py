@@ -20,7 +20,7 @@ from .customers import get_customer
 from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound
 from .sla import promised_at
 from .users import User
-from .work_items import project
+from .work_items import project, require_team
 
 
 def get_case(session: Session, case_id: int) -> Case:
@@ -164,6 +164,7 @@ def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict,
         raise Conflict(f"That step is already {item.state}; reload the case", submitted)
     if item.assignee_id not in (None, actor.id) and actor.role not in ("supervisor", "admin"):
         raise Forbidden("Someone else has claimed this step; ask them or a supervisor to release it")
+    require_team(actor, item)
     return item
 
 

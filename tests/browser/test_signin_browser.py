@@ -20,9 +20,9 @@ def test_wrong_password_then_sign_in_and_see_definitions(server, page):
 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Password").press("Enter")
-    page.wait_for_url(f"{server}/")
+    page.wait_for_url(f"{server}/designer")  # a designer lands on the designer's workspace
     table = page.get_by_role("table")
-    assert "dev_process" in table.inner_text()
+    assert "deviations.bpmn" in table.inner_text() and "dev_process" in page.content()
     assert page.get_by_text("active", exact=True).is_visible()
     screenshot(page, "definitions")
 

@@ -88,7 +88,8 @@ def test_happy_path_runs_to_resolved(session, install, people, customer):
     for element_id, data in HAPPY_PATH:
         [item] = [i for i in _open_items(session, case.id) if i.element_id == element_id]
         now += timedelta(minutes=10)
-        case = complete_step(session, actor=people.ann, now=now, case_id=case.id,
+        actor = people.ann if item.team == "Customer Care" else people.fran  # each team its steps
+        case = complete_step(session, actor=actor, now=now, case_id=case.id,
                              work_item_id=item.id, data=data, expected_version=case.row_version)
     assert case.status == "resolved" and case.closed_at == now
     assert case.row_version == 1 + len(HAPPY_PATH)
@@ -207,3 +208,16 @@ def test_lane_to_team_mapping_from_the_environment_applies_on_every_path(
         monkeypatch.delenv("CASEFLOW_LANE_TEAMS")
         configured_lane_teams.cache_clear()
     assert configured_lane_teams() == {}
+
+
+def test_an_agent_completes_only_steps_of_their_teams(session, install, people, customer):
+    case = _open(session, people, customer)
+    [item] = _open_items(session, case.id)
+    before = _snapshot(session, case.id)
+    with pytest.raises(Forbidden, match="work for Customer Care"):
+        complete_step(session, actor=people.fran, now=T0, case_id=case.id, work_item_id=item.id,
+                      data=ORDER, expected_version=case.row_version)
+    assert _snapshot(session, case.id) == before
+    case = complete_step(session, actor=people.sam, now=T0, case_id=case.id, work_item_id=item.id,
+                         data=ORDER, expected_version=case.row_version)
+    assert case.row_version == before[0] + 1, "a supervisor may step in for any team"

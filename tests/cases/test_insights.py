@@ -103,8 +103,9 @@ def build_history(session, people, customer) -> dict:
                       expected_version=get_case(session, c2).row_version,
                       reason_code="decision_rule_wrong", note="Test threshold is too strict",
                       gateway_id="Gateway_ActivationOk", target_id="Task_ConfirmWorking")
-    for step in ("Task_InstallOnSite", "Task_ActivationTest", "Task_ConfirmWorking"):
+    for step in ("Task_InstallOnSite", "Task_ActivationTest"):
         h.do(c2, step, actor=people.fran)
+    h.do(c2, "Task_ConfirmWorking")  # Customer Care's step
 
     c3 = h.open(T0 + timedelta(days=2))
     h.do(c3, "Task_CaptureOrder", after=timedelta(hours=3))
@@ -117,8 +118,9 @@ def build_history(session, people, customer) -> dict:
             expected_version=get_case(session, c3).row_version,
             reason_code="previous_step_done_wrong", note="Router not mounted", element_id=
             "Task_InstallOnSite")
-    for step in ("Task_InstallOnSite", "Task_ActivationTest", "Task_ConfirmWorking"):
+    for step in ("Task_InstallOnSite", "Task_ActivationTest"):
         h.do(c3, step, actor=people.fran)
+    h.do(c3, "Task_ConfirmWorking")
 
     c4 = h.open(T0 + timedelta(days=7), channel="web")
     h.do(c4, "Task_CaptureOrder", after=timedelta(hours=10))

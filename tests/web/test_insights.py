@@ -26,7 +26,7 @@ def make_history(engine) -> dict:
             return create_user(s, username=name, password=PASSWORD, role=role, now=T0, teams=teams)
 
         people = People(user("ann", "agent", ["Customer Care"]), user("bob", "agent", ["Customer Care"]),
-                        user("fran", "agent", ["Field Operations"]),
+                        user("fran", "agent", ["Field Operations", "Network Operations"]),
                         user("sam", "supervisor", ["Supervisors"]))
         s.commit()
         customer = create_customer(s, actor="ann", now=T0, name="Ada Byrne", account_number="C-1")
