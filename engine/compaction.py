@@ -21,18 +21,24 @@ def _ancestors(task) -> list:
     return chain
 
 
-def compact_history(workflow, keep_levels: int = KEEP_LEVELS) -> int:
-    """Re-root the workflow's task tree `keep_levels` above the live tasks; return tasks dropped."""
-    live = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
-    if not live:
-        return 0
-    common = _ancestors(live[0])
-    for task in live[1:]:
+def common_ancestors(tasks: list) -> list:
+    """Return the root-first chain of tasks that are ancestors of (or are) every given task."""
+    common = _ancestors(tasks[0])
+    for task in tasks[1:]:
         chain = _ancestors(task)
         size = 0
         while size < min(len(common), len(chain)) and common[size] is chain[size]:
             size += 1
         common = common[:size]
+    return common
+
+
+def compact_history(workflow, keep_levels: int = KEEP_LEVELS) -> int:
+    """Re-root the workflow's task tree `keep_levels` above the live tasks; return tasks dropped."""
+    live = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not live:
+        return 0
+    common = common_ancestors(live)
     cut = len(common) - keep_levels
     if cut < max(1, keep_levels // 4):  # compact in batches, not on every step
         return 0

@@ -30,7 +30,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .bpmntree import _CAMEL
 from .clock import engine_time
-from .compaction import _ancestors, _drop_orphan_subprocesses
+from .compaction import _ancestors, _drop_orphan_subprocesses, common_ancestors
 from .definitions import CompiledProcess
 from .deviations import _purge_stale_waiting
 from .errors import EngineError
@@ -215,13 +215,7 @@ def _cut_removed_history(workflow, removed: list) -> None:
     live = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not live:
         return
-    common = _ancestors(live[0])
-    for task in live[1:]:
-        chain = _ancestors(task)
-        size = 0
-        while size < min(len(common), len(chain)) and common[size] is chain[size]:
-            size += 1
-        common = common[:size]
+    common = common_ancestors(live)
     positions = {t.id: i for i, t in enumerate(common)}
     blocking = [t for t in finished if t.id not in positions]
     # Finished tasks under a removed one (e.g. on a branch that ended) go with it.
