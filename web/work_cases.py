@@ -323,6 +323,7 @@ def deviate(request: Request, session: SessionDep, user: WorkUser, case_id: int,
     if version is None:
         raise HTTPException(400, "The form lacks the case version; reload the case and try again")
     dialog = {"kind": kind, "typed": form, "errors": {}}
+    before = {r.id for r in approvals.for_case(session, case_id)}
     try:
         args = _deviation_args(session, kind, form, case_id)
         service = getattr(deviation_service, kind)
@@ -341,7 +342,9 @@ def deviate(request: Request, session: SessionDep, user: WorkUser, case_id: int,
                      dialog=dialog, message=str(err))
     except CaseError as err:
         raise fail(err) from None
-    if mode == "needs_approval":
+    # The policy may also ask for approval because of what is touched (a Supervisors' step, a
+    # large credit), so look at what the service stored rather than at the kind alone.
+    if mode == "needs_approval" or {r.id for r in approvals.for_case(session, case_id)} - before:
         flash(request, "Your request is waiting for a supervisor's approval.")
     else:
         flash(request, f"Done: {KIND_TITLES[kind][0].lower()}{KIND_TITLES[kind][1:]}.")

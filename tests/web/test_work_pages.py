@@ -629,3 +629,36 @@ def test_reassign_a_step_to_a_person(client, world):
     assert world.items()[0].assignee_id == fran.id and world.items()[0].team == "Field Operations"
     page = htmllib.unescape(client.get(f"/cases/{world.case_id}").text)
     assert "Ann Agent handed “Capture order” to Fran Field — reason: Other customer request" in page
+
+
+def test_skipping_a_supervisors_step_says_it_waits_for_approval(client, world):
+    """The policy asks for approval because of the step (not the kind): the page must say so."""
+    from cases.case_service import complete_step
+    from cases.users import User
+
+    with Session(world.app.state.engine, expire_on_commit=False) as s:
+        path = BPMN_DIR / "billing_inquiry.bpmn"
+        deploy_file(s, path.read_bytes(), filename=path.name, actor="designer", now=utcnow(),
+                    activate=True)
+        sam = s.exec(select(User).where(User.username == "supervisor")).one()
+        case = open_case(s, actor=sam, now=utcnow(), customer_id=world.customer_id,
+                         process_id="billing_inquiry", channel="phone")
+        for data in ({"invoice_number": "INV-1", "inquiry_type": "dispute", "disputed_amount": 240,
+                      "customer_question": "Why TV?"},
+                     {"invoice_wrong": True, "error_cause": "wrong_tariff",
+                      "root_cause_in_billing": True},
+                     {"adjustment_type": "rebill", "credit_amount": 240}):
+            item = s.exec(select(WorkItem).where(WorkItem.case_id == case.id,
+                                                 WorkItem.state == "open")).one()
+            case = complete_step(s, actor=sam, now=utcnow(), case_id=case.id, work_item_id=item.id,
+                                 data=data, expected_version=case.row_version)
+        item = s.exec(select(WorkItem).where(WorkItem.case_id == case.id,
+                                             WorkItem.state == "open")).one()
+        assert item.element_id == "Task_ApproveCredit"
+    csrf = sign_in(client)
+    r = client.post(f"/cases/{case.id}/deviations/skip", follow_redirects=False, data={
+        "csrf_token": csrf, "expected_version": str(case.row_version), "work_item_id": str(item.id),
+        "reason_code": "step_not_applicable", "note": "Customer agreed the amount already"})
+    assert r.status_code == 303
+    page = htmllib.unescape(client.get(r.headers["location"]).text)
+    assert "waiting for a supervisor's approval" in page and "Done: skip" not in page
