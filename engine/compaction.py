@@ -42,7 +42,12 @@ def compact_history(workflow, keep_levels: int = KEEP_LEVELS) -> int:
     cut = len(common) - keep_levels
     if cut < max(1, keep_levels // 4):  # compact in batches, not on every step
         return 0
-    new_root = common[cut]
+    return len(reroot(workflow, common[cut]))
+
+
+def reroot(workflow, new_root) -> list:
+    """Make `new_root` the root of the task tree, dropping every task outside its subtree;
+    return the ids dropped."""
     keep = {t.id for t in new_root}  # iterating a task walks its whole subtree
     dropped = [tid for tid in workflow.tasks if tid not in keep]
     data = dict(new_root.data)
@@ -54,7 +59,7 @@ def compact_history(workflow, keep_levels: int = KEEP_LEVELS) -> int:
     workflow.task_tree = new_root
     if workflow.last_task is not None and workflow.last_task.id not in keep:
         workflow.last_task = None
-    return len(dropped)
+    return dropped
 
 
 def _drop_orphan_subprocesses(workflow) -> None:

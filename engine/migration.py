@@ -30,7 +30,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .bpmntree import _CAMEL
 from .clock import engine_time
-from .compaction import _ancestors, _drop_orphan_subprocesses, common_ancestors
+from .compaction import _ancestors, common_ancestors, reroot
 from .definitions import CompiledProcess
 from .deviations import _purge_stale_waiting
 from .errors import EngineError
@@ -227,17 +227,7 @@ def _cut_removed_history(workflow, removed: list) -> None:
     cut = max(positions[t.id] for t in finished if t.id in positions) + 1
     if cut >= len(common):
         raise CannotMigrate(["The steps the case is on depend on steps the new version removed"])
-    new_root = common[cut]
-    keep = {t.id for t in new_root}
-    data = dict(new_root.data)
-    for tid in [tid for tid in workflow.tasks if tid not in keep]:
-        workflow.tasks.pop(tid)
-    _drop_orphan_subprocesses(workflow)
-    new_root._parent = None
-    new_root.data = data
-    workflow.task_tree = new_root
-    if workflow.last_task is not None and workflow.last_task.id not in keep:
-        workflow.last_task = None
+    reroot(workflow, common[cut])
 
 
 def _verify(instance: Instance) -> None:

@@ -16,7 +16,7 @@ from cases.errors import Forbidden, InvalidInput
 from cases.events import CaseEvent
 from cases.work_items import claim
 from engine.store import WorkflowInstance, active_version
-from tests.cases.test_case_service import HAPPY_PATH, _open
+from tests.cases.test_deviations import _case
 from tests.conftest import BPMN_DIR, T0
 
 V1 = (BPMN_DIR / "install_service.bpmn").read_text()
@@ -47,17 +47,6 @@ def _open_items(session, case_id):
                                                     WorkItem.state == "open")).all())
 
 
-def _case(session, people, customer, steps: int = 0) -> Case:
-    """Open an install_service case and complete the first `steps` steps of the happy path."""
-    from cases.case_service import complete_step
-
-    case = _open(session, people, customer)
-    for element_id, data in HAPPY_PATH[:steps]:
-        [item] = _open_items(session, case.id)
-        assert item.element_id == element_id
-        case = complete_step(session, actor=people.ann, now=T0, case_id=case.id, work_item_id=item.id,
-                             data=data, expected_version=case.row_version)
-    return case
 
 
 def _deploy(session, data: bytes) -> int:
