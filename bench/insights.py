@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from cases import insights
-from cases.case_models import Case, WorkItem
+from cases.case_models import Case, WorkItem, minutes_between
 from cases.customers import create_customer
 from cases.db import make_engine, upgrade
 from cases.definitions import deploy_file
@@ -131,10 +131,12 @@ def build(url: str) -> tuple[int, int]:
                 state = "open" if last else "cancelled" if skipped else "done"
                 agent = rnd.choice(AGENTS)
                 rows.add(WorkItem, {
-                    "id": item_id, "case_id": case_id, "task_id": f"t{item_id}",
+                    "id": item_id, "case_id": case_id, "definition_id": version,
+                    "task_id": f"t{item_id}",
                     "element_id": element, "name": element[5:], "kind": "userTask", "team": team,
                     "assignee_id": None, "state": state, "due_at": due, "created_at": at,
-                    "completed_at": None if last else at + took, "sla_state": "on_time"})
+                    "completed_at": None if last else at + took, "sla_state": "on_time",
+                    "minutes_spent": None if state != "done" else minutes_between(at, at + took)})
                 if last:
                     break
                 at += took

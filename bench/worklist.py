@@ -57,7 +57,8 @@ def _fill(session: Session, items: int, rng: random.Random) -> User:
     rows = []
     for i in range(items):
         created = NOW - timedelta(minutes=rng.randint(0, 600))
-        rows.append({"case_id": first_case + i, "task_id": f"t{i}", "element_id": "Task_CaptureOrder",
+        rows.append({"case_id": first_case + i, "definition_id": version.id, "task_id": f"t{i}",
+                     "element_id": "Task_CaptureOrder",
                      "name": "Capture order", "kind": "userTask", "team": rng.choice(TEAMS),
                      "assignee_id": rng.choice(agents).id if rng.random() < 0.3 else None,
                      "state": "open", "sla_state": "on_time", "created_at": created,

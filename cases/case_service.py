@@ -83,7 +83,7 @@ def complete_step(session: Session, *, actor: User, now: datetime, case_id: int,
             raise InvalidInput(err.errors, submitted) from None
         except TaskNotReady:
             raise Conflict("That step is no longer waiting; reload the case", submitted) from None
-        item.state, item.completed_at, item.assignee_id = "done", now, actor.id
+        item.mark_done(now, actor.id)
         session.add(item)
         events.record(session, case, "task_completed", actor=actor.username, at=now,
                       element_id=item.element_id,

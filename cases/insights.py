@@ -4,19 +4,29 @@ Definitions used throughout (tests in tests/cases/test_insights.py pin each one)
 
 - A case *reached* a step when a work item was opened for it. Each `task_opened` event creates
   exactly one `work_item` row (cases/work_items.project), so the row is counted: it also carries
-  the team, which the team filter needs. Elements without work items (gateways, where decisions are
+  the team, which the team filter needs, and the version the step belongs to (`definition_id`).
+- *Per version*: step figures count work items and deviations under the version they happened
+  in (`work_item.definition_id`, `deviation.definition_id`); the case count is of the cases in
+  the version now. The two differ only for cases migrated to another version part-way: their
+  earlier steps stay with the version they were done in. Elements without work items (gateways, where decisions are
   overridden) have no "reached" count of their own: their rate is taken over every case in scope.
 - *Deviation rate* of an element: distinct cases with at least one deviation logged at the
   element / cases that reached it. *Rework*: go-backs to the element (the step reopened).
 - *Time spent* at a step: `completed_at - created_at` of work items that were done (not skipped or
-  cancelled); its median is computed in SQL to the nearest minute, from a per-minute histogram
-  with running sums (`median_minutes_by`: fast on large tables). Cycle-time medians of the
+  cancelled), kept to the nearest minute in `work_item.minutes_spent` when the step is done; its
+  median is computed in SQL from a per-minute histogram with running sums (`histogram_medians`:
+  the histogram comes straight off an index, fast on large tables). Cycle-time medians of the
   scorecard are exact (`row_number()` and `count()` windows, `median_by`).
 - A step is *breached* when its work item has a due time and was done after it, or is still open
   past it (`now`). The SLA sweep's `sla_breached` events say the same once they exist; this reads
   the work items directly so that history recorded before the sweep counts as well.
 - Filters: the period applies to when cases were opened; channel to the case; team to the work
   items (and to deviations at steps that team worked); agent to who logged the deviation.
+
+Speed: the exception report and the heatmap read a version's work items from two covering
+indexes of `work_item` (see cases/case_models.py) and its deviations by `definition_id`; the case
+table is joined only when the period or channel filters ask for it. `bench/insights.py` measures
+them on 100,000 cases.
 """
 from __future__ import annotations
 
@@ -132,16 +142,13 @@ def median_by(session: Session, value, keys: list, source) -> sa.Select:
     return sa.select(*rk, sa.func.avg(ranked.c.v).label("median")).where(middle).group_by(*rk)
 
 
-def median_minutes_by(session: Session, seconds, key, source) -> sa.Select:
-    """Return `SELECT key, median` (in seconds, to the nearest minute) over the rows of `source`.
+def histogram_medians(hist: sa.Subquery) -> sa.Select:
+    """Return `SELECT k, median * 60` from a histogram of minutes: rows (k, m = minute, n = count).
 
     Built for large tables: the rows are counted per (key, minute) in one grouped pass, then the
     middle value(s) are found on that small histogram with running sums (window functions on
     SQLite 3.25+ and PostgreSQL), instead of numbering every row.
     """
-    minute = sa.func.round(seconds / 60.0)
-    hist = (sa.select(key.label("k"), minute.label("m"), sa.func.count().label("n"))
-            .select_from(source).group_by(key, minute).subquery())
     cum = sa.select(
         hist.c.k, hist.c.m, hist.c.n,
         # PostgreSQL sums integers as numeric: cast back, so // divides as integers everywhere
@@ -169,18 +176,60 @@ def case_scope(definition_ids: Iterable[int], filters: Filters = NO_FILTERS) -> 
     return q
 
 
-def _deviation_filter(q: sa.Select, filters: Filters) -> sa.Select:
-    if filters.agent:
-        q = q.where(DEV.c.actor == filters.agent)
-    if filters.team:
-        q = q.where(sa.exists().where(ITEM.c.case_id == DEV.c.case_id,
-                                      ITEM.c.element_id == DEV.c.element_id,
-                                      ITEM.c.team == filters.team))
+def case_filter(filters: Filters) -> sa.Select | None:
+    """Return SELECT id FROM case_record narrowed by the case filters (period, channel), or None."""
+    if filters.since is None and filters.until is None and not filters.channel:
+        return None
+    q = sa.select(CASE.c.id)
+    if filters.since is not None:
+        q = q.where(CASE.c.opened_at >= filters.since)
+    if filters.until is not None:
+        q = q.where(CASE.c.opened_at < filters.until)
+    if filters.channel:
+        q = q.where(CASE.c.channel == filters.channel)
     return q
 
 
-def _item_filter(q: sa.Select, filters: Filters) -> sa.Select:
-    return q.where(ITEM.c.team == filters.team) if filters.team else q
+def _of_versions(column, definition_ids: Iterable[int]) -> sa.ColumnElement[bool]:
+    ids = list(definition_ids)
+    return column == ids[0] if len(ids) == 1 else column.in_(ids)
+
+
+def item_scope(definition_ids: Iterable[int], filters: Filters = NO_FILTERS) -> sa.ColumnElement:
+    """SQL condition: a step's work item of these versions, under the filters."""
+    conditions = [_of_versions(ITEM.c.definition_id, definition_ids), STEP]
+    cases = case_filter(filters)
+    if cases is not None:
+        conditions.append(ITEM.c.case_id.in_(cases))
+    if filters.team:
+        conditions.append(ITEM.c.team == filters.team)
+    return sa.and_(*conditions)
+
+
+def deviation_scope(definition_ids: Iterable[int], filters: Filters = NO_FILTERS
+                    ) -> sa.ColumnElement:
+    """SQL condition: a deviation logged in these versions, under the filters."""
+    conditions = [_of_versions(DEV.c.definition_id, definition_ids)]
+    cases = case_filter(filters)
+    if cases is not None:
+        conditions.append(DEV.c.case_id.in_(cases))
+    return sa.and_(*conditions, *_deviation_conditions(filters))
+
+
+def _deviation_conditions(filters: Filters) -> list[sa.ColumnElement[bool]]:
+    """The agent filter (who logged it) and the team filter (at a step that team worked)."""
+    conditions = []
+    if filters.agent:
+        conditions.append(DEV.c.actor == filters.agent)
+    if filters.team:
+        conditions.append(sa.exists().where(ITEM.c.case_id == DEV.c.case_id,
+                                            ITEM.c.element_id == DEV.c.element_id,
+                                            ITEM.c.team == filters.team))
+    return conditions
+
+
+def _deviation_filter(q: sa.Select, filters: Filters) -> sa.Select:
+    return q.where(*_deviation_conditions(filters))
 
 
 def breached(now: datetime) -> sa.ColumnElement[bool]:
@@ -261,18 +310,43 @@ def _model_elements(session: Session, version: DefinitionVersion) -> dict[str, E
             for n in process.nodes if n.type in wanted}
 
 
+def added_by_hand(session: Session, column) -> sa.ColumnElement[bool]:
+    """SQL condition: the element id is of a step added by hand ('adhoc:<id>').
+
+    On SQLite as a range of the (binary-collated) ids, which an index can seek to; LIKE is
+    case-insensitive there and would read the whole version. PostgreSQL's collations may order
+    punctuation otherwise, so it keeps LIKE.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.and_(column >= f"{ADHOC}:", column < f"{ADHOC};")
+    return column.like(f"{ADHOC}:%")
+
+
+def _per_element(session: Session, where: sa.ColumnElement[bool], *columns,
+                 keys: tuple = ()) -> sa.CompoundSelect:
+    """Return the work items under `where` aggregated per model element (column `k`), with the
+    steps added by hand aggregated as one row (`k` = ADHOC), as one UNION ALL.
+
+    Grouping by the plain `element_id` (not by an expression) lets the database read the rows in
+    index order instead of sorting them.
+    """
+    added = added_by_hand(session, ITEM.c.element_id)
+    own = (sa.select(ITEM.c.element_id.label("k"), *keys, *columns)
+           .where(where, ~added).group_by(ITEM.c.element_id, *keys))
+    by_hand = (sa.select(sa.literal_column(f"'{ADHOC}'").label("k"), *keys, *columns)
+               .where(where, added).group_by(*keys).having(sa.func.count() > 0))
+    return sa.union_all(own, by_hand)
+
+
 def exception_report(session: Session, version: DefinitionVersion | int, *,
                      filters: Filters = NO_FILTERS, now: datetime,
                      with_times: bool = True) -> ExceptionReport:
-    """Return the per-element figures of one version (four grouped queries, whatever the size).
+    """Return the per-element figures of one version (five grouped queries, whatever the size).
 
-    `with_times=False` leaves out the median times (the costliest pass: every duration is
-    computed from two timestamps), for a heatmap that colours by another measure.
+    `with_times=False` leaves out the median times, for a heatmap that colours by another measure.
     """
     if isinstance(version, int):
         version = session.get(DefinitionVersion, version)
-    scope = case_scope([version.id], filters)
-    scope_ids = scope
     elements = _model_elements(session, version)
 
     def el(element_id: str, name: str | None = None) -> ElementFigures:
@@ -281,26 +355,35 @@ def exception_report(session: Session, version: DefinitionVersion | int, *,
             elements[element_id] = ElementFigures(element_id, name, "adhoc")
         return elements[element_id]
 
-    cases = session.execute(sa.select(sa.func.count()).select_from(scope.subquery())).scalar_one()
+    cases = session.execute(sa.select(sa.func.count()).select_from(
+        case_scope([version.id], filters).subquery())).scalar_one()
 
     # cases that reached each step, work items, breaches and steps done: one pass over work items
-    ikey, dkey = element_key(ITEM.c.element_id), element_key(DEV.c.element_id)
-    q = _item_filter(sa.select(
-        ikey, sa.func.min(ITEM.c.name), sa.func.count(sa.distinct(ITEM.c.case_id)),
-        sa.func.count(), sa.func.sum(sa.case((breached(now), 1), else_=0)),
-        sa.func.sum(sa.case((ITEM.c.state == "done", 1), else_=0)),
-    ).where(ITEM.c.case_id.in_(scope_ids), STEP).group_by(ikey), filters)
-    for element_id, name, reached, items, breaches, done in session.execute(q):
-        e = el(element_id, name)
-        e.reached, e.items, e.breaches, e.timed_items = reached, items, int(breaches or 0), int(done or 0)
+    items = item_scope([version.id], filters)
+    # (every column it reads is in ix_work_item_version_element: no row is fetched from the table)
+    q = _per_element(session, items, sa.func.count(sa.distinct(ITEM.c.case_id)), sa.func.count(),
+                     sa.func.sum(sa.case((breached(now), 1), else_=0)),
+                     sa.func.sum(sa.case((ITEM.c.state == "done", 1), else_=0)))
+    for element_id, reached, n, breaches, done in session.execute(q):
+        e = el(element_id)
+        e.reached, e.items, e.breaches, e.timed_items = reached, n, int(breaches or 0), int(done or 0)
+    # steps the model does not name (a version's elements are read from its model): their title
+    unnamed = [e.element_id for e in elements.values()
+               if e.type == "adhoc" and e.element_id != ADHOC and e.name == e.element_id]
+    if unnamed:
+        for element_id, name in session.execute(
+                sa.select(ITEM.c.element_id, sa.func.min(ITEM.c.name))
+                .where(items, ITEM.c.element_id.in_(unnamed)).group_by(ITEM.c.element_id)):
+            elements[element_id].name = name
 
     # deviations by kind and reason (one grouped query), and deviating cases
-    q = _deviation_filter(
-        sa.select(dkey, DEV.c.kind, DEV.c.reason_code, REASON.c.label, REASON.c.category,
-                  sa.func.count())
-        .select_from(DEV.outerjoin(REASON, REASON.c.code == DEV.c.reason_code))
-        .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
-        .group_by(dkey, DEV.c.kind, DEV.c.reason_code, REASON.c.label, REASON.c.category), filters)
+    dkey = element_key(DEV.c.element_id)
+    deviations = sa.and_(deviation_scope([version.id], filters), DEV.c.element_id.is_not(None))
+    q = (sa.select(dkey, DEV.c.kind, DEV.c.reason_code, REASON.c.label, REASON.c.category,
+                   sa.func.count())
+         .select_from(DEV.outerjoin(REASON, REASON.c.code == DEV.c.reason_code))
+         .where(deviations)
+         .group_by(dkey, DEV.c.kind, DEV.c.reason_code, REASON.c.label, REASON.c.category))
     reasons: dict[str, dict[str, dict]] = {}
     for element_id, kind, code, label, category, n in session.execute(q):
         e = el(element_id)
@@ -310,20 +393,16 @@ def exception_report(session: Session, version: DefinitionVersion | int, *,
         entry["count"] += n
     for element_id, by_code in reasons.items():
         el(element_id).reasons = sorted(by_code.values(), key=lambda r: (-r["count"], r["code"]))
-    q = _deviation_filter(sa.select(dkey, sa.func.count(sa.distinct(DEV.c.case_id)))
-                          .where(DEV.c.case_id.in_(scope_ids), DEV.c.element_id.is_not(None))
-                          .group_by(dkey), filters)
+    q = sa.select(dkey, sa.func.count(sa.distinct(DEV.c.case_id))).where(deviations).group_by(dkey)
     for element_id, n in session.execute(q):
         el(element_id).deviating_cases = n
 
-    # median time spent at each step (to the minute; see median_minutes_by)
-    done = None if not with_times else _item_filter(sa.select(ikey.label("element_id"), ITEM.c.created_at, ITEM.c.completed_at)
-                        .where(ITEM.c.case_id.in_(scope_ids), STEP, ITEM.c.state == "done"),
-                        filters).subquery()
-    if done is not None:
-        seconds = seconds_between(session, done.c.created_at, done.c.completed_at)
-        for element_id, median in session.execute(median_minutes_by(session, seconds,
-                                                                    done.c.element_id, done)):
+    # median time spent at each step (to the minute; see histogram_medians)
+    if with_times:
+        done = sa.and_(items, ITEM.c.state == "done", ITEM.c.minutes_spent.is_not(None))
+        hist = _per_element(session, done, sa.func.count().label("n"),
+                            keys=(ITEM.c.minutes_spent.label("m"),)).subquery()
+        for element_id, median in session.execute(histogram_medians(hist)):
             el(element_id).median_seconds = float(median) if median is not None else None
 
     for e in elements.values():
@@ -351,16 +430,16 @@ def drill_down(session: Session, definition_ids: list[int], *, measure: str,
     if measure == "cases":
         ids = scope
     elif measure in ("reached", "breached", "timed"):
-        q = sa.select(ITEM.c.case_id).where(ITEM.c.case_id.in_(scope), STEP)
+        q = sa.select(ITEM.c.case_id).where(item_scope(definition_ids, filters))
         if element_id:
             q = q.where(element_is(ITEM.c.element_id, element_id))
         if measure == "breached":
             q = q.where(breached(now))
         elif measure == "timed":
             q = q.where(ITEM.c.state == "done")
-        ids = _item_filter(q, filters)
+        ids = q
     elif measure in ("deviated", "kind", "reason", "rework", "category"):
-        q = sa.select(DEV.c.case_id).where(DEV.c.case_id.in_(scope))
+        q = sa.select(DEV.c.case_id).where(deviation_scope(definition_ids, filters))
         if element_id:
             q = q.where(element_is(DEV.c.element_id, element_id))
         if measure == "kind":
@@ -372,7 +451,7 @@ def drill_down(session: Session, definition_ids: list[int], *, measure: str,
         elif measure == "category":
             q = q.where(DEV.c.reason_code.in_(
                 sa.select(REASON.c.code).where(REASON.c.category == value)))
-        ids = _deviation_filter(q, filters)
+        ids = q
     else:
         ids = _scorecard_case_ids(session, measure, scope, now=now)
     q = (sa.select(Case).where(CASE.c.id.in_(ids)).order_by(CASE.c.opened_at.desc(), CASE.c.id.desc())
@@ -688,17 +767,17 @@ def redesign_candidates(session: Session, version: DefinitionVersion, *,
                         filters: Filters = NO_FILTERS, now: datetime) -> list[Finding]:
     """Rank what to redesign in one version, each finding with its evidence and a suggested action."""
     report = exception_report(session, version, filters=filters, now=now)
-    scope = case_scope([version.id], filters)
+    items, deviations = item_scope([version.id], filters), deviation_scope([version.id], filters)
     found: list[Finding] = []
 
     def dev_cases(element_id: str, kind: str) -> list[int]:
         return _samples(session, sa.select(DEV.c.case_id).where(
-            DEV.c.case_id.in_(scope), DEV.c.element_id == element_id, DEV.c.kind == kind))
+            deviations, DEV.c.element_id == element_id, DEV.c.kind == kind))
 
     def reasons_of(element_id: str, kind: str) -> list[dict]:
         q = (sa.select(DEV.c.reason_code, REASON.c.label, REASON.c.category, sa.func.count())
              .select_from(DEV.outerjoin(REASON, REASON.c.code == DEV.c.reason_code))
-             .where(DEV.c.case_id.in_(scope), DEV.c.element_id == element_id, DEV.c.kind == kind)
+             .where(deviations, DEV.c.element_id == element_id, DEV.c.kind == kind)
              .group_by(DEV.c.reason_code, REASON.c.label, REASON.c.category)
              .order_by(sa.func.count().desc(), DEV.c.reason_code).limit(3))
         return [{"code": c, "label": lb or c, "category": cat, "count": n}
@@ -730,11 +809,11 @@ def redesign_candidates(session: Session, version: DefinitionVersion, *,
 
     # the same ad-hoc step added again and again
     q = (sa.select(ITEM.c.name, sa.func.count(), sa.func.count(sa.distinct(ITEM.c.case_id)))
-         .where(ITEM.c.case_id.in_(scope), STEP, ITEM.c.element_id.like("adhoc:%"))
+         .where(items, ITEM.c.element_id.like("adhoc:%"))
          .group_by(ITEM.c.name).having(sa.func.count() >= ADHOC_REPEATS))
     for title, n, ncases in session.execute(q).all():
         samples = _samples(session, sa.select(ITEM.c.case_id).where(
-            ITEM.c.case_id.in_(scope), STEP, ITEM.c.element_id.like("adhoc:%"), ITEM.c.name == title))
+            items, ITEM.c.element_id.like("adhoc:%"), ITEM.c.name == title))
         found.append(Finding(f"adhoc:{title}", title, "adhoc_repeated",
                              ncases / report.cases if report.cases else None, n, report.cases, [],
                              samples, "The same step is added by hand again and again: "
@@ -742,7 +821,7 @@ def redesign_candidates(session: Session, version: DefinitionVersion, *,
 
     # breaches concentrated on one team: the team's own breach rate is high, and it holds most of
     # the version's breaches (steps with a due time that were done or are still open)
-    timed = sa.and_(ITEM.c.case_id.in_(scope), STEP, ITEM.c.due_at.is_not(None),
+    timed = sa.and_(items, ITEM.c.due_at.is_not(None),
                     ITEM.c.state != "cancelled")
     q = (sa.select(ITEM.c.team, sa.func.count(), sa.func.sum(sa.case((breached(now), 1), else_=0)))
          .where(timed).group_by(ITEM.c.team))

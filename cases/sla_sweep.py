@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from . import events
-from .case_models import CASE_STATUSES, Case, WorkItem
+from .case_models import CASE_STATUSES, Case, WorkItem, minutes_between
 from .case_service import engine_action
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .sla import DEFAULT_AT_RISK, at_risk_reached, sla_status  # noqa: F401  (sla_status re-exported)
@@ -132,7 +132,7 @@ def _flagged(session: Session, case: Case, state: str, *, element_id: str | None
         return
     result.breached += 1
     target = details.get("work_item_id") or "case"
-    escalation = WorkItem(case_id=case.id, task_id=f"{ESCALATION_KIND}:{target}",
+    escalation = WorkItem(case_id=case.id, definition_id=case.definition_id, task_id=f"{ESCALATION_KIND}:{target}",
                           element_id=element_id or "case", name=f"Breached: {subject}"[:255],
                           kind=ESCALATION_KIND, team=ESCALATION_TEAM, created_at=now)
     session.add(escalation)
@@ -161,7 +161,8 @@ def resolve_escalation(session: Session, *, actor: User, now: datetime, work_ite
                        expected_version=case.row_version, statuses=CASE_STATUSES, load=False):
         done = session.execute(sa.update(WorkItem).where(WorkItem.id == item.id,
                                                          WorkItem.state == "open")
-                               .values(state="done", completed_at=now, assignee_id=actor.id)
+                               .values(state="done", completed_at=now, assignee_id=actor.id,
+                                       minutes_spent=minutes_between(item.created_at, now))
                                .execution_options(synchronize_session=False))
         if done.rowcount != 1:
             raise Conflict("This escalation is already closed")

@@ -22,7 +22,7 @@ from engine.migration import migrate as engine_migrate
 from engine.store import DefinitionVersion
 
 from . import events
-from .case_models import Case
+from .case_models import Case, WorkItem
 from .case_service import engine_action
 from .deviations import Deviation
 from .errors import CaseError, Forbidden, InvalidInput, NotFound
@@ -202,6 +202,11 @@ def _migrate_case(session: Session, case_id: int, *, actor: User, now: datetime,
             store.move_instance(session, action.row, to_id)
             action.case.definition_id = to_id
             session.add(action.case)
+            # the steps still open belong to the new version now (done ones stay with the old)
+            session.execute(sa.update(WorkItem).where(WorkItem.case_id == case_id,
+                                                      WorkItem.state == "open")
+                            .values(definition_id=to_id)
+                            .execution_options(synchronize_session="fetch"))
             events.record(session, action.case, "process_migrated", actor=actor.username, at=now,
                           details={**facts, "steps": steps})
     except CannotMigrate as err:

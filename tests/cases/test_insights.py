@@ -298,6 +298,39 @@ def test_compare_versions_matches_elements_by_id(session, history, people):
     assert by["Task_CaptureOrder"].delta("rate") == 0
 
 
+def test_a_migrated_case_counts_each_step_under_the_version_it_was_in(session, history, people):
+    from cases import version_migration as vm
+    from cases.definitions import deploy_file
+    from cases.simulate import without_step
+    from cases.users import create_user
+    from tests.conftest import BPMN_DIR
+
+    v1 = history["version"]
+    h = History(session, people, _customer(session))
+    c5 = h.open(history["now"])
+    h.do(c5, "Task_CaptureOrder")
+    data = without_step((BPMN_DIR / "install_service.bpmn").read_bytes(), "Task_AgreeAppointment")
+    v2 = deploy_file(session, data, filename="install_service.bpmn", actor="designer",
+                     now=h.now, activate=True).versions[0]
+    dana = create_user(session, username="dana", password="correct horse", role="designer",
+                       now=h.now)
+    [moved] = vm.migrate(session, actor=dana, now=h.now, from_id=v1.id, to_id=v2.id,
+                         case_ids=[c5])
+    assert moved.moved, moved.reason
+    h.do(c5, "Task_CheckEligibility")
+
+    before = insights.exception_report(session, v1, now=h.now)
+    after = insights.exception_report(session, v2, now=h.now)
+    assert (before.cases, after.cases) == (4, 1)  # cases: where they are now
+    assert before.element("Task_CaptureOrder").reached == 5  # done in v1 before the move
+    assert after.element("Task_CaptureOrder").reached == 0
+    assert before.element("Task_CheckEligibility").reached == 4
+    assert after.element("Task_CheckEligibility").reached == 1  # opened in v1, moved, done in v2
+    assert after.element("Task_ProvisionNetwork").reached == 1
+    assert insights.drill_down(session, [v1.id], measure="reached",
+                               element_id="Task_CaptureOrder", now=h.now)[0].id == c5
+
+
 def _customer(session):
     from sqlmodel import select
 

@@ -52,3 +52,34 @@ def test_0005_downgrades_and_upgrades_again(db_url, db_engine):
     assert "api_token" not in sa.inspect(db_engine).get_table_names()
     command.upgrade(_config(db_url), "head")
     assert "api_token" in sa.inspect(db_engine).get_table_names()
+
+
+def test_0006_fills_in_version_and_minutes_of_existing_work_items(db_url, db_engine, session,
+                                                                  install, people, customer):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from cases.case_models import WorkItem
+    from cases.case_service import complete_step, open_case
+
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    case = open_case(session, actor=people.ann, now=t0, customer_id=customer.id,
+                     process_id="install_service", channel="phone")
+    first = session.exec(select(WorkItem).where(WorkItem.case_id == case.id)).one()
+    complete_step(session, actor=people.ann, now=t0 + timedelta(minutes=44, seconds=31),
+                  case_id=case.id, work_item_id=first.id, expected_version=case.row_version,
+                  data={"customer_id": "C-1001", "product": "fibre_broadband",
+                        "installation_address": "12 Harbour Road", "contact_phone": "+353 1 555",
+                        "requested_date": "2026-03-10"})
+    assert session.get(WorkItem, first.id).minutes_spent == 45   # written when the step is done
+    session.close()
+
+    command.downgrade(_config(db_url), "0005")
+    assert "minutes_spent" not in {c["name"] for c in sa.inspect(db_engine).get_columns("work_item")}
+    command.upgrade(_config(db_url), "head")
+    with db_engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, definition_id, state, minutes_spent FROM work_item "
+                                    "ORDER BY id")).all()
+    assert [(r.definition_id, r.state, r.minutes_spent) for r in rows] == [
+        (case.definition_id, "done", 45), (case.definition_id, "open", None)]

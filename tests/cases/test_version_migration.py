@@ -95,6 +95,11 @@ def test_dry_run_then_migrate_moves_cases_and_keeps_their_work_items(
         assert verify(session, case_id) == []
     [kept] = _open_items(session, at_check.id)
     assert (kept.id, kept.assignee_id) == (item.id, people.ann.id)
+    # the open step moved with the case; the step done before stays with the version it was done in
+    items = {i.element_id: i for i in session.exec(select(WorkItem).where(
+        WorkItem.case_id == at_check.id).execution_options(populate_existing=True))}
+    assert (items["Task_CaptureOrder"].state, items["Task_CaptureOrder"].definition_id) == ("done", v1)
+    assert kept.definition_id == v2
     # The moved case runs on in the new version.
     from cases.case_service import complete_step
     case = session.get(Case, at_check.id)
