@@ -809,11 +809,11 @@ def redesign_candidates(session: Session, version: DefinitionVersion, *,
 
     # the same ad-hoc step added again and again
     q = (sa.select(ITEM.c.name, sa.func.count(), sa.func.count(sa.distinct(ITEM.c.case_id)))
-         .where(items, ITEM.c.element_id.like("adhoc:%"))
+         .where(items, added_by_hand(session, ITEM.c.element_id))
          .group_by(ITEM.c.name).having(sa.func.count() >= ADHOC_REPEATS))
     for title, n, ncases in session.execute(q).all():
         samples = _samples(session, sa.select(ITEM.c.case_id).where(
-            items, ITEM.c.element_id.like("adhoc:%"), ITEM.c.name == title))
+            items, added_by_hand(session, ITEM.c.element_id), ITEM.c.name == title))
         found.append(Finding(f"adhoc:{title}", title, "adhoc_repeated",
                              ncases / report.cases if report.cases else None, n, report.cases, [],
                              samples, "The same step is added by hand again and again: "
