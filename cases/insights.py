@@ -5,11 +5,12 @@ Definitions used throughout (tests in tests/cases/test_insights.py pin each one)
 - A case *reached* a step when a work item was opened for it. Each `task_opened` event creates
   exactly one `work_item` row (cases/work_items.project), so the row is counted: it also carries
   the team, which the team filter needs, and the version the step belongs to (`definition_id`).
+  Elements without work items (gateways, where decisions are overridden) have no "reached" count
+  of their own: their rate is taken over every case in scope.
 - *Per version*: step figures count work items and deviations under the version they happened
   in (`work_item.definition_id`, `deviation.definition_id`); the case count is of the cases in
   the version now. The two differ only for cases migrated to another version part-way: their
-  earlier steps stay with the version they were done in. Elements without work items (gateways, where decisions are
-  overridden) have no "reached" count of their own: their rate is taken over every case in scope.
+  earlier steps stay with the version they were done in.
 - *Deviation rate* of an element: distinct cases with at least one deviation logged at the
   element / cases that reached it. *Rework*: go-backs to the element (the step reopened).
 - *Time spent* at a step: `completed_at - created_at` of work items that were done (not skipped or
@@ -164,30 +165,27 @@ def histogram_medians(hist: sa.Subquery) -> sa.Select:
     return sa.select(cum.c.k, sa.func.avg(cum.c.m) * 60).where(holds).group_by(cum.c.k)
 
 
+def _case_conditions(filters: Filters) -> list[sa.ColumnElement[bool]]:
+    conditions = []
+    if filters.since is not None:
+        conditions.append(CASE.c.opened_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(CASE.c.opened_at < filters.until)
+    if filters.channel:
+        conditions.append(CASE.c.channel == filters.channel)
+    return conditions
+
+
 def case_scope(definition_ids: Iterable[int], filters: Filters = NO_FILTERS) -> sa.Select:
     """Return SELECT id FROM case_record narrowed to the versions and the filters."""
-    q = sa.select(CASE.c.id).where(CASE.c.definition_id.in_(list(definition_ids)))
-    if filters.since is not None:
-        q = q.where(CASE.c.opened_at >= filters.since)
-    if filters.until is not None:
-        q = q.where(CASE.c.opened_at < filters.until)
-    if filters.channel:
-        q = q.where(CASE.c.channel == filters.channel)
-    return q
+    return sa.select(CASE.c.id).where(CASE.c.definition_id.in_(list(definition_ids)),
+                                      *_case_conditions(filters))
 
 
 def case_filter(filters: Filters) -> sa.Select | None:
     """Return SELECT id FROM case_record narrowed by the case filters (period, channel), or None."""
-    if filters.since is None and filters.until is None and not filters.channel:
-        return None
-    q = sa.select(CASE.c.id)
-    if filters.since is not None:
-        q = q.where(CASE.c.opened_at >= filters.since)
-    if filters.until is not None:
-        q = q.where(CASE.c.opened_at < filters.until)
-    if filters.channel:
-        q = q.where(CASE.c.channel == filters.channel)
-    return q
+    conditions = _case_conditions(filters)
+    return sa.select(CASE.c.id).where(*conditions) if conditions else None
 
 
 def _of_versions(column, definition_ids: Iterable[int]) -> sa.ColumnElement[bool]:
