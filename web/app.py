@@ -45,28 +45,68 @@ def create_app(settings: Settings) -> FastAPI:
 BODY_OVERHEAD = 256 * 1024  # form fields and multipart framing around the largest allowed file
 
 
+class _TooLarge(Exception):
+    """The body streamed in so far is already larger than the limit."""
+
+
 class BodyLimit:
-    """Refuse a request whose declared body is larger than any upload Caseflow accepts, before
-    anything reads it (413). Routes still check the exact file size with their own message."""
+    """Refuse a request whose body is larger than any upload Caseflow accepts (413).
+
+    A declared Content-Length is checked before anything reads the body; a body sent without one
+    (chunked) is counted as it streams in and refused as soon as it passes the limit, so it is
+    never buffered whole. Routes still check the exact file size with their own message.
+    """
 
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                limit = f"{self.max_bytes / 1024 / 1024:.1f} MB"
-                message = f"The request is larger than {limit}, the most Caseflow accepts."
-                if scope["path"].startswith("/api/"):
-                    response = JSONResponse({"detail": message}, status_code=413)
-                else:
-                    response = HTMLResponse(f"<!doctype html><title>Too large</title><p>{message}</p>"
-                                            "<p><a href=\"/\">Back to Caseflow</a></p>",
-                                            status_code=413)
-                await response(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received, too_large, started = 0, False, False
+
+        async def counted_receive():
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    too_large = True
+                    raise _TooLarge
+            return message
+
+        async def watched_send(message):
+            # The route may turn the failed read into its own error (FastAPI answers 400 for a
+            # body it could not read): once the body was too large, send the 413 instead of it.
+            nonlocal started
+            if too_large:
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._refuse(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, watched_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope, receive, send):
+        limit = f"{self.max_bytes / 1024 / 1024:.1f} MB"
+        message = f"The request is larger than {limit}, the most Caseflow accepts."
+        if scope["path"].startswith("/api/"):
+            response = JSONResponse({"detail": message}, status_code=413)
+        else:
+            response = HTMLResponse(f"<!doctype html><title>Too large</title><p>{message}</p>"
+                                    "<p><a href=\"/\">Back to Caseflow</a></p>", status_code=413)
+        await response(scope, receive, send)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
