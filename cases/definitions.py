@@ -151,7 +151,7 @@ def activate(session: Session, *, actor: str, now: datetime, definition_id: int)
     Running cases stay on the version they started on.
     """
     version = _version(session, definition_id)
-    store.activate_version(session, version, now=now)
+    store.activate_version(session, version, now=now, actor=actor)
     session.commit()
     return version
 
@@ -159,8 +159,7 @@ def activate(session: Session, *, actor: str, now: datetime, definition_id: int)
 def retire(session: Session, *, actor: str, now: datetime, definition_id: int) -> DefinitionVersion:
     """Retire a version: no new case starts on it; running cases go on. Commit once."""
     version = _version(session, definition_id)
-    version.status = "retired"
-    session.add(version)
+    store.retire_version(session, version, now=now, actor=actor)
     session.commit()
     return version
 

@@ -64,6 +64,9 @@ class DefinitionVersion(SQLModel, table=True):
     uploaded_by: str | None = Field(default=None, max_length=255)
     created_at: datetime = utc_column()
     activated_at: datetime | None = utc_column(default=None, nullable=True)
+    activated_by: str | None = Field(default=None, max_length=255)
+    retired_at: datetime | None = utc_column(default=None, nullable=True)
+    retired_by: str | None = Field(default=None, max_length=255)
 
 
 class WorkflowInstance(SQLModel, table=True):
@@ -95,7 +98,7 @@ def deploy(session: Session, data: bytes, *, filename: str, uploaded_by: str | N
         version = existing or _new_version(session, pid, process, data, digest, filename,
                                            uploaded_by, now)
         if activate:
-            activate_version(session, version, now=now)
+            activate_version(session, version, now=now, actor=uploaded_by)
         versions.append(version)
     session.flush()
     return versions
@@ -120,17 +123,27 @@ def _called_library(session: Session) -> dict[str, bytes]:
     return {pid: xml.encode("utf-8") for pid, xml in rows}
 
 
-def activate_version(session: Session, version: DefinitionVersion, *, now: datetime) -> None:
-    """Make a version the one new cases start on; the previously active version is retired."""
+def activate_version(session: Session, version: DefinitionVersion, *, now: datetime,
+                     actor: str | None) -> None:
+    """Make a version the one new cases start on; the previously active version is retired.
+
+    Who did it and when is kept on the rows (the latest activation and retirement of each)."""
     if version.status == "active":
         return
     for other in session.exec(select(DefinitionVersion).where(
             DefinitionVersion.process_id == version.process_id,
             DefinitionVersion.status == "active")).all():
-        other.status = "retired"
-        session.add(other)
-    version.status = "active"
-    version.activated_at = now
+        retire_version(session, other, now=now, actor=actor)
+    version.status, version.activated_at, version.activated_by = "active", now, actor
+    session.add(version)
+
+
+def retire_version(session: Session, version: DefinitionVersion, *, now: datetime,
+                   actor: str | None) -> None:
+    """No new case starts on the version any more; running cases go on."""
+    if version.status == "retired":
+        return
+    version.status, version.retired_at, version.retired_by = "retired", now, actor
     session.add(version)
 
 

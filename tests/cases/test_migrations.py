@@ -83,3 +83,11 @@ def test_0006_fills_in_version_and_minutes_of_existing_work_items(db_url, db_eng
                                     "ORDER BY id")).all()
     assert [(r.definition_id, r.state, r.minutes_spent) for r in rows] == [
         (case.definition_id, "done", 45), (case.definition_id, "open", None)]
+
+
+def test_0007_downgrades_and_upgrades_again(db_url, db_engine):
+    command.downgrade(_config(db_url), "0006")
+    assert "retired_by" not in {c["name"] for c in sa.inspect(db_engine).get_columns("definition_version")}
+    command.upgrade(_config(db_url), "head")
+    assert {"activated_by", "retired_at", "retired_by"} <= {
+        c["name"] for c in sa.inspect(db_engine).get_columns("definition_version")}

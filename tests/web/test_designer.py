@@ -214,9 +214,14 @@ def test_deploy_and_retire(app, client):
     assert response.status_code == 303
     assert "is now active" in client.get("/designer/versions/2").text
     assert [v.status for v in versions(app)] == ["retired", "active"]
+    first, second = versions(app)
+    assert (second.activated_by, first.retired_by) == ("designer", "designer")  # who, kept
+    assert first.retired_at == second.activated_at is not None
     client.post("/designer/versions/2/retire", data={"csrf_token": token}, follow_redirects=False)
     assert [v.status for v in versions(app)] == ["retired", "retired"]
     page = client.get("/designer/versions/2").text
+    assert re.search(r"<dt>Deployed</dt><dd>[0-9-]+ [0-9:]+ UTC by designer</dd>", page)
+    assert re.search(r"<dt>Retired</dt><dd>[0-9-]+ [0-9:]+ UTC by designer</dd>", page)
     assert "No version of this process is active now" in page
     assert "No active version" in client.get("/designer").text
     assert client.post("/designer/versions/2/activate", data={}).status_code == 403  # no token
