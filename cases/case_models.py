@@ -73,7 +73,8 @@ class WorkItem(SQLModel, table=True):
         sa.CheckConstraint(_in("state", WORK_ITEM_STATES), name="ck_work_item_state"),
         sa.CheckConstraint(_in("sla_state", SLA_STATES), name="ck_work_item_sla_state"),
         sa.Index("ix_work_item_state_team_due", "state", "team", "due_at"),
-        sa.Index("ix_work_item_state_assignee_due", "state", "assignee_id", "due_at"),
+        # mine (assignee) and unassigned in my teams (assignee NULL, team IN ...) both seek here
+        sa.Index("ix_work_item_state_assignee_team_due", "state", "assignee_id", "team", "due_at"),
         sa.Index("ix_work_item_state_due", "state", "due_at"),
         sa.Index("ix_work_item_version_element", "definition_id", "element_id", "case_id", "kind",
                  "state", "due_at", "completed_at", "team"),

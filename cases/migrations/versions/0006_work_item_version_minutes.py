@@ -1,4 +1,4 @@
-"""work item: version and minutes spent, for the insights
+"""work item: version and minutes spent, for the insights; an index for unassigned worklists
 
 Revision ID: 0006
 Revises: 0005
@@ -43,10 +43,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_work_item_version_done_minutes',
                               ['definition_id', 'state', 'element_id', 'minutes_spent', 'kind'],
                               unique=False)
+        # the unassigned worklist (assignee NULL, team IN ...) seeks instead of filtering rows
+        batch_op.drop_index('ix_work_item_state_assignee_due')
+        batch_op.create_index('ix_work_item_state_assignee_team_due',
+                              ['state', 'assignee_id', 'team', 'due_at'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('work_item', schema=None) as batch_op:
+        batch_op.drop_index('ix_work_item_state_assignee_team_due')
+        batch_op.create_index('ix_work_item_state_assignee_due', ['state', 'assignee_id', 'due_at'],
+                              unique=False)
         batch_op.drop_index('ix_work_item_version_done_minutes')
         batch_op.drop_index('ix_work_item_version_element')
         batch_op.drop_constraint('fk_work_item_definition_id_definition_version',
