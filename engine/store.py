@@ -88,7 +88,12 @@ class WorkflowInstance(SQLModel, table=True):
 # ---- definitions ------------------------------------------------------------------------------
 def deploy(session: Session, data: bytes, *, filename: str, uploaded_by: str | None, now: datetime,
            activate: bool = False) -> list[DefinitionVersion]:
-    """Store every executable process of a file as a new version (the same bytes give the same one)."""
+    """Store every executable process of a file as a new version (the same bytes give the same one).
+
+    `activate` makes them the active versions, except that the bytes of a retired version do not
+    bring it back while another version is active (a restart deploying the shipped files must not
+    undo a redesign deployed since): that takes an explicit `activate_version`.
+    """
     digest = content_hash(data)
     compiled = compile_processes(data, filename, called=_called_library(session))
     versions = []
@@ -97,7 +102,9 @@ def deploy(session: Session, data: bytes, *, filename: str, uploaded_by: str | N
             DefinitionVersion.process_id == pid, DefinitionVersion.content_hash == digest)).first()
         version = existing or _new_version(session, pid, process, data, digest, filename,
                                            uploaded_by, now)
-        if activate:
+        rollback = (existing is not None and existing.status == "retired"
+                    and active_version(session, pid) is not None)
+        if activate and not rollback:
             activate_version(session, version, now=now, actor=uploaded_by)
         versions.append(version)
     session.flush()

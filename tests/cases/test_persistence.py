@@ -37,6 +37,19 @@ def test_same_bytes_are_the_same_version_and_new_bytes_a_new_one(session):
     assert statuses == {1: "retired", 2: "active"}
 
 
+def test_deploying_a_retired_versions_bytes_again_does_not_undo_the_newer_version(session):
+    """`make run` deploys the shipped files on every start: a redesign deployed since stays."""
+    _deploy(session)
+    changed = (DATA / "deviations.bpmn").read_bytes().replace(b"Capture order", b"Capture the order")
+    deploy_file(session, changed, filename="deviations.bpmn", actor="d", now=T0, activate=True)
+    again = _deploy(session)
+    assert again.new == [False] and again.versions[0].version == 1
+    assert {v.version: v.status for v in list_definitions(session)} == {1: "retired", 2: "active"}
+    from cases.definitions import activate  # bringing it back is an explicit act
+    activate(session, actor="d", now=T0, definition_id=again.versions[0].id)
+    assert {v.version: v.status for v in list_definitions(session)} == {1: "active", 2: "retired"}
+
+
 def test_a_file_with_two_processes_deploys_both(session):
     result = _deploy(session, "call_activity.bpmn")
     assert sorted(v.process_id for v in result.versions) == ["field_work", "main_process"]

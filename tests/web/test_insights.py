@@ -56,6 +56,8 @@ def test_index_links_every_version(boss, history):
     v = history["version"].id
     assert f'href="/insights/versions/{v}/cases?measure=cases">4</a>' in page.text
     assert f'href="/insights/versions/{v}/heatmap"' in page.text
+    deployed = history["version"].activated_at.strftime("%Y-%m-%d")
+    assert f'<td data-label="In use">from {deployed}</td>' in page.text
 
 
 def test_report_numbers_drill_down_to_cases(boss, history):
@@ -119,6 +121,10 @@ def test_compare_versions_page(boss, history, app):
     row = re.search(r'<tr data-element-id="Task_AgreeAppointment".*?</tr>', page.text, re.DOTALL).group(0)
     assert "removed" in row and "not in this version" in row
     assert f'data-bpmn-url="/insights/versions/{v2}/bpmn"' in page.text
+    v1_from = history["version"].activated_at.strftime("%Y-%m-%d")
+    switched = history["now"].strftime("%Y-%m-%d")  # v2 deployed: v1 retired on the same day
+    assert f"v1 (in use from {v1_from} to {switched})" in page.text
+    assert f"v2 (in use from {switched})" in page.text
     assert boss.get("/insights/compare?process=complaint").status_code == 400
 
 
