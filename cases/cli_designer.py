@@ -67,25 +67,27 @@ def upload(file: Path, actor: str = typer.Option("cli", help="Who uploads (recor
 
 
 @app.command()
-def activate(process: str, version: int) -> None:
+def activate(process: str, version: int,
+             actor: str = typer.Option("cli", help="Who deploys it (recorded).")) -> None:
     """Deploy a stored version: new cases start on it; running cases stay on theirs."""
     from .definitions import activate as activate_version
 
     with _session() as session:
         found = _find(session, process, version)
-        activate_version(session, actor="cli", now=utcnow(), definition_id=found.id)
+        activate_version(session, actor=actor, now=utcnow(), definition_id=found.id)
         typer.echo(f"{process} v{version} is active; running cases stay on their version.")
 
 
 @app.command()
-def retire(process: str, version: int) -> None:
+def retire(process: str, version: int,
+           actor: str = typer.Option("cli", help="Who retires it (recorded).")) -> None:
     """Retire a version: no new case starts on it; running cases go on."""
     from .definitions import retire as retire_version
 
     with _session() as session:
         found = _find(session, process, version)
         was_active = found.status == "active"
-        retire_version(session, actor="cli", now=utcnow(), definition_id=found.id)
+        retire_version(session, actor=actor, now=utcnow(), definition_id=found.id)
         typer.echo(f"{process} v{version} is retired; running cases on it go on.")
         if was_active:
             typer.echo(f"No version of {process} is active now: new cases cannot start.")

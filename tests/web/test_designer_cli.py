@@ -68,11 +68,14 @@ def test_upload_compare_activate_retire(env):
     assert "1 -> v2: 2 added, 0 removed, 2 changed" in diff.output
     assert "Review" in diff.output and "name: Check credit → Check credit score" in diff.output
     assert "no element differs" in _run("compare", "dev_process", 2, 2).output
-    assert _run("activate", "dev_process", 2).exit_code == 0
+    assert _run("activate", "dev_process", 2, "--actor", "dana").exit_code == 0
     assert _statuses(engine) == [(1, "retired"), (2, "active")]
     retired = _run("retire", "dev_process", 2)
     assert retired.exit_code == 0 and "new cases cannot start" in retired.output
     assert _statuses(engine) == [(1, "retired"), (2, "retired")]
+    with Session(engine) as s:
+        v1, v2_row = s.exec(select(DefinitionVersion).order_by(DefinitionVersion.version)).all()
+        assert (v1.retired_by, v2_row.activated_by, v2_row.retired_by) == ("dana", "dana", "cli")
 
 
 def test_refusals(env, tmp_path):
