@@ -98,12 +98,10 @@ class WorkItem(SQLModel, table=True):
     completed_at: datetime | None = utc_column(default=None, nullable=True)
     minutes_spent: int | None = Field(default=None)
 
-    def mark_done(self, now: datetime, assignee_id: int | None = None) -> None:
+    def mark_done(self, now: datetime, assignee_id: int) -> None:
         """The step is done: record when, by whom, and the minutes it took."""
-        self.state, self.completed_at = "done", now
+        self.state, self.completed_at, self.assignee_id = "done", now, assignee_id
         self.minutes_spent = minutes_between(self.created_at, now)
-        if assignee_id is not None:
-            self.assignee_id = assignee_id
 
 
 def minutes_between(start: datetime, end: datetime) -> int:

@@ -17,7 +17,7 @@ Definitions used throughout (tests in tests/cases/test_insights.py pin each one)
   cancelled), kept to the nearest minute in `work_item.minutes_spent` when the step is done; its
   median is computed in SQL from a per-minute histogram with running sums (`histogram_medians`:
   the histogram comes straight off an index, fast on large tables). Cycle-time medians of the
-  scorecard are exact (`row_number()` and `count()` windows, `median_by`).
+  scorecard are exact (`row_number()` and `count()` windows, `_median_all`).
 - A step is *breached* when its work item has a due time and was done after it, or is still open
   past it (`now`). The SLA sweep's `sla_breached` events say the same once they exist; this reads
   the work items directly so that history recorded before the sweep counts as well.
@@ -125,22 +125,6 @@ def week_start(session: Session, column) -> sa.ColumnElement:
         return sa.func.to_char(sa.func.date_trunc("week", column), "YYYY-MM-DD")
     # 'weekday 0' moves to the coming Sunday (or stays on one); six days back is that week's Monday.
     return sa.func.date(column, "weekday 0", "-6 days")
-
-
-def median_by(session: Session, value, keys: list, source) -> sa.Select:
-    """Return `SELECT keys..., median(value)` over the rows of `source`, grouped by `keys`.
-
-    Portable median: number the values in order within each group, keep the middle one (odd
-    count) or the middle two (even count), and average them.
-    """
-    ranked = sa.select(
-        *keys, value.label("v"),
-        sa.func.row_number().over(partition_by=keys, order_by=value).label("rn"),
-        sa.func.count().over(partition_by=keys).label("n"),
-    ).select_from(source).subquery()
-    rk = [ranked.c[k.key] for k in keys]
-    middle = sa.or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
-    return sa.select(*rk, sa.func.avg(ranked.c.v).label("median")).where(middle).group_by(*rk)
 
 
 def histogram_medians(hist: sa.Subquery) -> sa.Select:
@@ -684,7 +668,8 @@ def scorecard(session: Session, definition_ids: list[int], *, filters: Filters =
 
 
 def _median_all(session: Session, value, source) -> float | None:
-    """Median of an expression over all rows of a subquery (SQL, see `median_by`)."""
+    """Median of an expression over all rows of a subquery, in SQL: number the values in order,
+    keep the middle one (odd count) or the middle two (even count), and average them."""
     ranked = sa.select(
         value.label("v"), sa.func.row_number().over(order_by=value).label("rn"),
         sa.func.count().over().label("n")).select_from(source).subquery()

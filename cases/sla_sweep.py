@@ -132,7 +132,8 @@ def _flagged(session: Session, case: Case, state: str, *, element_id: str | None
         return
     result.breached += 1
     target = details.get("work_item_id") or "case"
-    escalation = WorkItem(case_id=case.id, definition_id=case.definition_id, task_id=f"{ESCALATION_KIND}:{target}",
+    escalation = WorkItem(case_id=case.id, definition_id=case.definition_id,
+                          task_id=f"{ESCALATION_KIND}:{target}",
                           element_id=element_id or "case", name=f"Breached: {subject}"[:255],
                           kind=ESCALATION_KIND, team=ESCALATION_TEAM, created_at=now)
     session.add(escalation)
