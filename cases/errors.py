@@ -29,3 +29,17 @@ class InvalidInput(CaseError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()) or "Invalid input")
         self.errors = dict(errors)
         self.submitted = dict(submitted or {})
+
+
+class ProcessFailed(Conflict):
+    """The model failed while the case ran (a script, condition, timer or payload at one element).
+
+    Nothing of the action was stored; an incident records the failure for a supervisor, who can
+    retry it once the data or the model is fixed. Answered as 409: the person's input is not lost.
+    """
+
+    def __init__(self, message: str, element_id: str | None = None, incident_id: int | None = None,
+                 submitted: dict | None = None):
+        super().__init__(message, submitted)
+        self.element_id = element_id
+        self.incident_id = incident_id
