@@ -9,3 +9,6 @@ from .deviations import Deviation  # noqa: F401
 from .events import CaseEvent  # noqa: F401
 from .reason_codes import ReasonCode  # noqa: F401
 from .users import User  # noqa: F401
+from .incidents.models import Incident  # noqa: F401
+from .jobs.models import Job  # noqa: F401
+from .subscriptions.models import Subscription  # noqa: F401
