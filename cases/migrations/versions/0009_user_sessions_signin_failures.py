@@ -1,7 +1,7 @@
 """server-side sign-in sessions and failed sign-ins (throttling)
 
 Revision ID: 0009
-Revises: 0007 (0008 is reserved for the job executor; repointed once it lands)
+Revises: 0008
 Create Date: 2026-12-01 12:20:00
 
 A session row is keyed by the SHA-256 of the token the browser holds, never the token itself.
@@ -14,7 +14,7 @@ import engine.store
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
