@@ -8,12 +8,18 @@ database in case and sequence order and written as they come; nothing holds the 
 
 Filters: `process_id`, and a period that selects the cases opened in it (whole traces, never
 traces cut in the middle).
+
+Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` (or tab/CR before one) as a formula,
+so every CSV text cell that starts so gets a leading single quote (OWASP, CSV injection): a task
+titled `=HYPERLINK(...)` stays text. The XES is XML: values are attribute-escaped and characters
+XML 1.0 cannot carry become U+FFFD.
 """
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -58,6 +64,28 @@ EVENT_COLUMNS = ["case_id", "process_id", "version", "channel", "seq", "at", "ty
                  "reason_category", "details"]
 CASE_COLUMNS = ["case_id", "process_id", "version", "customer_id", "channel", "priority", "status",
                 "contacted_at", "opened_at", "promised_at", "closed_at", "opened_by", "events"]
+
+
+# Fullwidth forms too: some spreadsheet locales take them for the ASCII signs.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: Any) -> Any:
+    """Return a cell a spreadsheet shows as text: a leading quote before a formula start."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+class SafeCsvWriter:
+    """A csv writer that neutralises every cell (use it for every CSV Caseflow writes)."""
+
+    def __init__(self, out: IO[str]):
+        self._writer = csv.writer(out)
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        """Write one row, each text cell passed through csv_cell."""
+        self._writer.writerow([csv_cell(v) for v in row])
 
 
 @dataclass(frozen=True)
@@ -159,7 +187,7 @@ def iter_events(session: Session, f: ExportFilter = ExportFilter()) -> Iterator[
 
 def write_events_csv(session: Session, out: IO[str], f: ExportFilter = ExportFilter()) -> int:
     """Write one row per event; return how many."""
-    writer = csv.writer(out)
+    writer = SafeCsvWriter(out)
     writer.writerow(EVENT_COLUMNS)
     n = 0
     for e in iter_events(session, f):
@@ -182,7 +210,7 @@ def write_cases_csv(session: Session, out: IO[str], f: ExportFilter = ExportFilt
          .select_from(CASE.join(VERSION, VERSION.c.id == CASE.c.definition_id)
                       .outerjoin(counts, counts.c.case_id == CASE.c.id))
          .where(CASE.c.id.in_(_cases(f))).order_by(CASE.c.id))
-    writer = csv.writer(out)
+    writer = SafeCsvWriter(out)
     writer.writerow(CASE_COLUMNS)
     n = 0
     for row in _stream(session, q):
@@ -216,8 +244,13 @@ XES_HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+# What XML 1.0 cannot carry at all, even escaped: C0 controls but tab/LF/CR, surrogates, U+FFFE/F.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _attr(tag: str, key: str, value: Any, indent: str) -> str:
-    return f"{indent}<{tag} key={quoteattr(key)} value={quoteattr(str(value))}/>\n"
+    text = _NOT_XML.sub("\ufffd", str(value))
+    return f"{indent}<{tag} key={quoteattr(key)} value={quoteattr(text)}/>\n"
 
 
 def _xes_time(at: datetime) -> str:

@@ -13,6 +13,8 @@ from lxml import etree
 from cases import exports
 from cases.events import CaseEvent
 from cases.exports import ExportFilter
+from tests.cases.conftest import People, deploy_shipped
+from tests.cases.test_case_service import _open
 from tests.cases.test_insights import build_history
 from tests.conftest import T0
 
@@ -130,3 +132,66 @@ def test_export_command(history, db_url, tmp_path, monkeypatch, session):
     assert bad.exit_code == 2 and "choose one of csv, xes" in bad.output
     bad = runner.invoke(app, ["export", "--format", "csv", "--output", str(out), "--since", "May"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+FORMULA = '=HYPERLINK("http://evil.example/","Click")'
+DANGEROUS = tuple("=+-@\t\r")
+
+
+def _case_with_adhoc_task(session, people, customer, title: str) -> int:
+    from cases import deviation_service
+
+    deploy_shipped(session, "install_service")
+    case = _open(session, people, customer)
+    deviation_service.add_task(session, actor=people.ann, now=T0 + timedelta(minutes=1),
+                               case_id=case.id, expected_version=case.row_version,
+                               reason_code="customer_asked_for_written_confirmation",
+                               note="asked on the phone", title=title, team="Customer Care")
+    return case.id
+
+
+def test_a_formula_in_an_adhoc_task_title_is_neutralised_in_the_events_csv(session, people,
+                                                                          customer):
+    case_id = _case_with_adhoc_task(session, people, customer, FORMULA)
+    out = io.StringIO()
+    exports.write_events_csv(session, out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    opened = [r for r in rows if r["type"] == "task_opened" and r["element_id"].startswith("adhoc:")]
+    assert [(int(r["case_id"]), r["activity"]) for r in opened] == [(case_id, "'" + FORMULA)]
+    cells = [cell for row in csv.reader(io.StringIO(out.getvalue())) for cell in row]
+    assert not [c for c in cells if c.startswith(DANGEROUS)]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("＝1+1", "'＝1+1"), ("Call back", "Call back"),
+    ("", ""), (7, 7), (-3, -3)])
+def test_cell_neutralises_what_a_spreadsheet_would_run(value, expected):
+    assert exports.csv_cell(value) == expected
+
+
+def test_the_cases_csv_neutralises_its_text_cells(session, people, customer):
+    from cases.users import create_user
+
+    deploy_shipped(session, "install_service")
+    evil = create_user(session, username="@evil", password="correct horse", role="agent", now=T0,
+                       teams=["Customer Care"])
+    session.commit()
+    _open(session, People(evil, evil, evil, evil), customer)
+    out = io.StringIO()
+    exports.write_cases_csv(session, out)
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["opened_by"] == "'@evil"
+
+
+def test_xes_escapes_markup_and_control_characters_in_a_title(session, people, customer, tmp_path):
+    title = 'Say "hi" & <b>bye</b>\x01\x1b then ]]> done'
+    _case_with_adhoc_task(session, people, customer, title)
+    path = tmp_path / "log.xes"
+    with open(path, "w", encoding="utf-8", errors="strict") as fh:
+        exports.write_xes(session, fh)
+    doc = etree.parse(str(path))
+    assert xes_schema().validate(doc)
+    names = doc.getroot().xpath("//x:event/x:string[@key='concept:name']/@value",
+                                namespaces={"x": XES_NS})
+    assert 'Say "hi" & <b>bye</b>\ufffd\ufffd then ]]> done' in names
