@@ -10,14 +10,16 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from engine import store
-from engine.errors import FormInvalid, TaskNotReady
+from engine.errors import FormInvalid, ScriptFailed, TaskNotReady
 from engine.runtime import Instance
 from engine.store import WorkflowInstance
 
-from . import events
+from . import duties, events, policy
 from .case_models import CHANNELS, Case, WorkItem
 from .customers import get_customer
-from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound
+from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed
+from .jobs import service as jobs
+from .subscriptions import service as subscriptions
 from .sla import promised_at
 from .users import User
 from .work_items import project, require_team
@@ -56,7 +58,13 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
             "priority": priority, "customer_id": customer_id,
             "contacted_at": contacted_at.isoformat()})
         _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams)
+        jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
+        subscriptions.sync(session, case.id, live, force=True)
         session.commit()
+    except ScriptFailed as err:
+        session.rollback()
+        raise ProcessFailed(f"The process failed before its first step: {err}. Nothing was "
+                            "opened; a designer must fix the model", err.element_id) from None
     except Exception:
         session.rollback()
         raise
@@ -99,17 +107,21 @@ class EngineAction:
     row: WorkflowInstance | None
     live: Instance | None
     due_overrides: dict[str, datetime] = field(default_factory=dict)
+    sync_timer: bool = False  # write the timer job even if the due time looks unchanged
 
 
 @contextmanager
 def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
                   expected_version: int, submitted: dict | None = None,
                   statuses: tuple[str, ...] = ("open",), load: bool = True,
-                  time_limit: float = 2.0, lane_teams: Mapping[str, str] | None = None
-                  ) -> Iterator[EngineAction]:
+                  time_limit: float = 2.0, lane_teams: Mapping[str, str] | None = None,
+                  incidents: bool = True) -> Iterator[EngineAction]:
     """Lock the case, load its instance, run the body, then save, re-project, record and commit once.
 
-    Any error rolls everything back; a concurrent writer surfaces as Conflict.
+    Any error rolls everything back; a concurrent writer surfaces as Conflict. When the model
+    fails (ScriptFailed), the failure is recorded as an incident on the case in a transaction of
+    its own (unless `incidents` is false: the job executor counts its own attempts) and the
+    person gets a ProcessFailed naming the element.
     """
     submitted = submitted if submitted is not None else {}
     try:
@@ -119,6 +131,8 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
         action = EngineAction(case, row, live)
         yield action
         if live is not None:
+            timer_before = row.next_timer_due
+            subscribed = subscriptions.changed(live)
             try:
                 store.save_instance(session, row, live, now=now)
             except store.StaleState:
@@ -126,13 +140,34 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
                                submitted) from None
             _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
                           due_overrides=action.due_overrides)
+            if row.next_timer_due != timer_before or action.sync_timer:
+                jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
+            if subscribed:
+                subscriptions.sync(session, case.id, live)
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()
         raise Conflict("Someone else changed this case meanwhile; reload and retry", submitted) from None
+    except ScriptFailed as err:
+        session.rollback()
+        if not incidents:
+            raise
+        raise _incident(session, case_id, err, now=now, submitted=submitted) from None
     except Exception:
         session.rollback()
         raise
+
+
+def _incident(session: Session, case_id: int, err: ScriptFailed, *, now: datetime,
+              submitted: dict) -> ProcessFailed:
+    """Record a failure of the model during a person's action; return the error to raise."""
+    from .incidents.service import record_failure
+
+    incident = record_failure(session, case_id=case_id, element_id=err.element_id,
+                              source="action", error=str(err), now=now)
+    return ProcessFailed(f"The process could not go on: {err}. Nothing was saved; a supervisor "
+                         f"sees it as incident {incident.id}. Try again once it is fixed.",
+                         err.element_id, incident.id, submitted)
 
 
 def _lock(session: Session, case_id: int, expected_version: int, submitted: dict,
@@ -165,6 +200,9 @@ def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict,
     if item.assignee_id not in (None, actor.id) and actor.role not in ("supervisor", "admin"):
         raise Forbidden("Someone else has claimed this step; ask them or a supervisor to release it")
     require_team(actor, item)
+    step = duties.action_step(session, case, "complete", {"work_item_id": item.id, "data": submitted})
+    if policy.decide(actor, "complete", step) != "allowed":
+        raise Forbidden("Completing this step needs a supervisor")  # no such cell today
     return item
 
 

@@ -23,12 +23,23 @@ class Settings(BaseSettings):
     script_time_limit: float = 2.0
     max_upload_bytes: int = 10 * 1024 * 1024
     session_max_age: int = 8 * 3600
+    # A sign-in session ends after this many minutes without a request (besides session_max_age).
+    session_idle_minutes: int = 30
+    # Failed sign-ins within signin_lock_minutes that lock an account, and a client address.
+    signin_max_failures: int = 5
+    signin_max_failures_per_address: int = 20
+    signin_lock_minutes: int = 15
     secure_cookies: bool = False
     bpmn_dir: Path = Path(__file__).resolve().parent.parent / "bpmn"
     # Lane name -> team that works it (JSON in CASEFLOW_LANE_TEAMS); an unmapped lane is its own team.
     lane_teams: dict[str, str] = {}
     # Share of a step's or promise's time after which it counts as at risk (CASEFLOW_SLA_AT_RISK).
     sla_at_risk: float = 0.8
+    # The job executor (timers, SLA sweeps, signal deliveries...) runs inside `caseflow serve`
+    # unless CASEFLOW_RUN_JOBS=false (then run `caseflow worker` processes instead).
+    run_jobs: bool = True
+    job_poll_seconds: float = 1.0
+    sla_sweep_every: float = 60.0
 
     @field_validator("script_time_limit")
     @classmethod

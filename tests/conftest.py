@@ -13,6 +13,9 @@ from sqlmodel import Session, SQLModel
 import cases.models  # noqa: F401  (registers every table)
 from cases.db import make_engine, normalize_url, upgrade
 
+# The job executor runs inside the app by default; tests start it themselves where they test it.
+os.environ.setdefault("CASEFLOW_RUN_JOBS", "false")
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 BPMN_DIR = ROOT / "bpmn"

@@ -1,29 +1,38 @@
 """The composition root: `create_app(settings)` builds the whole web application."""
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+import sqlalchemy.exc as sa_exc
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from cases.db import make_engine
+from cases.errors import CaseError
+from cases.jobs import executor as jobs_executor
 from cases.settings import Settings
+from engine.clock import utcnow
+from engine.errors import ScriptFailed
 
-from . import api, designer, insights, pages, work
+from . import api, designer, insights, pages, refusals, work
 from .security import LoginRequired, csrf_token
+from .security_headers import SecurityHeaders
 
 HERE = Path(__file__).resolve().parent
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app from settings: database engine, templates, routes, middleware."""
-    app = FastAPI(title="Caseflow", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(title="Caseflow", docs_url="/api/docs", openapi_url="/api/openapi.json",
+                  lifespan=_lifespan)
     app.state.settings = settings
+    app.state.clock = utcnow  # sign-in sessions read the time here (tests move it by hand)
     app.state.engine = make_engine(settings.database_url)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["csrf_token"] = csrf_token
@@ -32,6 +41,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax",
                        https_only=settings.secure_cookies, max_age=settings.session_max_age,
                        session_cookie="caseflow_session")
+    app.add_middleware(SecurityHeaders, docs_paths=(app.docs_url, app.swagger_ui_oauth2_redirect_url,
+                                                    app.redoc_url))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
     app.include_router(work.router)
@@ -40,6 +51,21 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router, prefix="/api")
     _add_error_handlers(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """Run the job executor beside the web app unless the settings turn it off."""
+    executor = None
+    if app.state.settings.run_jobs:
+        executor = jobs_executor.from_settings(app.state.engine, app.state.settings)
+        executor.start(poll=app.state.settings.job_poll_seconds)
+    app.state.executor = executor
+    try:
+        yield
+    finally:
+        if executor is not None:
+            executor.stop()
 
 
 BODY_OVERHEAD = 256 * 1024  # form fields and multipart framing around the largest allowed file
@@ -110,36 +136,26 @@ class BodyLimit:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
+    """Answer every refusal as a 4xx the caller can read (web/refusals.py); never a 500 for input."""
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired):
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": "Sign in first."}, status_code=401)
+            return refusals.api_refusal(401, "Sign in first, or send an API token.")
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        if request.url.path.startswith("/api/"):
-            return await request_validation_exception_handler(request, exc)
-        # A page address with a malformed id (/cases/abc) is a page that does not exist; a bad
-        # query or form value is named with what is wrong with it.
-        templates = request.app.state.templates
-        errors = exc.errors()
-        if all(e.get("loc", ("",))[0] == "path" for e in errors):
-            status, message = 404, "No such page: check the address."
-        else:
-            status = 400
-            message = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in errors)
-        return templates.TemplateResponse(request, "error.html",
-                                          {"status": status, "message": message}, status_code=status)
+        return refusals.invalid_request(request, exc.errors())
 
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException):
+    @app.exception_handler(StarletteHTTPException)  # also FastAPI's, and unknown addresses
+    async def _http(request: Request, exc: StarletteHTTPException):
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        templates = request.app.state.templates
-        return templates.TemplateResponse(request, "error.html",
-                                          {"status": exc.status_code, "message": exc.detail},
-                                          status_code=exc.status_code)
+            return refusals.api_refusal(exc.status_code, exc.detail, exc.headers)
+        return refusals.page_refusal(request, exc.status_code, exc.detail)
+
+    app.add_exception_handler(CaseError, refusals.case_error)
+    app.add_exception_handler(ScriptFailed, refusals.script_failed)
+    app.add_exception_handler(sa_exc.DataError, refusals.data_error)
 
 
 def app_from_env() -> FastAPI:
