@@ -21,10 +21,13 @@ from SpiffWorkflow.util.task import TaskState
 from .clock import engine_time
 from .compaction import compact_history
 from .definitions import CompiledProcess
-from .errors import ScriptFailed, TaskNotReady
+from .errors import EngineError, ScriptFailed, TaskNotReady
+from .event_specs import settle_event_subprocesses
 from .forms import Form, validate_form
-from .sandbox import ScriptRefused, ScriptTimeout, new_script_engine
+from .sandbox import SandboxError, new_script_engine
+from .timer_starts import pass_start_event
 from .serializer import SERIALIZER_VERSION, dump_state, workflow_from_dict
+from .waits import Subscription, expected_correlation, timer_due, waits
 
 HUMAN_KINDS = ("UserTask", "ManualTask", "NoneTask")
 _TICK = timedelta(microseconds=1)
@@ -133,19 +136,34 @@ class Instance:
                               dict(t.data)) for t in done]
 
     def next_timer_due(self) -> datetime | None:
-        """Return when the earliest waiting timer fires (store it to schedule a wake-up)."""
-        due = []
-        for pending in self.workflow.waiting_events():
-            if "Timer" in pending.event_type and isinstance(pending.value, str):
-                try:
-                    due.append(TimerEventDefinition.get_datetime(pending.value))
-                except ValueError:
-                    continue
+        """Return when the earliest waiting timer fires (store it to schedule a wake-up): timer
+        catch and boundary events, event-based gateway branches, timer-started event subprocesses."""
+        if self.is_cancelled:
+            return None
+        due = [timer_due(w) for w in waits(self.workflow) if w.kind == "timer"]
+        due = [d for d in due if d is not None]
         return min(due) if due else None
+
+    def subscriptions(self) -> list[Subscription]:
+        """Return every message and signal the instance waits for now, one row per catch, with the
+        correlation values each catch expects; stable order, JSON-ready values."""
+        if self.is_cancelled:
+            return []
+        rows = {(w.kind, w.name, w.element_id): w for w in waits(self.workflow)
+                if w.kind in ("message", "signal") and w.name}
+        return [Subscription(kind, name, element,
+                             expected_correlation(w, self._data_at(w)) if kind == "message" else {})
+                for (kind, name, element), w in sorted(rows.items())]
 
     def waiting_messages(self) -> list[str]:
         """Return the names of messages the process is waiting for right now."""
-        return sorted({p.name for p in self.workflow.waiting_events() if "Message" in p.event_type})
+        return sorted({s.name for s in self.subscriptions() if s.kind == "message"})
+
+    def _data_at(self, wait) -> dict:
+        """The data a catch sees: its own task's, or the scope's latest for an event subprocess."""
+        if wait.task is not None:
+            return dict(wait.task.data)
+        return self.data
 
     # ---- commands ------------------------------------------------------------------------
     def complete(self, task_id: str, data: Mapping[str, Any], *, now: datetime) -> dict:
@@ -191,7 +209,8 @@ class Instance:
                     self._guard(None, self.workflow.refresh_timers)
                 # do_engine_steps refreshes timers last, so a timer that just fired leaves a
                 # READY engine task behind: go round again until nothing automatic is ready.
-                if not deliver_inbox(self) and not self._engine_ready():
+                settled = settle_event_subprocesses(self.workflow)
+                if not settled and not deliver_inbox(self) and not self._engine_ready():
                     break
         self._stamp_ready(now)
 
@@ -226,14 +245,14 @@ class Instance:
     def _guard(self, task, fn):
         try:
             return fn()
-        except (ScriptTimeout, ScriptRefused) as err:
+        except SandboxError as err:
             raise ScriptFailed(str(err), self._element_of(task)) from err
         except SpiffWorkflowException as err:
             element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or self._element_of(task)
             line = getattr(err, "line_number", None) or None
             cause = err.__cause__ or getattr(err, "exception", None)
-            if isinstance(cause, ScriptTimeout):
-                raise ScriptFailed(str(cause), element) from err
+            if isinstance(cause, SandboxError):
+                raise ScriptFailed(str(cause), element, line) from err
             raise ScriptFailed(str(err), element, line) from err
 
     @staticmethod
@@ -274,13 +293,25 @@ class Instance:
         return dump_state(self.workflow, {"caseflow": self.envelope})
 
 
+def _element_in_traceback(err: BaseException) -> str | None:
+    """Return the element whose task was being handled where the error was raised (innermost)."""
+    element, tb = None, err.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("my_task")
+        bpmn_id = getattr(getattr(candidate, "task_spec", None), "bpmn_id", None)
+        element = bpmn_id or element
+        tb = tb.tb_next
+    return element
+
+
 def _new_envelope() -> dict:
     return {"inbox": [], "adhoc": [], "cancelled": False, "delivered": 0}
 
 
 def start(process: CompiledProcess, data: Mapping[str, Any] | None = None, *, now: datetime,
-          time_limit: float = 2.0) -> Instance:
-    """Start a new instance with initial data and run it to its first wait."""
+          time_limit: float = 2.0, start_event: str | None = None) -> Instance:
+    """Start a new instance with initial data and run it to its first wait; with `start_event`
+    (a timer start event's id, when its time has come) the instance starts through that event."""
     workflow = BpmnWorkflow(process.spec, process.subprocess_specs,
                             script_engine=new_script_engine(time_limit))
     workflow.task_tree.data.update(dict(data or {}))
@@ -288,6 +319,9 @@ def start(process: CompiledProcess, data: Mapping[str, Any] | None = None, *, no
     for child in workflow.task_tree.children:
         child.data.update(dict(data or {}))
     instance = Instance(process, workflow, _new_envelope(), time_limit)
+    if start_event is not None:
+        with engine_time(now):
+            instance._guard(None, lambda: pass_start_event(workflow, start_event))
     instance.run_engine(now=now)
     return instance
 

@@ -1,167 +1,82 @@
 """Sandboxed evaluation of the Python in BPMN models: scripts, conditions, timers, payloads.
 
-Every piece of model code is compiled with RestrictedPython (no imports, no dunder attributes, no
-open/exec/eval, guarded attribute and item access) and run under a wall-clock limit enforced by a
-trace function, so a runaway loop fails its task instead of holding the worker.
+Model code is untrusted. It is compiled with RestrictedPython (engine.sandbox_rules) and run in a
+script worker process (engine.sandbox_pool) under an address-space limit, a CPU limit and a
+wall-clock limit watched by the server, so a hostile or broken piece costs only its own limits and
+fails its step. Expressions proven bounded by engine.sandbox_bounded (`amount > 100`) are evaluated
+in the server instead: they cannot loop or grow, and a worker round trip costs far more than they do.
 """
 from __future__ import annotations
 
-import ast
-import functools
-import sys
-import time
-from datetime import date, datetime, timedelta
-from typing import Any, Callable
-
-from RestrictedPython import (
-    compile_restricted,
-    compile_restricted_eval,
-    compile_restricted_exec,
-    limited_builtins,
-    safe_builtins,
-    utility_builtins,
-)
-from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    safer_getattr,
-)
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from .sandbox_bounded import is_bounded_expression
+from .sandbox_pool import ScriptPool, script_pool
+from .sandbox_rules import (
+    SandboxError,
+    ScriptError,
+    ScriptRefused,
+    ScriptTimeout,
+    check_model_code,
+    compile_model_code,
+    new_scope,
+)
+
+__all__ = ["DEFAULT_TIME_LIMIT", "SandboxEnvironment", "SandboxError", "ScriptError",
+           "ScriptRefused", "ScriptTimeout", "check_model_code", "compile_model_code",
+           "new_script_engine"]
+
 DEFAULT_TIME_LIMIT = 2.0
-
-_INPLACE = {
-    "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
-    "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
-    "|=": lambda a, b: a | b, "&=": lambda a, b: a & b,
-}
-
-
-class ScriptTimeout(Exception):
-    """Model code ran past its wall-clock limit."""
-
-
-class ScriptRefused(Exception):
-    """Model code does not compile under the sandbox's rules."""
-
-
-def _inplacevar(op: str, x: Any, y: Any) -> Any:
-    if op not in _INPLACE:
-        raise ScriptRefused(f"operator {op} is not allowed")
-    return _INPLACE[op](x, y)
-
-
-def _builtins() -> dict[str, Any]:
-    allowed = dict(safe_builtins)
-    allowed.update(limited_builtins)
-    allowed.update({k: v for k, v in utility_builtins.items() if k in ("math", "set", "frozenset")})
-    allowed.update({
-        "dict": dict, "list": list, "tuple": tuple, "sum": sum, "min": min, "max": max,
-        "any": any, "all": all, "enumerate": enumerate, "sorted": sorted, "reversed": reversed,
-        "map": map, "filter": filter, "zip": zip,
-    })
-    return allowed
-
-
-_GUARDS: dict[str, Any] = {
-    "__builtins__": _builtins(),
-    "_getattr_": safer_getattr,
-    "_getitem_": default_guarded_getitem,
-    "_getiter_": default_guarded_getiter,
-    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-    "_unpack_sequence_": guarded_unpack_sequence,
-    "_write_": full_write_guard,
-    "_inplacevar_": _inplacevar,
-    "_print_": None,
-}
-_HELPERS: dict[str, Any] = {"datetime": datetime, "timedelta": timedelta, "date": date}
-_RESERVED = set(_GUARDS) | set(_HELPERS)
-
-
-@functools.lru_cache(maxsize=4096)
-def compile_model_code(source: str, mode: str = "exec"):
-    """Compile model code under the sandbox rules; raise SyntaxError saying what is refused."""
-    reason = check_model_code(source, mode)
-    if reason is not None:
-        raise SyntaxError(reason)
-    return compile_restricted(source, filename="<string>", mode=mode)
-
-
-def check_model_code(source: str, mode: str = "exec") -> str | None:
-    """Return a designer-readable reason why `source` is refused, or None when it is acceptable."""
-    try:
-        tree = ast.parse(source, mode=mode)
-    except SyntaxError as err:
-        return f"line {err.lineno}: {err.msg}" if err.lineno else err.msg
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            return f"line {node.lineno}: imports are not allowed in model code"
-    compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
-    result = compiler(source, filename="<string>")
-    if result.errors:
-        return "; ".join(result.errors)
-    return None
-
-
-def run_with_time_limit(fn: Callable[[], Any], limit: float) -> Any:
-    """Call fn, raising ScriptTimeout from inside it once `limit` seconds have passed."""
-    deadline = time.monotonic() + limit
-
-    def tracer(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == "<string>":
-            # Line events do not fire on a tight backward jump (`while True: pass`); opcodes do.
-            frame.f_trace_opcodes = True
-        if time.monotonic() > deadline:
-            raise ScriptTimeout(f"stopped after running longer than {limit:g} s")
-        return tracer
-
-    previous = sys.gettrace()
-    sys.settrace(tracer)
-    try:
-        return fn()
-    finally:
-        sys.settrace(previous)
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
-    """A SpiffWorkflow script environment that runs model code under RestrictedPython."""
+    """A SpiffWorkflow script environment that runs model code in the sandbox."""
 
-    def __init__(self, time_limit: float = DEFAULT_TIME_LIMIT):
+    def __init__(self, time_limit: float = DEFAULT_TIME_LIMIT, pool: ScriptPool | None = None):
         super().__init__({})
         self.time_limit = time_limit
+        self._pool = pool
 
-    def _globals(self, context: dict, external_context: dict | None) -> dict:
-        scope = dict(_GUARDS)
-        scope.update(_HELPERS)
-        scope.update(external_context or {})
-        scope.update(context)
-        return scope
+    @property
+    def pool(self) -> ScriptPool:
+        return self._pool or script_pool()
 
     def evaluate(self, expression, context, external_context=None):
-        code = compile_model_code(expression.strip(), "eval")
-        scope = self._globals(context, external_context)
-        return run_with_time_limit(lambda: eval(code, scope), self.time_limit)
+        source = expression.strip()
+        code = compile_model_code(source, "eval")
+        if is_bounded_expression(source):
+            return eval(code, new_scope(context, external_context))  # noqa: S307 - bounded
+        reply = self.pool.run({"mode": "eval", "source": source, "context": dict(context),
+                               "external": dict(external_context or {}), "limit": self.time_limit},
+                              self.time_limit)
+        return reply["value"]
 
     def execute(self, script, context, external_context=None):
-        code = compile_model_code(script, "exec")
-        scope = self._globals(context, external_context)
-        run_with_time_limit(lambda: exec(code, scope), self.time_limit)
-        skip = _RESERVED | set(external_context or {})
-        for key, value in scope.items():
-            if key in skip or callable(value) or key.startswith("_"):
-                continue
-            context[key] = value
-        for key in [k for k in context if k not in scope]:
-            del context[key]
+        compile_model_code(script, "exec")  # refuse in the server, before a worker is taken
+        reply = self.pool.run({"mode": "exec", "source": script, "context": dict(context),
+                               "external": dict(external_context or {}), "limit": self.time_limit},
+                              self.time_limit)
+        context.update(reply["data"])
+        for key in reply["deleted"]:
+            context.pop(key, None)
         return True
 
     def call_service(self, context, **kwargs):
         raise ScriptRefused("service calls are not available to model code")
 
 
+class SandboxScriptEngine(PythonScriptEngine):
+    """PythonScriptEngine that reports the line a worker saw fail, not a line of the server."""
+
+    def get_error_line_number_and_content(self, script, err):
+        line = getattr(err, "sandbox_line", None)
+        if line is None:
+            return super().get_error_line_number_and_content(script, err)
+        lines = script.splitlines()
+        return line, lines[line - 1] if 0 < line <= len(lines) else ""
+
+
 def new_script_engine(time_limit: float = DEFAULT_TIME_LIMIT) -> PythonScriptEngine:
     """Return a SpiffWorkflow script engine that runs everything in the sandbox."""
-    return PythonScriptEngine(environment=SandboxEnvironment(time_limit))
+    return SandboxScriptEngine(environment=SandboxEnvironment(time_limit))

@@ -1,0 +1,134 @@
+"""The rules model code is compiled and run under, shared by the server and the script workers.
+
+Model code is compiled with RestrictedPython (no imports, no dunder or frame attributes, no
+open/exec/eval, guarded attribute and item access) and run with a small set of builtins. This module
+imports nothing from SpiffWorkflow so that script worker processes stay small and start fast.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from RestrictedPython import (
+    compile_restricted,
+    compile_restricted_eval,
+    compile_restricted_exec,
+    limited_builtins,
+    safe_builtins,
+    utility_builtins,
+)
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr,
+)
+
+# Exceptions that end an interpreter or a generator rather than a step: model code never sees them.
+WITHHELD_NAMES = frozenset({"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"})
+
+_INPLACE = {
+    "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
+    "/=": lambda a, b: a / b, "//=": lambda a, b: a // b, "%=": lambda a, b: a % b,
+    "|=": lambda a, b: a | b, "&=": lambda a, b: a & b,
+}
+
+
+class SandboxError(Exception):
+    """Base of the failures of model code that the runtime turns into ScriptFailed."""
+
+
+class ScriptTimeout(SandboxError):
+    """Model code ran past its wall-clock limit."""
+
+
+class ScriptRefused(SandboxError):
+    """Model code does not compile under the sandbox's rules or tried something it may not do."""
+
+
+class ScriptError(SandboxError):
+    """Model code failed in its worker: ran out of memory, lost its process, or returned bad data."""
+
+
+def _inplacevar(op: str, x: Any, y: Any) -> Any:
+    if op not in _INPLACE:
+        raise ScriptRefused(f"operator {op} is not allowed")
+    return _INPLACE[op](x, y)
+
+
+def _builtins() -> dict[str, Any]:
+    allowed = dict(safe_builtins)
+    allowed.update(limited_builtins)
+    allowed.update({k: v for k, v in utility_builtins.items() if k in ("math", "set", "frozenset")})
+    allowed.update({
+        "dict": dict, "list": list, "tuple": tuple, "sum": sum, "min": min, "max": max,
+        "any": any, "all": all, "enumerate": enumerate, "sorted": sorted, "reversed": reversed,
+        "map": map, "filter": filter, "zip": zip,
+    })
+    for name in WITHHELD_NAMES:
+        allowed.pop(name, None)
+    return allowed
+
+
+_GUARDS: dict[str, Any] = {
+    "__builtins__": _builtins(),
+    "_getattr_": safer_getattr,
+    "_getitem_": default_guarded_getitem,
+    "_getiter_": default_guarded_getiter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": full_write_guard,
+    "_inplacevar_": _inplacevar,
+    "_print_": None,
+}
+_HELPERS: dict[str, Any] = {"datetime": datetime, "timedelta": timedelta, "date": date}
+RESERVED = frozenset(_GUARDS) | frozenset(_HELPERS)
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_model_code(source: str, mode: str = "exec"):
+    """Compile model code under the sandbox rules; raise SyntaxError saying what is refused."""
+    reason = check_model_code(source, mode)
+    if reason is not None:
+        raise SyntaxError(reason)
+    return compile_restricted(source, filename="<string>", mode=mode)
+
+
+def check_model_code(source: str, mode: str = "exec") -> str | None:
+    """Return a designer-readable reason why `source` is refused, or None when it is acceptable."""
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError as err:
+        return f"line {err.lineno}: {err.msg}" if err.lineno else err.msg
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            return f"line {node.lineno}: imports are not allowed in model code"
+        if isinstance(node, ast.Name) and node.id in WITHHELD_NAMES:
+            return f"line {node.lineno}: {node.id} is not available to model code"
+    compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
+    result = compiler(source, filename="<string>")
+    if result.errors:
+        return "; ".join(result.errors)
+    return None
+
+
+def new_scope(context: dict, external_context: dict | None) -> dict:
+    """Return the globals model code runs with: guards, helpers, then the data it may read."""
+    scope = dict(_GUARDS)
+    scope.update(_HELPERS)
+    scope.update(external_context or {})
+    scope.update(context)
+    return scope
+
+
+def script_results(scope: dict, context: dict, external_context: dict | None
+                   ) -> tuple[dict, list[str]]:
+    """Split a scope after a script ran into the data it keeps and the keys it deleted."""
+    skip = RESERVED | set(external_context or {})
+    kept = {k: v for k, v in scope.items()
+            if k not in skip and not callable(v) and not k.startswith("_")}
+    deleted = [k for k in context if k not in scope]
+    return kept, deleted
