@@ -88,7 +88,7 @@ class Patterns:
     override_process: str = "billing_inquiry"
     override_when: str = "Task_DetermineAdjustment"
     override_gateway: str = "Gateway_AboveLimit"
-    override_target: str = "Task_ApplyAdjustment"
+    override_target: str = "Gateway_Apply"  # the merge in front of Apply the adjustment
     override_rate: float = 0.35
     override_reason: str = "decision_rule_wrong"
     # SLA breaches: share of steps done late, higher for one team

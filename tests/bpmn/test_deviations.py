@@ -42,7 +42,7 @@ DEVIATIONS = [
     ), ("EndEvent_Restored",))),
     ("billing_inquiry", Scenario("goodwill_credit_on_a_correct_invoice", (
         _INQUIRY, _CORRECT, ready("Task_ExplainOutcome"),
-        override("Gateway_InvoiceWrong", "Task_DetermineAdjustment"),
+        override("Gateway_InvoiceWrong", "Gateway_Determine"),
         ready("Task_DetermineAdjustment"),
         do("Task_DetermineAdjustment", adjustment_type="credit_note", credit_amount=25),
         _APPLIED, _EXPLAINED,
