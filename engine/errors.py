@@ -60,3 +60,11 @@ class ScriptFailed(EngineError):
 
 class MessageNotExpected(EngineError):
     """A message was refused because the model does not define it anywhere."""
+
+
+class TimerInvalid(EngineError):
+    """A timer expression is not an ISO-8601 date, duration or cycle Caseflow can schedule."""
+
+
+class MessageNotCorrelated(EngineError):
+    """The process waits for the message, but not with the correlation values it carries."""

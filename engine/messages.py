@@ -1,14 +1,19 @@
 """Messages from outside with an inbox: an event sent before the process waits for it is kept and
-delivered as soon as the process starts waiting for it (SpiffWorkflow itself would refuse it)."""
+delivered as soon as the process starts waiting for it (SpiffWorkflow itself would refuse it).
+
+A message reaches every catch waiting for its name whose correlation fits: intermediate catch and
+receive events, boundary events, event-based gateway branches and message-started event
+subprocesses. A message is counted as delivered only when a catch took it.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
-from .errors import MessageNotExpected
+from .errors import MessageNotCorrelated, MessageNotExpected
+from .waits import canonical, correlated_delivery, deliver, expected_correlation, mismatch, waits
 
 if TYPE_CHECKING:
     from .runtime import Instance
@@ -27,36 +32,87 @@ def known_messages(instance: "Instance") -> set[str]:
     return names
 
 
-def send_message(instance: "Instance", name: str, payload: Any = None, *, now: datetime) -> bool:
-    """Queue a message and deliver it if the process waits for it; return whether it was delivered."""
+def send_message(instance: "Instance", name: str, payload: Any = None, *, now: datetime,
+                 correlation: dict | None = None) -> bool:
+    """Queue a message and deliver it if the process waits for it; return whether a catch took it.
+
+    With `correlation` ({property: value}) only a catch expecting those values takes it; when the
+    process waits for the name but no catch fits, MessageNotCorrelated says why and nothing is kept.
+    """
     if name not in known_messages(instance):
         known = ", ".join(sorted(known_messages(instance))) or "none"
         raise MessageNotExpected(f"The process does not use a message named '{name}' (it knows: {known})")
+    if correlation is not None:
+        correlation = canonical(dict(correlation))
+        reasons = _mismatches(instance, name, correlation)
+        if reasons is not None and all(r is not None for r in reasons):
+            raise MessageNotCorrelated(f"The process waits for message '{name}', but not for these "
+                                       f"correlation values: {'; '.join(reasons)}")
     before = instance.envelope.get("delivered", 0)
-    instance.envelope["inbox"].append({"name": name, "payload": payload, "sent_at": now.isoformat()})
+    instance.envelope["inbox"].append({"name": name, "payload": payload, "sent_at": now.isoformat(),
+                                       "correlation": correlation})
     instance.run_engine(now=now)
     return instance.envelope.get("delivered", 0) > before
 
 
+def _mismatches(instance: "Instance", name: str, correlation: dict) -> list[str | None] | None:
+    """Return per waiting catch why the correlation does not fit (None where it fits), or None
+    when nothing waits for the name."""
+    found = [w for w in waits(instance.workflow) if w.kind == "message" and w.name == name]
+    if not found:
+        return None
+    reasons = []
+    for wait in found:
+        reason = mismatch(expected_correlation(wait, instance._data_at(wait)), correlation)
+        reasons.append(f"{wait.element_id}: {reason}" if reason else None)
+    return reasons
+
+
 def deliver_inbox(instance: "Instance") -> bool:
-    """Deliver queued messages the process now waits for; return whether any was delivered."""
+    """Deliver one queued message the process now waits for; return whether one was delivered."""
     inbox = instance.envelope["inbox"]
     if not inbox:
         return False
-    waiting = set(instance.waiting_messages())
     for message in list(inbox):
-        if message["name"] not in waiting:
-            continue
-        inbox.remove(message)
-        event = BpmnEvent(MessageEventDefinition(message["name"]), message["payload"])
-        instance.workflow.catch(event)
-        instance.envelope["delivered"] = instance.envelope.get("delivered", 0) + 1
-        instance.events.append(_delivered(message))
-        return True
+        caught = _deliver(instance, message)
+        if caught:
+            inbox.remove(message)
+            instance.envelope["delivered"] = instance.envelope.get("delivered", 0) + 1
+            instance.events.append(_delivered(message, caught))
+            return True
     return False
 
 
-def _delivered(message: dict):
+def _deliver(instance: "Instance", message: dict) -> list[str]:
+    """Hand the message to every fitting catch; return the element ids that took it."""
+    caught = []
+    for wait in waits(instance.workflow):
+        if wait.kind != "message" or wait.name != message["name"]:
+            continue
+        expected = expected_correlation(wait, instance._data_at(wait))
+        given = message.get("correlation")
+        if mismatch(expected, given) is not None:
+            continue
+        values = {**expected, **(given or {})}
+        by_expression = {p.retrieval_expression: values[p.name]
+                         for p in wait.definition.correlation_properties if p.name in values}
+        payload = message["payload"]
+        restore = correlated_delivery(instance.workflow, payload, by_expression)
+        try:
+            took = instance._guard(wait.task, lambda: deliver(
+                wait, MessageEventDefinition(message["name"]), payload, values))
+        finally:
+            restore()
+        if took:
+            caught.append(wait.element_id)
+    return caught
+
+
+def _delivered(message: dict, elements: list[str]):
     from .runtime import EngineEvent
 
-    return EngineEvent("message_delivered", None, message["name"], {"payload": message["payload"]})
+    detail = {"payload": message["payload"], "elements": elements}
+    if message.get("correlation"):
+        detail["correlation"] = message["correlation"]
+    return EngineEvent("message_delivered", elements[0] if len(elements) == 1 else None,
+                       message["name"], detail)

@@ -21,6 +21,7 @@ from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ManualTask
 
+from .event_specs import CaseflowStartEvent, CaseflowStartEventConverter, CaseflowStartEventParser
 from .specs import RoutableExclusiveGateway
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -46,6 +47,7 @@ class CaseflowParser(SpiffBpmnParser):
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (SpiffTaskParser, ManualTask),
         full_tag("exclusiveGateway"): (ConditionalGatewayParser, RoutableExclusiveGateway),
+        full_tag("startEvent"): (CaseflowStartEventParser, CaseflowStartEvent),
     }
 
 
@@ -67,4 +69,5 @@ def new_serializer() -> BpmnWorkflowSerializer:
     """Return a serializer that knows Caseflow's task specs."""
     config = dict(SPIFF_CONFIG)
     config[RoutableExclusiveGateway] = ExclusiveGatewayConverter
+    config[CaseflowStartEvent] = CaseflowStartEventConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

@@ -27,7 +27,7 @@ from .forms import Form, validate_form
 from .sandbox import SandboxError, new_script_engine
 from .timer_starts import pass_start_event
 from .serializer import SERIALIZER_VERSION, dump_state, workflow_from_dict
-from .waits import Subscription, expected_correlation, timer_due, waits
+from .waits import Subscription, adopt, expected_correlation, timer_due, waits
 
 HUMAN_KINDS = ("UserTask", "ManualTask", "NoneTask")
 _TICK = timedelta(microseconds=1)
@@ -81,6 +81,7 @@ class Instance:
                  time_limit: float):
         self.process = process
         self.workflow = workflow
+        adopt(workflow)
         self.envelope = envelope
         self.time_limit = time_limit
         self.events: list[EngineEvent] = []

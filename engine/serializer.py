@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.task_spec import ExclusiveGatewayConverter
 
+from .event_specs import CaseflowStartEvent, CaseflowStartEventConverter
 from .specs import RoutableExclusiveGateway
 
 SERIALIZER_VERSION = SPIFF_SERIALIZER_VERSION
@@ -46,6 +47,7 @@ class SpecOnceWorkflowConverter(BpmnWorkflowConverter):
 def _config() -> dict:
     config = dict(SPIFF_CONFIG)
     config[RoutableExclusiveGateway] = ExclusiveGatewayConverter
+    config[CaseflowStartEvent] = CaseflowStartEventConverter
     config[BpmnWorkflow] = SpecOnceWorkflowConverter
     return config
 
