@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-MAX_DATA_ITEMS = 250_000  # per variable; also ends the walk over a list that contains itself
 _HEADER = struct.Struct("!Q")
 _SCALARS = frozenset({str, int, float, bool, type(None), datetime, date, clock_time, timedelta,
                       Decimal})
@@ -93,31 +92,34 @@ def load_plain(payload: bytes) -> Any:
 
 def plain_data_problem(value: Any, where: str) -> str | None:
     """Say why `value` cannot be kept in case data, or None when it is plain data."""
-    stack, seen = [(value, None)], 0  # trail: (parent trail, key), rendered only for a message
-    while stack:
-        item, trail = stack.pop()
-        seen += 1
-        if seen > MAX_DATA_ITEMS:
-            return f"{where} holds more than {MAX_DATA_ITEMS:,} values (or contains itself)"
-        kind = type(item)
-        if kind in _SCALARS:
+    try:
+        found = _walk(value, set())
+    except RecursionError:
+        return f"{where} is nested too deeply"
+    if found is None:
+        return None
+    keys, message = found
+    return f"{where}{''.join(f'[{k!r}]' for k in reversed(keys))} {message}"
+
+
+def _walk(item: Any, open_ids: set[int]) -> tuple[list, str] | None:
+    """Return (keys from the innermost outwards, what is wrong) for the first bad value found."""
+    kind = type(item)
+    if kind in _SCALARS:
+        return None
+    if kind not in (list, tuple, dict):
+        return [], f"holds a {kind.__name__}, which cannot be kept in case data"
+    if id(item) in open_ids:
+        return [], "contains itself"
+    open_ids.add(id(item))
+    for key, value in (item.items() if kind is dict else enumerate(item)):
+        if kind is dict and type(key) not in _SCALARS:
+            return [], f"has a key of type {type(key).__name__}"
+        if type(value) in _SCALARS:
             continue
-        if kind in (list, tuple):
-            stack.extend((v, (trail, i)) for i, v in enumerate(item))
-        elif kind is dict:
-            bad = next((k for k in item if type(k) not in _SCALARS), None)
-            if bad is not None:
-                return f"{_path(where, trail)} has a key of type {type(bad).__name__}"
-            stack.extend((v, (trail, k)) for k, v in item.items())
-        else:
-            return (f"{_path(where, trail)} holds a {kind.__name__}, "
-                    "which cannot be kept in case data")
+        found = _walk(value, open_ids)
+        if found is not None:
+            found[0].append(key)
+            return found
+    open_ids.discard(id(item))
     return None
-
-
-def _path(where: str, trail) -> str:
-    keys = []
-    while trail is not None:
-        trail, key = trail
-        keys.append(f"[{key!r}]")
-    return where + "".join(reversed(keys[-8:]))

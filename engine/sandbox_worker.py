@@ -79,10 +79,10 @@ def handle(request: dict) -> dict:
     except MemoryError:
         reply = {"ok": False, "kind": "MemoryError", "retire": True,
                  "message": "ran past its memory limit", "line": None}
-    except (SystemExit, KeyboardInterrupt, GeneratorExit) as err:
-        reply = _failure(err, refused=True)
     except BaseException as err:  # noqa: BLE001 - everything model code raises fails its step
-        reply = _failure(err)
+        # SystemExit, KeyboardInterrupt, GeneratorExit and bare BaseException are not errors of
+        # a step but attempts to end the worker: refused.
+        reply = _failure(err, refused=not isinstance(err, Exception))
     if used > LIFETIME_CPU_SECONDS / 2:
         reply["retire"] = True
     return reply
