@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 from typing import Optional
 
@@ -125,6 +124,7 @@ def demo() -> None:
     """Migrate, deploy every process in bpmn/ and create demo users (printing their passwords)."""
     from .definitions import deploy_directory
     from .reason_codes import sync_reason_codes
+    from .auth.passwords import generate_password
     from .users import create_user, list_users, set_password
 
     settings = _settings()
@@ -141,9 +141,9 @@ def demo() -> None:
         existing = {u.username: u for u in list_users(session)}
         typer.echo("Demo users (new passwords on every start of the demo):")
         for username, role, name, teams in DEMO_USERS:
-            password = secrets.token_urlsafe(9)
+            password = generate_password()
             if username in existing:
-                set_password(session, existing[username], password)
+                set_password(session, existing[username], password, now=utcnow())
                 existing[username].teams = ",".join(teams)  # keep demo teams in step with the lanes
             else:
                 create_user(session, username=username, password=password, role=role,

@@ -9,6 +9,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from engine.store import utc_column
 
+from .auth.passwords import password_problem
 from .errors import CaseError
 
 ROLES = ("agent", "designer", "supervisor", "admin")
@@ -37,12 +38,11 @@ class User(SQLModel, table=True):
 
 def create_user(session: Session, *, username: str, password: str, role: str, now: datetime,
                 display_name: str | None = None, teams: list[str] | None = None) -> User:
-    """Add a user (not committed); refuse unknown roles, short passwords and taken usernames."""
+    """Add a user (not committed); refuse unknown roles, weak passwords and taken usernames."""
     username = username.strip().lower()
     if role not in ROLES:
         raise CaseError(f"Unknown role '{role}'; choose one of {', '.join(ROLES)}")
-    if len(password) < 8:
-        raise CaseError("A password needs at least 8 characters")
+    _check_password(password, username, display_name)
     if session.exec(select(User).where(User.username == username)).first():
         raise CaseError(f"The username '{username}' is taken")
     user = User(username=username, display_name=display_name or username, role=role,
@@ -70,11 +70,17 @@ def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(User.username)).all())
 
 
+def set_password(session: Session, user: User, password: str, *, now: datetime) -> None:
+    """Replace a user's password and sign them out everywhere (not committed)."""
+    from .auth.sessions import revoke_user_sessions  # sessions build on users, not the reverse
 
-
-def set_password(session: Session, user: User, password: str) -> None:
-    """Replace a user's password (not committed)."""
-    if len(password) < 8:
-        raise CaseError("A password needs at least 8 characters")
+    _check_password(password, user.username, user.display_name)
     user.password_hash = _HASHER.hash(password)
     session.add(user)
+    revoke_user_sessions(session, user_id=user.id, now=now)
+
+
+def _check_password(password: str, username: str, display_name: str | None) -> None:
+    problem = password_problem(password, user_inputs=(username, display_name or ""))
+    if problem:
+        raise CaseError(problem)

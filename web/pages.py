@@ -1,16 +1,19 @@
 """HTML pages: sign-in and the signed-in home listing deployed definitions."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
+from cases.auth.sessions import end_session
+from cases.auth.signin import SignInRefused, sign_in
 from cases.definitions import list_definitions
-from cases.users import authenticate
 
-from .security import CurrentUser, SessionDep, require_csrf
+from .security import (SESSION_FIELD, CurrentUser, SessionDep, request_now, require_csrf,
+                       signin_limits)
 
 router = APIRouter()
 # Where each role lands after signing in (unless the sign-in page was asked for another page).
@@ -37,22 +40,26 @@ def login_form(request: Request, next: str = "/"):
 @router.post("/login", dependencies=[Depends(require_csrf)])
 def login(request: Request, session: SessionDep, username: Annotated[str, Form()] = "",
           password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):
-    """Sign in; on failure show the form again with the username kept."""
-    user = authenticate(session, username, password)
-    if user is None:
-        return _render(request, "login.html", {
-            "next": _safe_next(next), "username": username,
-            "error": "That username and password do not match an active account."}, status_code=400)
-    request.session.clear()
-    request.session["user_id"] = user.id
+    """Sign in; on failure show the form again with the username kept and the reason."""
+    address = request.client.host if request.client else ""
+    try:
+        user, token = sign_in(session, username=username, password=password, address=address,
+                              now=request_now(request), limits=signin_limits(request),
+                              max_age=timedelta(seconds=request.app.state.settings.session_max_age))
+    except SignInRefused as refused:
+        return _render(request, "login.html", {"next": _safe_next(next), "username": username,
+                                               "error": str(refused)}, status_code=refused.status)
+    request.session.clear()  # a new CSRF token too: nothing from before sign-in carries over
+    request.session[SESSION_FIELD] = token
     target = _safe_next(next)
     return RedirectResponse(ROLE_HOMES.get(user.role, "/") if target == "/" else target,
                             status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(require_csrf)])
-def logout(request: Request):
-    """Sign out."""
+def logout(request: Request, session: SessionDep):
+    """Sign out: the server forgets the session, so a copy of the cookie no longer works."""
+    end_session(session, request.session.get(SESSION_FIELD, ""), now=request_now(request))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -3,14 +3,19 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Form, HTTPException, Request
 from sqlmodel import Session
 
+from cases.auth.sessions import session_user
+from cases.auth.throttle import Limits
 from cases.users import User
+from engine.clock import utcnow
 
 CSRF_FIELD = "csrf_token"
+SESSION_FIELD = "sid"  # the server-side session's token: the only sign-in state in the cookie
 
 
 def csrf_token(request: Request) -> str:
@@ -45,12 +50,28 @@ class LoginRequired(Exception):
 
 
 def current_user(request: Request, session: SessionDep) -> User:
-    """Return the signed-in user or send the browser to the sign-in page."""
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if user_id else None
-    if user is None or not user.active:
+    """Return the signed-in user of a live server-side session, or send the browser to sign in."""
+    settings = request.app.state.settings
+    user = session_user(session, request.session.get(SESSION_FIELD, ""), now=request_now(request),
+                        idle=timedelta(minutes=settings.session_idle_minutes),
+                        max_age=timedelta(seconds=settings.session_max_age))
+    if user is None:
+        request.session.pop(SESSION_FIELD, None)
         raise LoginRequired()
     return user
+
+
+def request_now(request: Request):
+    """The app's clock (web.app sets it; tests replace it to move time by hand)."""
+    return getattr(request.app.state, "clock", utcnow)()
+
+
+def signin_limits(request: Request) -> Limits:
+    """The sign-in throttling limits of this app's settings."""
+    settings = request.app.state.settings
+    return Limits(per_account=settings.signin_max_failures,
+                  per_address=settings.signin_max_failures_per_address,
+                  window=timedelta(minutes=settings.signin_lock_minutes))
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -65,7 +86,6 @@ def api_user(request: Request, session: SessionDep) -> User:
     must send its CSRF token in the X-CSRF-Token header, as htmx does.
     """
     from cases.api_tokens import user_for_token
-    from engine.clock import utcnow
 
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):

@@ -63,10 +63,10 @@ def test_demo_refuses_outside_demo_mode(env):
 
 def test_users_create_and_list(env):
     result = runner.invoke(app, ["users", "create", "ann", "--role", "agent", "--teams", "Billing"],
-                           input="long-password\nlong-password\n")
+                           input="long-sturdy-password\nlong-sturdy-password\n")
     assert result.exit_code == 0, result.output
     assert "ann" in runner.invoke(app, ["users", "list"]).output
-    bad = runner.invoke(app, ["users", "create", "bob", "--role", "wizard"], input="long-password\nlong-password\n")
+    bad = runner.invoke(app, ["users", "create", "bob", "--role", "wizard"], input="long-sturdy-password\nlong-sturdy-password\n")
     assert bad.exit_code == 1 and "Unknown role" in bad.output
 
 

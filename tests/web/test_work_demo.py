@@ -31,7 +31,7 @@ def test_demo_cases_open_once_and_land_on_the_demo_agents_worklist(tmp_path):
     with Session(engine, expire_on_commit=False) as s:
         deploy_directory(s, BPMN_DIR, actor="demo", now=T0)
         username, role, name, teams = DEMO_USERS[0]
-        agent = create_user(s, username=username, password="demo-password", role=role, now=T0,
+        agent = create_user(s, username=username, password="demo-passphrase-42", role=role, now=T0,
                             display_name=name, teams=teams)
         s.commit()
         opened = seed_demo_cases(s, now=T0)

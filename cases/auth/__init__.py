@@ -1,0 +1,1 @@
+"""Signing in: password strength, server-side sessions and sign-in throttling."""
