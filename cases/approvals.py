@@ -3,8 +3,10 @@
 An agent's request is stored with everything needed to carry it out later (kind, parameters,
 reason, note) and logged as `deviation_requested`; the case itself does not change. Approving
 runs the deviation as the requester, with the approver named on the deviation row, and logs
-`deviation_approved` in the same commit; rejecting logs `deviation_rejected`. The database refuses
-a decision by the requester (CHECK constraint) and a conditional UPDATE refuses deciding twice.
+`deviation_approved` in the same commit; rejecting logs `deviation_rejected`. Who may decide is
+the policy table's (cases/policy.py: approve, reject); the database also refuses a decision by the
+requester (CHECK constraint). Both decisions lock the request row first and the case row second,
+so two people deciding one request at once get one decision and one 409, never a deadlock.
 """
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from engine.store import utc_column
 
-from . import events
+from . import events, policy
 from .case_models import CASE_STATUSES, Case, _in
-from .errors import Conflict, Forbidden, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .users import User
 
 APPROVAL_STATUSES = ("pending", "approved", "rejected")
@@ -84,13 +86,28 @@ def get_request(session: Session, request_id: int) -> ApprovalRequest:
     return request
 
 
+def _claim(session: Session, request_id: int) -> ApprovalRequest:
+    """Lock the request row first (FOR UPDATE; SQLite locks on write), then check it is pending.
+
+    Approve and reject both take this lock before the case's, so deciding one request at once
+    from two places queues on it: one wins, the other sees the decision (409), never a deadlock.
+    """
+    request = session.exec(select(ApprovalRequest).where(ApprovalRequest.id == request_id)
+                           .with_for_update()
+                           .execution_options(populate_existing=True)).first()
+    if request is None:
+        session.rollback()
+        raise NotFound(f"No approval request {request_id}")
+    if request.status != "pending":
+        status, by = request.status, request.decided_by
+        session.rollback()
+        raise Conflict(f"This request was already {status} by {by}")
+    return request
+
+
 def _decide(session: Session, request: ApprovalRequest, *, actor: User, now: datetime, status: str,
             note: str | None) -> None:
-    """Claim the decision in one conditional UPDATE so two supervisors cannot both decide."""
-    if actor.username == request.requested_by:
-        raise Forbidden("Nobody approves or rejects their own request; ask a supervisor")
-    if actor.role not in APPROVER_ROLES:
-        raise Forbidden("Only a supervisor can approve or reject a request")
+    """Record the decision in one conditional UPDATE (the row is locked, this is the belt)."""
     result = session.execute(
         sa.update(ApprovalRequest)
         .where(ApprovalRequest.id == request.id, ApprovalRequest.status == "pending")
@@ -98,10 +115,18 @@ def _decide(session: Session, request: ApprovalRequest, *, actor: User, now: dat
                 decision_note=(note or "").strip() or None)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        session.rollback()
-        fresh = session.get(ApprovalRequest, request.id, populate_existing=True)
-        raise Conflict(f"This request was already {fresh.status} by {fresh.decided_by}")
+        raise Conflict("This request was decided by someone else meanwhile; reload")
     session.expire(request)
+
+
+def _policy(session: Session, request: ApprovalRequest, action: str, actor: User) -> Case:
+    """Ask the policy table whether the actor may decide this request; return its case."""
+    from . import duties
+
+    case = session.get(Case, request.case_id, populate_existing=True)
+    step = duties.action_step(session, case, request.kind, request.parameters)
+    policy.decide(actor, action, step, requested_by=request.requested_by)
+    return case
 
 
 def approve(session: Session, *, actor: User, now: datetime, request_id: int,
@@ -113,15 +138,15 @@ def approve(session: Session, *, actor: User, now: datetime, request_id: int,
     """
     from . import deviation_service  # the services call back into this module
 
-    request = get_request(session, request_id)
-    requester = session.exec(select(User).where(User.username == request.requested_by)).first()
-    if requester is None:
-        raise NotFound(f"The requester {request.requested_by} no longer exists; reject the request")
-    _decide(session, request, actor=actor, now=now, status="approved", note=note)
-    case = session.get(Case, request.case_id)
-    service = getattr(deviation_service, request.kind)
-    params = _revive(request.kind, request.parameters)
     try:
+        request = _claim(session, request_id)
+        case = _policy(session, request, "approve", actor)
+        requester = session.exec(select(User).where(User.username == request.requested_by)).first()
+        if requester is None:
+            raise NotFound(f"The requester {request.requested_by} no longer exists; reject the request")
+        _decide(session, request, actor=actor, now=now, status="approved", note=note)
+        service = getattr(deviation_service, request.kind)
+        params = _revive(request.kind, request.parameters)
         return service(session, actor=requester, now=now, case_id=case.id,
                        expected_version=case.row_version, reason_code=request.reason_code,
                        note=request.note, approval=Approval(request.id, actor.username, note), **params)
@@ -135,12 +160,14 @@ def reject(session: Session, *, actor: User, now: datetime, request_id: int,
     """Turn a pending request down, logging who and why. Commit once."""
     from .case_service import engine_action
 
-    request = get_request(session, request_id)
     if not (note or "").strip():
-        from .errors import InvalidInput
-
         raise InvalidInput({"note": "Say why the request is rejected (the agent will read it)"})
-    case = session.get(Case, request.case_id)
+    try:
+        request = _claim(session, request_id)
+        case = _policy(session, request, "reject", actor)
+    except Exception:
+        session.rollback()
+        raise
     with engine_action(session, actor=actor, now=now, case_id=case.id,
                        expected_version=case.row_version, statuses=CASE_STATUSES, load=False):
         _decide(session, request, actor=actor, now=now, status="rejected", note=note)

@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 from engine import deviations as engine_deviations
 from engine.errors import FormInvalid, StepNotFound, TaskNotReady
 
-from . import approvals, events, policy
+from . import approvals, duties, events, policy
 from .approvals import Approval
 from .case_models import Case, WorkItem
-from .case_service import EngineAction, engine_action
+from .case_service import EngineAction, engine_action, get_case
 from .deviations import Deviation
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .reason_codes import ReasonCode, require_reason
@@ -35,14 +35,17 @@ def _reason(session: Session, action: EngineAction, kind: str, reason_code: str 
 
 def _gate(session: Session, kind: str, *, actor: User, now: datetime, case_id: int,
           expected_version: int, reason_code: str | None, note: str | None,
-          approval: Approval | None, params: Mapping[str, Any], sensitive: bool = False
-          ) -> Case | None:
-    """Check the policy; store an approval request and return the case when the deviation must wait.
+          approval: Approval | None, params: Mapping[str, Any]) -> Case | None:
+    """Consult the policy for what this deviation touches; store a request when it must wait.
 
-    Returns None when the actor may go ahead (or is carrying out an approved request); raises
-    Forbidden when the actor's role may not deviate this way at all.
+    Returns None when the actor may go ahead (or carries out a request a supervisor approved)
+    and the case when the deviation now waits for approval; raises Forbidden when the table
+    refuses it. What it touches is read from the case and the model (cases/duties.py), so the
+    same step gets the same answer by every route.
     """
-    if approval is not None or policy.check(actor, kind, sensitive=sensitive) == "allowed":
+    case = get_case(session, case_id)
+    step = duties.action_step(session, case, kind, params)
+    if policy.decide(actor, kind, step, approval=approval) == "allowed":
         return None
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version, statuses=NOT_CLOSED, load=False) as action:
@@ -102,11 +105,9 @@ def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected
          reason_code: str, note: str, work_item_id: int,
          approval: Approval | None = None) -> Case:
     """Mark a ready step done without doing it; later steps get the form's defaults. Commit once."""
-    target = session.get(WorkItem, work_item_id)
     waiting = _gate(session, "skip", actor=actor, now=now, case_id=case_id,
                     expected_version=expected_version, reason_code=reason_code, note=note,
-                    approval=approval, params={"work_item_id": work_item_id},
-                    sensitive=policy.sensitive(team=target.team if target else None))
+                    approval=approval, params={"work_item_id": work_item_id})
     if waiting is not None:
         return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
@@ -387,8 +388,7 @@ def edit_data(session: Session, *, actor: User, now: datetime, case_id: int, exp
     """Correct fields of a completed step; the event keeps old and new values. Commit once."""
     waiting = _gate(session, "edit_data", actor=actor, now=now, case_id=case_id,
                     expected_version=expected_version, reason_code=reason_code, note=note,
-                    approval=approval, params={"element_id": element_id, "changes": dict(changes)},
-                    sensitive=policy.sensitive(changes=changes))
+                    approval=approval, params={"element_id": element_id, "changes": dict(changes)})
     if waiting is not None:
         return waiting
     submitted = dict(changes)

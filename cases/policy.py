@@ -1,19 +1,61 @@
-"""Deviation policy: which role may deviate how, and which deviations need a second person's approval.
+"""Segregation of duties: who may do what to which step, as one table every service consults.
 
-The policy is code, not data, so a change to it is reviewed like any other change. `POLICY` maps a
-role to the deviation kinds it may perform and the subset of those that need a supervisor's approval;
-a role missing from the map (or a kind missing from its set) is refused.
+The policy is code, not data, so a change to it is reviewed like any other change. `decide()` is
+the one door: work items (claim), steps (complete), deviations and approvals all go through it.
+An API token acts as its user, so it gets its user's cells.
+
+    action              agent                                   supervisor  admin  designer
+                        ordinary  approval step  credit > limit
+    claim               allowed   refused        -              allowed     allowed refused
+    complete            allowed   refused        allowed (1)    allowed     allowed refused
+    skip                allowed   approval       -              allowed     allowed refused
+    go_back             allowed   approval       -              allowed     allowed refused
+    jump_to             allowed   approval       -              allowed     allowed refused
+    override_decision   approval  approval       -              allowed     allowed refused
+    add_task            allowed   allowed        -              allowed     allowed refused
+    reassign            allowed   approval       -              allowed     allowed refused
+    extend_deadline     allowed   allowed        -              allowed     allowed refused
+    hold, resume        allowed   allowed        -              allowed     allowed refused
+    cancel              approval  approval       -              allowed     allowed refused
+    edit_data           allowed   approval       approval       allowed     allowed refused
+    approve, reject     refused   refused        refused        allowed     allowed refused
+
+    "-": the action writes no data, so it cannot set a credit. (1) the model routes a credit
+    above the limit to its own approval step ("Approve the credit"), which the rows above guard.
+
+What the step property means (`Step`, built by cases/duties.py from the case, never from the
+route taken):
+- approval step: a step of an approval team's lane (APPROVAL_TEAMS), or a step the process
+  opened for such a team (ad-hoc, escalation); the work item's current team does not count, so
+  handing it to another team does not launder it. An action touches it when it claims,
+  completes, skips, hands over or extends it; jumps over it (it lies on a way from an open step
+  to the target); goes back over it (it ran after the step gone back to); overrides a decision
+  of its lane; corrects data it decided (it ran after the corrected step); cancels or holds a
+  case waiting at it.
+- credit above the limit: the data written sets a CREDIT_FIELDS field above CREDIT_LIMIT.
+An action touching several steps gets the strictest of their cells.
+
+Over the table, two rules nobody is exempt from: nobody decides their own request (the
+requester of an approval request never approves or rejects it, and is never the approver when it
+is carried out), and whoever opened an approval step (completed the step that led to it) never
+completes, skips, jumps past or corrects it, nor approves a request to.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Protocol
 
 from cases.errors import Forbidden
 
-ALL_KINDS = frozenset({"skip", "go_back", "jump_to", "override_decision", "add_task", "reassign",
-                       "extend_deadline", "hold", "resume", "cancel", "edit_data"})
+DEVIATION_KINDS = ("skip", "go_back", "jump_to", "override_decision", "add_task", "reassign",
+                   "extend_deadline", "hold", "resume", "cancel", "edit_data")
+ALL_KINDS = frozenset(DEVIATION_KINDS)
+ACTIONS = DEVIATION_KINDS + ("claim", "complete", "approve", "reject")
+ROLES = ("agent", "supervisor", "admin", "designer")
 
+ALLOWED, NEEDS_APPROVAL, REFUSED = "allowed", "needs_approval", "refused"
+ORDINARY, APPROVAL_STEP, CREDIT = "ordinary", "approval_step", "credit_above_limit"
+PROPERTIES = (ORDINARY, APPROVAL_STEP, CREDIT)
 
 # A step worked by one of these teams is itself a second person's check (e.g. "Approve the credit").
 APPROVAL_TEAMS = frozenset({"Supervisors"})
@@ -21,46 +63,129 @@ APPROVAL_TEAMS = frozenset({"Supervisors"})
 # must agree (billing_inquiry models the same limit as its own approval step).
 CREDIT_FIELDS = frozenset({"credit_amount"})
 CREDIT_LIMIT = 100
+# Actions that settle or bypass a check: the person who opened the check may not do them to it.
+DECIDING = frozenset({"complete", "skip", "jump_to", "edit_data", "approve"})
 
-
-@dataclass(frozen=True)
-class RolePolicy:
-    allowed: frozenset[str]
-    needs_approval: frozenset[str] = frozenset()
-    sensitive_needs_approval: bool = False  # skipping an approval step, a credit above the limit
-
-
-POLICY: dict[str, RolePolicy] = {
-    "agent": RolePolicy(allowed=ALL_KINDS, needs_approval=frozenset({"cancel", "override_decision"}),
-                        sensitive_needs_approval=True),
-    "supervisor": RolePolicy(allowed=ALL_KINDS),
-    "admin": RolePolicy(allowed=ALL_KINDS),
-    "designer": RolePolicy(allowed=frozenset()),
+_A, _Q, _R, _N = ALLOWED, NEEDS_APPROVAL, REFUSED, None  # _N: the property cannot arise
+# The agent's cells: (ordinary step, approval step, credit above the limit).
+AGENT: dict[str, tuple[str, str, str | None]] = {
+    "claim": (_A, _R, _N),
+    "complete": (_A, _R, _A),
+    "skip": (_A, _Q, _N),
+    "go_back": (_A, _Q, _N),
+    "jump_to": (_A, _Q, _N),
+    "override_decision": (_Q, _Q, _N),
+    "add_task": (_A, _A, _N),
+    "reassign": (_A, _Q, _N),
+    "extend_deadline": (_A, _A, _N),
+    "hold": (_A, _A, _N),
+    "resume": (_A, _A, _N),
+    "cancel": (_Q, _Q, _N),
+    "edit_data": (_A, _Q, _Q),
+    "approve": (_R, _R, _R),
+    "reject": (_R, _R, _R),
 }
 
 
-def check(actor, kind: str, *, sensitive: bool = False) -> Literal["allowed", "needs_approval"]:
-    """Say whether the actor may deviate this way directly or needs approval; raise Forbidden if not at all.
+def _build() -> dict[tuple[str, str, str], str]:
+    """Spell the table out cell by cell: supervisors and admins may all, designers nothing."""
+    table = {}
+    for action, cells in AGENT.items():
+        for prop, cell in zip(PROPERTIES, cells):
+            if cell is None:
+                continue
+            table[("agent", action, prop)] = cell
+            table[("supervisor", action, prop)] = table[("admin", action, prop)] = ALLOWED
+            table[("designer", action, prop)] = REFUSED
+    return table
 
-    `sensitive` marks a deviation that would bypass a second person's check (see `sensitive()`).
+
+TABLE: dict[tuple[str, str, str], str] = _build()
+_SEVERITY = {ALLOWED: 0, NEEDS_APPROVAL: 1, REFUSED: 2}
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the policy needs to know about the step(s) an action touches."""
+
+    properties: frozenset[str] = frozenset({ORDINARY})
+    opened_by: frozenset[str] = frozenset()  # who opened the approval steps touched
+
+    def __or__(self, other: Step) -> Step:
+        props = (self.properties | other.properties) - {ORDINARY}
+        return Step(props or frozenset({ORDINARY}), self.opened_by | other.opened_by)
+
+
+ORDINARY_STEP = Step()
+APPROVAL = Step(frozenset({APPROVAL_STEP}))
+CREDIT_STEP = Step(frozenset({CREDIT}))
+
+
+class Approver(Protocol):
+    approver: str
+
+
+_VERBS = {"go_back": "go back", "jump_to": "jump", "override_decision": "override a decision",
+          "add_task": "add a step", "reassign": "hand over", "extend_deadline": "extend a deadline",
+          "hold": "put on hold", "edit_data": "correct data", "approve": "approve requests",
+          "reject": "reject requests"}
+_OBJECTS = {ORDINARY: "on a case", APPROVAL_STEP: "on a supervisor's approval step",
+            CREDIT: f"for a credit above {CREDIT_LIMIT} EUR"}
+
+
+def decide(actor, action: str, step: Step = ORDINARY_STEP, *,
+           approval: Approver | None = None, requested_by: str | None = None
+           ) -> Literal["allowed", "needs_approval"]:
+    """Say whether the actor may do this to this step now or needs approval; raise Forbidden if not.
+
+    `approval` is the supervisor's approval being carried out (a needs-approval cell is then
+    allowed); `requested_by` is the requester of the approval request being decided.
     """
-    rules = POLICY.get(actor.role)
-    if rules is None or kind not in rules.allowed:
-        raise Forbidden(f"A {actor.role} may not {kind.replace('_', ' ')} a case")
-    if kind in rules.needs_approval or (sensitive and rules.sensitive_needs_approval):
-        return "needs_approval"
-    return "allowed"
+    if action not in AGENT:
+        raise ValueError(f"Unknown action {action!r}")
+    _own_request(actor, action, step, approval, requested_by)
+    cells = [(prop, TABLE.get((actor.role, action, prop), REFUSED))
+             for prop in sorted(step.properties)]
+    prop, worst = max(cells, key=lambda cell: _SEVERITY[cell[1]])
+    if worst == REFUSED:
+        article = "An" if actor.role[:1] in "aeiou" else "A"
+        raise Forbidden(f"{article} {actor.role} may not {_VERBS.get(action, action)} "
+                        f"{_OBJECTS[prop]}" + ("; ask a supervisor" if actor.role == "agent" else ""))
+    if worst == NEEDS_APPROVAL and approval is not None:
+        return ALLOWED
+    return worst  # type: ignore[return-value]
 
 
-def sensitive(*, team: str | None = None, changes: Mapping[str, Any] | None = None) -> bool:
-    """Whether a deviation touches a step of an approval team or sets a credit above the limit."""
-    if team in APPROVAL_TEAMS:
-        return True
+def _own_request(actor, action: str, step: Step, approval: Approver | None,
+                 requested_by: str | None) -> None:
+    """Refuse anyone deciding their own request, by whatever path."""
+    if requested_by is not None and actor.username == requested_by:
+        raise Forbidden("Nobody approves or rejects their own request; ask a supervisor")
+    if approval is not None and approval.approver == actor.username:
+        raise Forbidden("Nobody carries out their own approval; another person must request it")
+    deciders = {actor.username} | ({approval.approver} if approval is not None else set())
+    if action in DECIDING and step.opened_by & deciders:
+        raise Forbidden("A second person's check cannot be decided by whoever asked for it; "
+                        "another supervisor must do it")
+
+
+def check(actor, kind: str, *, sensitive: bool = False) -> Literal["allowed", "needs_approval"]:
+    """Return the actor's cell for an ordinary (or, `sensitive`, an approval) step; see `decide`."""
+    return decide(actor, kind, APPROVAL if sensitive else ORDINARY_STEP)
+
+
+def credit_above_limit(changes: Mapping[str, Any] | None) -> bool:
+    """Whether data sets a credit above the limit (a non-number is left to the form check)."""
     for key, value in (changes or {}).items():
         if key in CREDIT_FIELDS:
             try:
                 if float(value) > CREDIT_LIMIT:
                     return True
             except (TypeError, ValueError):
-                continue  # not a number: the form check refuses it with its own message
+                continue
     return False
+
+
+def is_approval_team(*names: str | None) -> bool:
+    """Whether any of these lane or team names is an approval team."""
+    return any(" ".join(name.split()) in APPROVAL_TEAMS for name in names if name)

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from engine.runtime import Instance
 
-from . import events
+from . import duties, events, policy
 from .case_models import Case, WorkItem
 from .errors import Conflict, Forbidden, NotFound
 from .sla import task_due, team_for_lane
@@ -97,6 +97,9 @@ def claim(session: Session, *, actor: User, now: datetime, work_item_id: int) ->
     """Take an unassigned work item of one's teams; refuse when someone else holds it. Commit once."""
     item = _item(session, work_item_id)
     require_team(actor, item)
+    case = session.get(Case, item.case_id)
+    if policy.decide(actor, "claim", duties.item_step(session, case, item)) != "allowed":
+        raise Forbidden("Claiming this step needs a supervisor")  # no such cell today
     if item.assignee_id == actor.id:
         return item
     if not _set_assignee(session, item, actor.id, WorkItem.assignee_id.is_(None)):

@@ -75,7 +75,7 @@ def test_nobody_decides_their_own_request_and_agents_decide_none(session, instal
     before = _snapshot(session, case.id)
     with pytest.raises(Forbidden, match="own request"):
         approvals.approve(session, actor=people.ann, now=T0, request_id=request.id)
-    with pytest.raises(Forbidden, match="Only a supervisor"):
+    with pytest.raises(Forbidden, match="agent may not approve"):
         approvals.approve(session, actor=people.bob, now=T0, request_id=request.id)
     with pytest.raises(Forbidden, match="own request"):
         approvals.reject(session, actor=people.ann, now=T0, request_id=request.id, note="never mind")
@@ -192,17 +192,21 @@ BILLING_STEPS = [
 
 
 def _billing_case_at_credit_approval(session, people, customer):
+    """Ann logs the inquiry, Bill of Billing reviews it and sets a 240 EUR credit: Sam may approve."""
     from cases.case_service import complete_step, open_case
     from tests.cases.conftest import deploy_shipped
 
     deploy_shipped(session, "billing_inquiry")
+    billing = create_user(session, username="bill", password="correct horse", role="agent",
+                          now=T0, teams=["Billing"])
     case = open_case(session, actor=people.ann, now=T0, customer_id=customer.id,
                      process_id="billing_inquiry", channel="phone")
     for element_id, data in BILLING_STEPS:
         [item] = _open_items(session, case.id)
         assert item.element_id == element_id
-        case = complete_step(session, actor=people.sam, now=T0, case_id=case.id,
-                             work_item_id=item.id, data=data, expected_version=case.row_version)
+        case = complete_step(session, actor=people.ann if element_id == "Task_LogInquiry" else billing,
+                             now=T0, case_id=case.id, work_item_id=item.id, data=data,
+                             expected_version=case.row_version)
     return case
 
 
