@@ -8,8 +8,9 @@ from typing import Any, Mapping
 
 from .errors import InvalidBpmn, StepNotFound
 from .forms import Form, parse_form
-from .parser import BPMN_NS, new_parser, quote_literal_timers
+from .parser import BPMN_NS, new_parser, prepare_for_spiff
 from .serializer import spec_from_json, spec_to_json
+from .timer_starts import TimerStart, timer_starts
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class CompiledProcess:
         """Serialize the specs (and the user task forms) for storage with the definition version."""
         return spec_to_json(self.spec, self.subprocess_specs,
                             {k: f.as_dict() for k, f in self.forms.items()})
+
+    @property
+    def timer_starts(self) -> list[TimerStart]:
+        """Return the process's timer start events (element id, expression as written)."""
+        return timer_starts(self.spec)
 
     def element_ids(self) -> set[str]:
         """Return the BPMN ids of every element in this process and the processes it calls."""
@@ -54,7 +60,7 @@ def compile_processes(data: bytes, filename: str = "upload.bpmn",
     if not report.valid:
         raise InvalidBpmn([p for p in report.problems if p.severity == "error"])
     root = parse_bpmn_xml(data, filename)
-    quote_literal_timers(root)
+    prepare_for_spiff(root)
     parser = new_parser()
     parser.add_bpmn_xml(root, filename)
     roots = [root, *_add_called_files(parser, root, called or {})]
@@ -110,7 +116,7 @@ def _add_called_files(parser, root, called: Mapping[str, bytes]) -> list:
             continue
         seen_files.add(called[pid])
         other = parse_bpmn_xml(called[pid], f"{pid}.bpmn")
-        quote_literal_timers(other)
+        prepare_for_spiff(other)
         parser.add_bpmn_xml(other, f"{pid}.bpmn")
         roots.append(other)
         have |= _process_ids(other)

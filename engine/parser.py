@@ -6,6 +6,9 @@ Decisions recorded here (see README "Engine decisions"):
 - Timer expressions written the way Camunda Modeler writes them (PT30S, R3/PT1H, 2026-12-01T10:00Z)
   are accepted as literals; anything else is treated as a Python expression, as SpiffWorkflow does.
 - Exclusive gateways are `RoutableExclusiveGateway`, so decisions can be overridden.
+- A sequenceFlow without an id gets a stable one (`Flow_<source>_<target>`) before parsing.
+- Start events are `CaseflowStartEvent`: error and escalation starts of event subprocesses are
+  read, and `isInterrupting` is honoured.
 """
 from __future__ import annotations
 
@@ -58,6 +61,30 @@ def quote_literal_timers(root: etree._Element) -> None:
             text = (node.text or "").strip()
             if text and ISO_TIMER.match(text):
                 node.text = repr(text)
+
+
+def name_anonymous_flows(root: etree._Element) -> None:
+    """Give every sequenceFlow without an id a stable one in place, `Flow_<source>_<target>` (then
+    `_2`, `_3`... on a clash with any id), in document order: SpiffWorkflow silently drops a flow
+    without an id, and Camunda's own test files often leave them out."""
+    flows = [f for f in root.iter(f"{{{BPMN_NS}}}sequenceFlow") if not f.get("id")]
+    if not flows:
+        return
+    taken = {e.get("id") for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
+    for flow in flows:
+        base = f"Flow_{flow.get('sourceRef') or 'unknown'}_{flow.get('targetRef') or 'unknown'}"
+        candidate, counter = base, 1
+        while candidate in taken:
+            counter += 1
+            candidate = f"{base}_{counter}"
+        flow.set("id", candidate)
+        taken.add(candidate)
+
+
+def prepare_for_spiff(root: etree._Element) -> None:
+    """Rewrite a parsed file in place into what SpiffWorkflow runs as the designer meant it."""
+    name_anonymous_flows(root)
+    quote_literal_timers(root)
 
 
 def new_parser() -> CaseflowParser:

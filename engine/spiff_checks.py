@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 
 from .bpmntree import Model, bpmn, describe, problem
 from .errors import Problem
-from .parser import new_parser, quote_literal_timers
+from .parser import new_parser, prepare_for_spiff
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,53 @@ _RULES = (
 Finding = tuple[Problem, bool]  # the problem, and whether a structural check covers its cause
 
 
+_COMPENSATION_HINT = ("is not supported by Caseflow: model the undo step as an explicit task or "
+                      "error path")
+
+
+def check_compensation(m: Model) -> list[Problem]:
+    """Refuse compensation events and handlers, one sentence each (SpiffWorkflow 3.2 cannot
+    run them: its parser refuses a compensation boundary event as an 'Unsupported Catch Event')."""
+    found = []
+    for definition in m.root.iter(bpmn("compensateEventDefinition")):
+        event = definition.getparent()
+        if event is None or event.tag not in _EVENT_TAGS:
+            continue  # a reusable top-level definition: reported where an event uses it
+        found.append(problem(event, f"Compensation ({_what(event)}, line {event.sourceline}) "
+                                    f"{_COMPENSATION_HINT}."))
+    for activity in m.root.iter():
+        if isinstance(activity.tag, str) and activity.get("isForCompensation") == "true":
+            found.append(problem(activity, f"Compensation handler ({_what(activity)}, line "
+                                           f"{activity.sourceline}) {_COMPENSATION_HINT}."))
+    return found
+
+
+_EVENT_TAGS = {bpmn(t) for t in ("boundaryEvent", "intermediateThrowEvent", "endEvent",
+                                 "startEvent", "intermediateCatchEvent")}
+
+
+def _what(element) -> str:
+    what = describe(element)
+    return what[:1].lower() + what[1:]
+
+
 def check_with_spiff(m: Model, filename: str) -> list[Finding]:
     """Parse every executable process with SpiffWorkflow; return its findings."""
+    compensation = check_compensation(m)
     tree = copy.deepcopy(m.root)
-    quote_literal_timers(tree)
+    prepare_for_spiff(tree)
     for store in list(tree.iter(bpmn("dataStore"))):  # reported by check_unsupported
         store.getparent().remove(store)
+    for definition in list(tree.iter(bpmn("compensateEventDefinition"))):  # reported above
+        event = definition.getparent()
+        if event is not None and event.tag == bpmn("boundaryEvent"):
+            event.getparent().remove(event)
     parser = new_parser()
     try:
         parser.add_bpmn_xml(tree, filename)
     except Exception as err:  # noqa: BLE001 - any parser failure (RecursionError too) is a finding
-        return [_to_problem(m, err)]
-    found, seen = [], set()
+        return [(p, False) for p in compensation] + [_to_problem(m, err)]
+    found, seen = [(p, False) for p in compensation], set()
     for process in m.executable:
         pid = process.get("id")
         if pid in m.unsafe:
