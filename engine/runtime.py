@@ -255,6 +255,11 @@ class Instance:
             if isinstance(cause, SandboxError):
                 raise ScriptFailed(str(cause), element, line) from err
             raise ScriptFailed(str(err), element, line) from err
+        except EngineError:
+            raise
+        except Exception as err:  # noqa: BLE001 - SpiffWorkflow raises some model faults unwrapped
+            element = _element_in_traceback(err) or self._element_of(task)
+            raise ScriptFailed(f"{type(err).__name__}: {err}", element) from err
 
     @staticmethod
     def _element_of(task) -> str | None:
