@@ -158,24 +158,6 @@ def demo() -> None:
 
 
 @app.command()
-def timers(every: float = typer.Option(0, help="Repeat every N seconds (0: one sweep and exit).")
-           ) -> None:
-    """Fire due timers of open cases (one transaction per case; run as many workers as you like)."""
-    import time
-
-    from .timers import advance_due_timers
-
-    engine = make_engine(_settings().database_url)
-    while True:
-        with session_scope(engine) as session:
-            moved = advance_due_timers(session, now=utcnow())
-        typer.echo(f"{utcnow().isoformat(timespec='seconds')} advanced {moved} case(s)")
-        if every <= 0:
-            return
-        time.sleep(every)
-
-
-@app.command()
 def sla(every: float = typer.Option(0, help="Repeat every N seconds (0: one sweep and exit).")) -> None:
     """Mark steps and promises at risk or breached (once each) and escalate breaches to supervisors."""
     import time
@@ -296,8 +278,8 @@ def audit_verify(case: Optional[int] = typer.Option(None, help="Check one case (
     typer.echo("Audit log intact." if case is None else f"Audit log of case {case} intact.")
 
 
-# Commands of the designer (cli_designer) and insights (cli_insights) areas register on `app`.
-from . import cli_designer, cli_insights  # noqa: E402,F401
+# Commands of the designer, insights and jobs areas (cli_*.py) register on `app`.
+from . import cli_designer, cli_insights, cli_jobs  # noqa: E402,F401
 
 if __name__ == "__main__":
     app()

@@ -76,7 +76,8 @@ def _decide(session: Session, *, actor: User, now: datetime, incident_id: int, r
     incident = get_incident(session, incident_id)
     if incident.state != "open":
         raise Conflict(f"Incident {incident_id} is already resolved")
-    case = get_case(session, incident.case_id)
+    get_case(session, incident.case_id)
+    case = session.get(Case, incident.case_id, populate_existing=True)  # its latest row version
     with engine_action(session, actor=actor, now=now, case_id=case.id,
                        expected_version=case.row_version, statuses=ANY_STATUS,
                        load=False) as action:
@@ -117,7 +118,7 @@ def resolve(session: Session, *, actor: User, now: datetime, incident_id: int, n
 def for_case(session: Session, case_id: int) -> list[Incident]:
     """Return a case's incidents, open ones first, newest first."""
     return list(session.exec(select(Incident).where(Incident.case_id == case_id).order_by(
-        Incident.state.desc(), Incident.opened_at.desc(), Incident.id.desc())).all())
+        Incident.state, Incident.opened_at.desc(), Incident.id.desc())).all())  # "open" first
 
 
 def search(session: Session, *, state: str | None = "open", process_id: str | None = None,

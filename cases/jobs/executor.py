@@ -23,7 +23,7 @@ from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
 from . import service
-from .handlers import HANDLERS, Context, Retry
+from .handlers import HANDLERS, Context, Retry, load_all
 
 log = logging.getLogger("caseflow.jobs")
 BUSY_RETRY = timedelta(seconds=2)
@@ -57,6 +57,7 @@ class Executor:
                              sla_every=timedelta(seconds=sla_every))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        load_all()
 
     def ensure_periodic(self) -> None:
         """Create the periodic jobs (the SLA sweep) if no worker has yet."""

@@ -83,3 +83,15 @@ HANDLERS: dict[str, Callable[[Session, Job, Context], None]] = {
 def register(kind: str, handler: Callable[[Session, Job, Context], None]) -> None:
     """Add the handler of a job kind (signals, timer starts, webhooks, notifications...)."""
     HANDLERS[kind] = handler
+
+
+# Modules whose job kinds register themselves (imported lazily: they depend on this one).
+HANDLER_MODULES = ("cases.subscriptions.signals",)
+
+
+def load_all() -> None:
+    """Import every module that registers a job kind."""
+    import importlib
+
+    for name in HANDLER_MODULES:
+        importlib.import_module(name)
