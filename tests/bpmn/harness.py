@@ -5,6 +5,10 @@ A scenario is a list of steps taken by people, the clock and the customer:
   after the data went through the task's own form (engine.forms), as the case layer does it;
 - `wait(**timedelta)`: the clock moves on and due timers fire;
 - `contact()`: the customer contacts us again (message `customer_contacted_again`);
+- `message(name, **payload)`: a message from outside (the customer's reply) that the process must be
+  waiting for;
+- `signal(name, **payload)`: a broadcast (a mass outage cleared) as the case layer hands it to each
+  waiting case (engine.signals);
 - `ready(*element_ids)`: exactly these steps wait for people now;
 - `skip(element_id)`, `go_back(element_id)`, `override(gateway_id, target_id)`: an agent leaves the
   path (engine.deviations; a skip gives the step its form defaults).
@@ -24,6 +28,7 @@ from engine import deviations, runtime
 from engine.definitions import CompiledProcess, compile_processes
 from engine.forms import parse_form, validate_form
 from engine.messages import send_message
+from engine.signals import send_signal
 from engine.parser import NS
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
@@ -37,7 +42,7 @@ STEP_TIME = timedelta(minutes=10)  # how long each human step takes in scenario 
 @dataclass(frozen=True)
 class Step:
     action: str
-    element_id: str | None = None
+    element_id: str | None = None  # for a message or signal: its name
     data: dict = field(default_factory=dict)
     delay: timedelta = timedelta(0)
     expected: tuple[str, ...] = ()
@@ -53,6 +58,14 @@ def wait(**delta: float) -> Step:
 
 def contact() -> Step:
     return Step("contact")
+
+
+def message(name: str, **payload: Any) -> Step:
+    return Step("message", name, payload)
+
+
+def signal(name: str, **payload: Any) -> Step:
+    return Step("signal", name, payload)
 
 
 def ready(*element_ids: str) -> Step:
@@ -157,6 +170,12 @@ class Run:
         elif step.action == "contact":
             delivered = send_message(inst, CONTACT, {"channel": "phone"}, now=self.now)
             assert delivered, "nobody waited for the contact"
+        elif step.action == "message":
+            delivered = send_message(inst, step.element_id, step.data, now=self.now)
+            assert delivered, f"nobody waited for the message {step.element_id}"
+        elif step.action == "signal":
+            caught = send_signal(inst, step.element_id, step.data, now=self.now)
+            assert caught, f"nobody waited for the signal {step.element_id}"
         elif step.action == "ready":
             assert self.ready_ids() == step.expected, f"ready: {self.ready_ids()}"
             return

@@ -6,7 +6,7 @@ test_processes.test_scenarios_cover_every_flow).
 """
 from __future__ import annotations
 
-from .harness import Scenario, contact, do, ready, wait
+from .harness import Scenario, contact, do, message, ready, signal, wait
 
 # ---- install_service -------------------------------------------------------------------------
 
@@ -83,6 +83,9 @@ _DISPATCHED = do("Task_DispatchTechnician", repair_date="2026-03-02", repair_slo
                  technician_id="T-12")
 _REPAIRED = do("Task_RepairOnSite", repair_action="repaired_cabling", parts_used="2 m drop cable")
 _BACK = do("Task_VerifyWithCustomer", service_restored=True, customer_comment="All fine again")
+_OUTAGE = do("Task_RemoteDiagnosis", line_test="test_fail", area_outage=True,
+             remote_fix_possible=False, diagnosis="Cabinet DUN-12 down with the area")
+_LINKED = do("Task_LinkOutage", outage_reference="MO-2026-0311", outage_eta_told="Today 18:00")
 
 RESTORE = [
     Scenario("fixed_remotely", (
@@ -113,6 +116,14 @@ RESTORE = [
            told_customer="Arrives by 15:00"),
         _REPAIRED, _BACK,
     ), ("EndEvent_CustomerUpdated", "EndEvent_Restored")),
+    Scenario("mass_outage_cleared_by_the_broadcast", (
+        _FAULT, _OUTAGE, ready("Task_LinkOutage"), _LINKED, ready(), wait(hours=3), ready(),
+        signal("mass_outage_cleared"), ready("Task_VerifyWithCustomer"), _BACK,
+    ), ("EndEvent_Restored",)),
+    Scenario("mass_outage_not_cleared_in_12_hours_gets_a_second_look", (
+        _FAULT, _OUTAGE, _LINKED, wait(hours=11, minutes=59), ready(), wait(minutes=1),
+        ready("Task_RemoteDiagnosis"), _REMOTE, _FIXED_REMOTELY, _BACK,
+    ), ("EndEvent_Restored",)),
 ]
 
 SCENARIOS["restore_service"] = RESTORE
@@ -179,6 +190,8 @@ _JUSTIFIED = do("Task_Investigate", complaint_justified=True, complaint_root_cau
                 findings="Both visits were dropped by a scheduling rule for the area")
 _PUT_RIGHT = do("Task_PutItRight", remedy="remedy_credit", compensation_eur=60)
 _SEVEN_DAYS = wait(days=7, minutes=1)
+_ASKED = do("Task_AskCustomer", asked_via="ask_email")
+_NO_REPLY = wait(days=3, minutes=1)
 _SATISFIED = do("Task_FollowUp", follow_up_outcome="fu_satisfied",
                 follow_up_note="Happy with the credit")
 _CLOSED = do("Task_CloseComplaint", closure_code="closed_resolved",
@@ -188,8 +201,9 @@ COMPLAINT = [
     Scenario("justified_put_right_and_closed", (
         ready("Task_LogComplaint"), _COMPLAINT, ready("Task_AcknowledgeComplaint"), _ACKNOWLEDGED,
         ready("Task_Investigate"), _JUSTIFIED, ready("Task_PutItRight"), _PUT_RIGHT,
-        ready(), wait(days=6), ready(), wait(days=1, minutes=1), ready("Task_FollowUp"), _SATISFIED,
-        ready("Task_CloseComplaint"), _CLOSED,
+        ready(), wait(days=6), ready(), wait(days=1, minutes=1), ready("Task_AskCustomer"), _ASKED,
+        ready(), wait(days=2, hours=23), ready(), wait(hours=1, minutes=1), ready("Task_FollowUp"),
+        _SATISFIED, ready("Task_CloseComplaint"), _CLOSED,
     ), ("EndEvent_Closed",)),
     Scenario("not_justified_explained", (
         _COMPLAINT, _ACKNOWLEDGED,
@@ -199,30 +213,39 @@ COMPLAINT = [
         ready("Task_ExplainDecision"),
         do("Task_ExplainDecision", decision_explained_via="decision_phone",
            decision_note="Showed the cancellation record"),
-        _SEVEN_DAYS, _SATISFIED, do("Task_CloseComplaint", closure_code="closed_not_justified"),
+        _SEVEN_DAYS, _ASKED, _NO_REPLY, _SATISFIED,
+        do("Task_CloseComplaint", closure_code="closed_not_justified"),
     ), ("EndEvent_Closed",)),
     Scenario("acknowledgement_overdue_supervisor_steps_in", (
         _COMPLAINT, wait(hours=23), ready("Task_AcknowledgeComplaint"), wait(hours=1, minutes=1),
         ready("Task_AcknowledgeOverdue"),
         do("Task_AcknowledgeOverdue", case_owner="M. Walsh", late_because="late_backlog"),
-        _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _SATISFIED, _CLOSED,
+        _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _ASKED, _NO_REPLY, _SATISFIED, _CLOSED,
     ), ("EndEvent_Closed",)),
     Scenario("still_unhappy_at_follow_up_reopens", (
-        _COMPLAINT, _ACKNOWLEDGED, _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS,
+        _COMPLAINT, _ACKNOWLEDGED, _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _ASKED, _NO_REPLY,
         do("Task_FollowUp", follow_up_outcome="fu_unhappy", follow_up_note="Credit never arrived"),
-        ready("Task_Investigate"), _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _SATISFIED, _CLOSED,
+        ready("Task_Investigate"), _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _ASKED, _NO_REPLY,
+        _SATISFIED, _CLOSED,
     ), ("EndEvent_Closed",)),
     Scenario("customer_chases_the_investigation", (
         _COMPLAINT, _ACKNOWLEDGED, wait(days=1), contact(),
         ready("Task_Investigate", "Task_UpdateCustomerComplaint"),
         do("Task_UpdateCustomerComplaint", repeat_reason="chasing_outcome",
            told_customer="Answer by Friday"),
-        _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _SATISFIED, _CLOSED,
+        _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _ASKED, _NO_REPLY, _SATISFIED, _CLOSED,
     ), ("EndEvent_CustomerUpdated", "EndEvent_Closed")),
     Scenario("customer_unreachable_at_follow_up", (
-        _COMPLAINT, _ACKNOWLEDGED, _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS,
+        _COMPLAINT, _ACKNOWLEDGED, _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _ASKED, _NO_REPLY,
         do("Task_FollowUp", follow_up_outcome="fu_unreachable"), ready("Task_CloseComplaint"),
         _CLOSED,
+    ), ("EndEvent_Closed",)),
+    Scenario("customer_replies_that_it_stayed_solved", (
+        _COMPLAINT, _ACKNOWLEDGED, _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _ASKED, wait(days=1),
+        message("customer_replied", text="Yes, all sorted, thank you"), ready("Task_RecordReply"),
+        do("Task_RecordReply", follow_up_outcome="fu_satisfied",
+           follow_up_note="All sorted, thank you"),
+        ready("Task_CloseComplaint"), _CLOSED,
     ), ("EndEvent_Closed",)),
 ]
 

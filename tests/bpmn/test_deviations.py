@@ -7,11 +7,12 @@ import pytest
 from tests.conftest import T0
 
 from .harness import Run, Scenario, go_back, override, ready, reached_ends, skip, wait
-from .scenarios import (_ACKNOWLEDGED, _APPLIED, _BACK, _BOOKED, _CLOSED, _COMPLAINT, _CORRECT,
-                        _DISPATCHED, _ELIGIBLE, _EXPLAINED, _FAULT, _FIELD, _FIXED_REMOTELY,
-                        _INQUIRY, _INSTALLED, _JUSTIFIED, _MOVE_BOOKED, _MOVE_CONFIRMED,
-                        _MOVE_INSTALLED, _MOVE_PROVISIONED, _ORDER, _PROVISIONED, _PUT_RIGHT,
-                        _REMOTE, _REPAIRED, _SEVEN_DAYS, _TEST_PASSED, _WORKS, _request, do)
+from .scenarios import (_ACKNOWLEDGED, _APPLIED, _ASKED, _BACK, _BOOKED, _CLOSED, _COMPLAINT,
+                        _CORRECT, _DISPATCHED, _ELIGIBLE, _EXPLAINED, _FAULT, _FIELD,
+                        _FIXED_REMOTELY, _INQUIRY, _INSTALLED, _JUSTIFIED, _MOVE_BOOKED,
+                        _MOVE_CONFIRMED, _MOVE_INSTALLED, _MOVE_PROVISIONED, _NO_REPLY, _ORDER,
+                        _PROVISIONED, _PUT_RIGHT, _REMOTE, _REPAIRED, _SEVEN_DAYS, _TEST_PASSED,
+                        _WORKS, _request, do)
 
 DEVIATIONS = [
     ("install_service", Scenario("customer_not_at_home_rebooks_the_appointment", (
@@ -48,7 +49,8 @@ DEVIATIONS = [
         _APPLIED, _EXPLAINED,
     ), ("EndEvent_Answered",))),
     ("complaint", Scenario("customer_unreachable_skips_the_follow_up", (
-        _COMPLAINT, _ACKNOWLEDGED, _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, skip("Task_FollowUp"),
+        _COMPLAINT, _ACKNOWLEDGED, _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _ASKED, _NO_REPLY,
+        skip("Task_FollowUp"),
         ready("Task_CloseComplaint"), _CLOSED,
     ), ("EndEvent_Closed",))),
     ("change_service", Scenario("address_already_checked_in_the_shop", (

@@ -14,7 +14,8 @@ from tests.conftest import T0
 
 from .harness import (CONTACT, PROCESS_IDS, Run, bpmn_path, reached_ends, sequence_flows,
                       taken_flows, tree)
-from .scenarios import SCENARIOS
+from .scenarios import (_ACKNOWLEDGED, _ASKED, _COMPLAINT, _FAULT, _JUSTIFIED, _LINKED, _OUTAGE,
+                        _PUT_RIGHT, _SEVEN_DAYS, SCENARIOS)
 
 HUMAN = ("userTask", "manualTask")
 SYSTEMS = ("CRM", "billing system", "network inventory", "workforce scheduling")
@@ -126,8 +127,6 @@ def test_element_ids_do_not_collide_with_engine_internals(process_id):
 
 
 def test_timer_fires_when_the_clock_reaches_its_due_time():
-    from .scenarios import _FAULT
-
     run = Run("restore_service", False, T0)
     run.step(_FAULT)
     due = run.instance.next_timer_due()
@@ -135,3 +134,20 @@ def test_timer_fires_when_the_clock_reaches_its_due_time():
     assert "Task_ExpediteRestoration" not in run.ready_ids()
     run.instance.advance(now=due)
     assert "Task_ExpediteRestoration" in run.ready_ids()
+
+
+@pytest.mark.parametrize("process_id,steps,waits_for,due_in", [
+    ("complaint", (_COMPLAINT, _ACKNOWLEDGED, _JUSTIFIED, _PUT_RIGHT, _SEVEN_DAYS, _ASKED),
+     ("message", "customer_replied", "Event_CustomerReplied"), timedelta(days=3)),
+    ("restore_service", (_FAULT, _OUTAGE, _LINKED),
+     ("signal", "mass_outage_cleared", "Event_OutageCleared"), timedelta(hours=12)),
+], ids=["complaint-awaiting_the_reply", "restore_service-awaiting_the_outage"])
+def test_a_case_at_an_event_based_gateway_says_what_it_waits_for(process_id, steps, waits_for,
+                                                                 due_in, roundtrip):
+    """The case layer wakes the timer branch and routes the event by what the instance reports."""
+    run = Run(process_id, roundtrip, T0)
+    for step in steps:
+        run.step(step)
+    assert run.ready_ids() == ()
+    assert run.instance.next_timer_due() == run.now + due_in
+    assert waits_for in {(s.kind, s.name, s.element_id) for s in run.instance.subscriptions()}
