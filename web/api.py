@@ -8,11 +8,11 @@ with 400/403/404/409/422, the same rules as the pages.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import Annotated, Any, Callable, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Security
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import select
 
 from cases import approvals, deviation_service
@@ -29,8 +29,21 @@ from cases.worklist import VIEWS, worklist
 from engine import store
 from engine.clock import utcnow
 
-from .security import ApiUser, CurrentUser, SessionDep
+from .api_models import REFUSALS, Completion, DeviationRequest, Message, NewCase
+from .inputs import Offset, PathId, QueryId, Text
+from .security import ApiUser, SessionDep
 
+bearer = HTTPBearer(auto_error=False, scheme_name="ApiToken",
+                    description="An API token from `caseflow tokens create USER --name SYSTEM`.")
+
+
+def _caller(user: ApiUser,
+            _token: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None) -> User:
+    """The API's caller (declares the bearer scheme in the OpenAPI; ApiUser does the checking)."""
+    return user
+
+
+Caller = Annotated[User, Depends(_caller)]
 router = APIRouter()
 CASE_ROLES = ("agent", "supervisor", "admin")
 T = TypeVar("T")
@@ -42,8 +55,8 @@ def health() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/definitions")
-def definitions(user: CurrentUser, session: SessionDep) -> dict:
+@router.get("/definitions", responses=REFUSALS)
+def definitions(user: Caller, session: SessionDep) -> dict:
     """List definition versions."""
     rows = list_definitions(session)
     data = [{"process_id": v.process_id, "version": v.version, "name": v.name, "status": v.status,
@@ -51,57 +64,7 @@ def definitions(user: CurrentUser, session: SessionDep) -> dict:
     return {"data": data, "count": len(data)}
 
 
-# ---- bodies -------------------------------------------------------------------------------------
-
-class NewCustomer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    account_number: str
-    email: str | None = None
-    phone: str | None = None
-
-
-class NewCase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    process_id: str
-    channel: str
-    customer_id: int | None = None
-    customer: NewCustomer | None = None
-    priority: int = Field(default=0, ge=0, le=3)
-    contacted_at: datetime | None = None
-    data: dict[str, Any] = {}
-
-
-class Completion(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    expected_version: int
-    data: dict[str, Any] = {}
-
-
-class Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    payload: Any = None
-
-
-class DeviationRequest(BaseModel):
-    """A deviation: reason and note always; the other fields as the kind needs them."""
-
-    model_config = ConfigDict(extra="forbid")
-    expected_version: int
-    reason_code: str
-    note: str
-    work_item_id: int | None = None
-    element_id: str | None = None
-    gateway_id: str | None = None
-    target_id: str | None = None
-    title: str | None = None
-    team: str | None = None
-    assignee_id: int | None = None
-    due_at: datetime | None = None
-    blocking: bool = True
-    changes: dict[str, Any] | None = None
-
+# ---- bodies (web/api_models.py) --------------------------------------------------------------
 
 # Which fields each kind takes (required ones first in the error message when missing).
 KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -120,8 +83,11 @@ KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # ---- helpers ------------------------------------------------------------------------------------
 
 def _refused(err: CaseError) -> HTTPException:
-    status = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422}.get(type(err), 400)
+    status = next((code for cls, code in ((NotFound, 404), (Forbidden, 403), (Conflict, 409),
+                                          (InvalidInput, 422)) if isinstance(err, cls)), 400)
     detail: dict[str, Any] = {"message": str(err)}
+    if getattr(err, "element_id", None):  # ProcessFailed: where the model failed
+        detail["element_id"] = err.element_id
     if isinstance(err, InvalidInput):
         detail["errors"] = err.errors
     if isinstance(err, (InvalidInput, Conflict)):
@@ -185,8 +151,8 @@ def _case_json(session, case: Case, *, with_items: bool = True) -> dict:
 
 # ---- cases --------------------------------------------------------------------------------------
 
-@router.post("/cases", status_code=201)
-def api_open_case(body: NewCase, user: ApiUser, session: SessionDep) -> dict:
+@router.post("/cases", status_code=201, responses=REFUSALS)
+def api_open_case(body: NewCase, user: Caller, session: SessionDep) -> dict:
     """Open a case for an existing customer (customer_id) or a new one (customer)."""
     _worker(user)
     now = utcnow()
@@ -210,10 +176,10 @@ def api_open_case(body: NewCase, user: ApiUser, session: SessionDep) -> dict:
     return _case_json(session, case)
 
 
-@router.get("/cases")
-def api_list_cases(user: ApiUser, session: SessionDep, status: str | None = None,
-                   process_id: str | None = None, customer_id: int | None = None,
-                   limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+@router.get("/cases", responses=REFUSALS)
+def api_list_cases(user: Caller, session: SessionDep, status: Text(16) | None = None,
+                   process_id: Text(255) | None = None, customer_id: QueryId = None,
+                   limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0) -> dict:
     """List cases, newest first, optionally by status, process or customer."""
     _worker(user)
     query = select(Case)
@@ -229,15 +195,15 @@ def api_list_cases(user: ApiUser, session: SessionDep, status: str | None = None
             "limit": limit, "offset": offset}
 
 
-@router.get("/cases/{case_id}")
-def api_get_case(case_id: int, user: ApiUser, session: SessionDep) -> dict:
+@router.get("/cases/{case_id}", responses=REFUSALS)
+def api_get_case(case_id: PathId, user: Caller, session: SessionDep) -> dict:
     """A case with its open work items (and their form fields) and pending approvals."""
     _worker(user)
     return _case_json(session, _run(get_case, session, case_id))
 
 
-@router.get("/cases/{case_id}/events")
-def api_case_events(case_id: int, user: ApiUser, session: SessionDep) -> dict:
+@router.get("/cases/{case_id}/events", responses=REFUSALS)
+def api_case_events(case_id: PathId, user: Caller, session: SessionDep) -> dict:
     """The case's audit events, oldest first."""
     import json
 
@@ -249,8 +215,8 @@ def api_case_events(case_id: int, user: ApiUser, session: SessionDep) -> dict:
                       "element_id": e.element_id, "details": json.loads(e.details)} for e in rows]}
 
 
-@router.post("/cases/{case_id}/work-items/{item_id}/complete")
-def api_complete(case_id: int, item_id: int, body: Completion, user: ApiUser,
+@router.post("/cases/{case_id}/work-items/{item_id}/complete", responses=REFUSALS)
+def api_complete(case_id: PathId, item_id: PathId, body: Completion, user: Caller,
                  session: SessionDep) -> dict:
     """Complete a step with its form data (422 lists every bad field; 409 when the case moved on)."""
     _worker(user)
@@ -259,8 +225,8 @@ def api_complete(case_id: int, item_id: int, body: Completion, user: ApiUser,
     return _case_json(session, case)
 
 
-@router.post("/cases/{case_id}/messages")
-def api_message(case_id: int, body: Message, user: ApiUser, session: SessionDep) -> dict:
+@router.post("/cases/{case_id}/messages", responses=REFUSALS)
+def api_message(case_id: PathId, body: Message, user: Caller, session: SessionDep) -> dict:
     """Send a message the process waits for (or will wait for) to a case."""
     _worker(user)
     case, caught = _run(deliver_message, session, actor=user, now=utcnow(), case_id=case_id,
@@ -268,8 +234,8 @@ def api_message(case_id: int, body: Message, user: ApiUser, session: SessionDep)
     return {"caught": caught, "case": _case_json(session, case)}
 
 
-@router.post("/cases/{case_id}/deviations/{kind}")
-def api_deviate(case_id: int, kind: str, body: DeviationRequest, user: ApiUser,
+@router.post("/cases/{case_id}/deviations/{kind}", responses=REFUSALS)
+def api_deviate(case_id: PathId, kind: str, body: DeviationRequest, user: Caller,
                 session: SessionDep):
     """Leave the happy path with a reason; 202 when the deviation waits for a supervisor."""
     _worker(user)
@@ -298,9 +264,9 @@ def api_deviate(case_id: int, kind: str, body: DeviationRequest, user: ApiUser,
     return _case_json(session, case)
 
 
-@router.get("/work-items")
-def api_worklist(user: ApiUser, session: SessionDep, view: str = "mine",
-                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+@router.get("/work-items", responses=REFUSALS)
+def api_worklist(user: Caller, session: SessionDep, view: Text(16) = "mine",
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0) -> dict:
     """The caller's worklist (mine, team, unassigned, overdue), most urgent first."""
     _worker(user)
     if view not in VIEWS:

@@ -33,7 +33,7 @@ def _open(client, tokens, who="agent") -> dict:
 def test_without_a_valid_token_the_api_answers_401(client, app, tokens):
     assert client.get("/api/cases").status_code == 401
     bad = client.get("/api/cases", headers={"Authorization": "Bearer cft_not-a-token"})
-    assert bad.status_code == 401 and "unknown or revoked" in bad.json()["detail"]
+    assert bad.status_code == 401 and "unknown or revoked" in bad.json()["detail"]["message"]
     with Session(app.state.engine, expire_on_commit=False) as s:
         agent = s.exec(select(User).where(User.username == "agent")).one()
         token, secret = issue_token(s, user=agent, name="old CRM link", now=T0)
@@ -131,7 +131,7 @@ def test_a_browser_session_needs_its_csrf_token_to_change_anything(client):
     assert sign_in(client).status_code == 303
     assert client.get("/api/cases").status_code == 200
     refused = client.post("/api/cases", json=NEW_CASE)
-    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]["message"]
     token = csrf_from(client.get("/").text)
     assert client.post("/api/cases", json=NEW_CASE,
                        headers={"X-CSRF-Token": token}).status_code == 201

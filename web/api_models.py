@@ -1,0 +1,93 @@
+"""The JSON API's bodies and refusals, checked by web/inputs.py before anything reaches the database."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cases.case_models import Case, WorkItem
+from cases.customers import Customer
+from cases.deviations import Deviation
+from cases.notes import MAX_NOTE
+
+from .inputs import DbId, DbInt, JsonObject, JsonValue, Text, When, column_length
+
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class NewCustomer(BaseModel):
+    model_config = _STRICT
+    name: Text(column_length(Customer, "name"), 1)
+    account_number: Text(column_length(Customer, "account_number"), 1)
+    email: Text(column_length(Customer, "email")) | None = None
+    phone: Text(column_length(Customer, "phone")) | None = None
+
+
+class NewCase(BaseModel):
+    model_config = _STRICT
+    process_id: Text(column_length(Case, "process_id"), 1)
+    channel: Text(column_length(Case, "channel"))
+    customer_id: DbId | None = None
+    customer: NewCustomer | None = None
+    priority: int = Field(default=0, ge=0, le=3)
+    contacted_at: When | None = None
+    data: JsonObject = {}
+
+
+class Completion(BaseModel):
+    model_config = _STRICT
+    expected_version: DbInt
+    data: JsonObject = {}
+
+
+class Message(BaseModel):
+    model_config = _STRICT
+    name: Text(255, 1)  # matched against the model's message names, never stored as a column
+    payload: JsonValue = None
+
+
+class DeviationRequest(BaseModel):
+    """A deviation: reason and note always; the other fields as the kind needs them."""
+
+    model_config = _STRICT
+    expected_version: DbInt
+    reason_code: Text(column_length(Deviation, "reason_code"))
+    note: Text(MAX_NOTE)
+    work_item_id: DbId | None = None
+    element_id: Text(column_length(Deviation, "element_id")) | None = None
+    gateway_id: Text(column_length(WorkItem, "element_id")) | None = None
+    target_id: Text(column_length(WorkItem, "element_id")) | None = None
+    title: Text(column_length(WorkItem, "name")) | None = None
+    team: Text(column_length(WorkItem, "team")) | None = None
+    assignee_id: DbId | None = None
+    due_at: When | None = None
+    blocking: bool = True
+    changes: JsonObject | None = None
+
+
+# ---- refusals ----------------------------------------------------------------------------------
+
+class RefusalDetail(BaseModel):
+    message: str
+    errors: dict[str, str] | None = None  # field -> what is wrong with it
+    submitted: dict[str, Any] | None = None  # the input, given back so nothing typed is lost
+    element_id: str | None = None  # where the process model failed (409)
+
+
+class Refusal(BaseModel):
+    """Every 4xx of the API: {"detail": {"message", "errors", "submitted"}}."""
+
+    detail: RefusalDetail
+
+
+def _refusal(text: str) -> dict:
+    return {"model": Refusal, "description": text}
+
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: _refusal("No API token, or one unknown or revoked (send Authorization: Bearer ...)"),
+    403: _refusal("The caller's role or team does not allow this"),
+    404: _refusal("No such case, work item, customer, process or deviation kind"),
+    409: _refusal("The case moved on, or the process model failed at an element"),
+    422: _refusal("Input refused; `errors` names every bad field"),
+}
