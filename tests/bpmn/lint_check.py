@@ -32,7 +32,7 @@ def _named(el) -> bool:
 
 
 def lint_problems(data: bytes) -> list[str]:
-    """Return every finding of the rules above in a BPMN file, one sentence each (empty when clean)."""
+    """Return every finding of the rules above in a BPMN file, one sentence each (none: clean)."""
     root = etree.fromstring(data)
     problems: list[str] = []
     for process in root.iter(f"{{{BPMN}}}process"):
@@ -112,7 +112,8 @@ def _event_gateway_problems(out: list, nodes: dict) -> list[str]:
 def _flow_problems(flow, nodes: dict, outgoing: dict) -> list[str]:
     source = nodes.get(flow.get("sourceRef"))
     kind = _local(source) if source is not None else ""
-    forking = kind in ("exclusiveGateway", "inclusiveGateway") and len(outgoing[source.get("id")]) > 1
+    forking = (kind in ("exclusiveGateway", "inclusiveGateway")
+               and len(outgoing[source.get("id")]) > 1)
     default = source is not None and source.get("default") == flow.get("id")
     found = []
     if _condition(flow) and not _named(flow):

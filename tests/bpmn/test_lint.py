@@ -1,5 +1,5 @@
-"""The shipped processes stay clean under the cheap half of bpmnlint's recommended rules (fake joins,
-implicit splits, disconnected elements, missing labels, ...): what Camunda Modeler would flag."""
+"""The shipped processes stay clean under the cheap half of bpmnlint's recommended rules (fake
+joins, implicit splits, disconnected elements, missing labels, ...): what Camunda Modeler flags."""
 from __future__ import annotations
 
 import pytest
