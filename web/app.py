@@ -20,7 +20,7 @@ from cases.settings import Settings
 from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
-from . import api, designer, insights, pages, refusals, work
+from . import api, api_events, designer, incidents, insights, pages, refusals, work
 from .security import LoginRequired, csrf_token
 from .security_headers import SecurityHeaders
 
@@ -48,7 +48,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(work.router)
     app.include_router(designer.router)
     app.include_router(insights.router)
+    app.include_router(incidents.router)
     app.include_router(api.router, prefix="/api")
+    app.include_router(api_events.router, prefix="/api")
     _add_error_handlers(app)
     return app
 
