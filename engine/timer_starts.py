@@ -105,7 +105,9 @@ def _next_cycle(text: str, activated_at: datetime, fired: int) -> datetime | Non
 
 
 def _as_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
+    """Return a plain UTC datetime (SpiffWorkflow's parser answers with Caseflow's clock class)."""
+    v = value.astimezone(timezone.utc)
+    return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, timezone.utc)
 
 
 def pass_start_event(workflow, element_id: str) -> None:
