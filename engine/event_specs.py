@@ -21,8 +21,8 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffStartEventParser
 from SpiffWorkflow.util.task import TaskState
 
-_START_XPATHS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
-                 ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH]
+_START_XPATHS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
+                 CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH]
 
 
 class CaseflowStartEvent(StartEvent):
@@ -54,7 +54,7 @@ class CaseflowStartEventParser(SpiffStartEventParser):
 
 
 class CaseflowStartEventConverter(EventConverter):
-    """Stores whether the start event interrupts (specs stored before this default to BPMN's yes)."""
+    """Stores whether the start event interrupts (restored as a keyword of the spec)."""
 
     def to_dict(self, spec):
         dct = super().to_dict(spec)

@@ -137,8 +137,8 @@ class Instance:
                               dict(t.data)) for t in done]
 
     def next_timer_due(self) -> datetime | None:
-        """Return when the earliest waiting timer fires (store it to schedule a wake-up): timer
-        catch and boundary events, event-based gateway branches, timer-started event subprocesses."""
+        """Return when the earliest waiting timer fires (store it to schedule a wake-up): catch
+        and boundary events, event-based gateway branches, timer-started event subprocesses."""
         if self.is_cancelled:
             return None
         due = [timer_due(w) for w in waits(self.workflow) if w.kind == "timer"]

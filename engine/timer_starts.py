@@ -16,7 +16,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
-from SpiffWorkflow.util.task import TaskState
 
 from .errors import StepNotFound, TimerInvalid
 from .parser import ISO_TIMER
@@ -38,8 +37,8 @@ def timer_starts(spec) -> list[TimerStart]:
     for task_spec in spec.bpmn_start_events:
         definition = task_spec.event_definition
         if isinstance(definition, TimerEventDefinition):
-            kind = ("date" if isinstance(definition, TimeDateEventDefinition)
-                    else "cycle" if isinstance(definition, CycleTimerEventDefinition) else "duration")
+            kind = ("date" if isinstance(definition, TimeDateEventDefinition) else
+                    "cycle" if isinstance(definition, CycleTimerEventDefinition) else "duration")
             found.append(TimerStart(task_spec.bpmn_id, task_spec.bpmn_name, kind,
                                     _as_written(definition.expression)))
     return sorted(found, key=lambda t: t.element_id)
@@ -68,8 +67,8 @@ def next_start_time(expression: str, activated_at: datetime, fired: int) -> date
         raise ValueError("activated_at must be timezone-aware")
     text = _literal(expression.strip()) or expression.strip()
     if not ISO_TIMER.match(text):
-        raise TimerInvalid(f"Timer start expression {expression!r} is not an ISO-8601 date, duration "
-                           "or cycle (for example 2026-12-01T08:00Z, PT1H or R3/PT1H)")
+        raise TimerInvalid(f"Timer start expression {expression!r} is not an ISO-8601 date, "
+                           "duration or cycle (for example 2026-12-01T08:00Z, PT1H or R3/PT1H)")
     try:
         if text.upper().startswith("R"):
             return _next_cycle(text, activated_at, fired)

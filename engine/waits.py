@@ -82,7 +82,8 @@ def _task_waits(task) -> list[Wait]:
     found = []
     for index, inner in enumerate(definition.event_definitions):
         # An event-based gateway moved its branches' definitions onto itself, in output order.
-        element = spec.outputs[index].bpmn_id if isinstance(spec, EventBasedGateway) else spec.bpmn_id
+        gateway = isinstance(spec, EventBasedGateway)
+        element = spec.outputs[index].bpmn_id if gateway else spec.bpmn_id
         found.append(Wait(_kind(inner), inner.name, element, inner, task))
     return found
 
@@ -137,7 +138,8 @@ def expected_correlation(wait: Wait, data: dict) -> dict:
             expected[prop.name] = canonical(known[0])
             continue
         try:
-            expected[prop.name] = canonical(environment.evaluate(prop.retrieval_expression, dict(data)))
+            value = environment.evaluate(prop.retrieval_expression, dict(data))
+            expected[prop.name] = canonical(value)
         except NameError:
             continue
         except Exception as err:  # noqa: BLE001 - model code: any failure is the element's
@@ -206,7 +208,8 @@ def deliver(wait: Wait, definition, payload, correlation: dict) -> bool:
     task.task_spec.catch(task, BpmnEvent(definition, payload, correlations=nested))
     task.task_spec._update(task)
     if task.state == TaskState.READY and isinstance(task.task_spec, EventBasedGateway):
-        task.run()  # it catches the event again, evaluating correlations: keep the caller's stand-in
+        # Its run catches the event again and evaluates correlations: while the stand-in holds.
+        task.run()
     return task.state != TaskState.WAITING
 
 

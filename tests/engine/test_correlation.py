@@ -85,8 +85,9 @@ def test_two_waits_with_different_keys(run):
 
 def test_correlated_message_sent_early_waits_for_a_fitting_catch(run):
     inst = run.start(dict(ORDER), now=T0)
-    assert send_message(inst, "supplier_replied", {"n": 1}, now=T0, correlation={"order_id": "B-2"}) is False
-    assert send_message(inst, "supplier_replied", {"n": 2}, now=T0, correlation={"order_id": "A-1"}) is False
+    for n, order in ((1, "B-2"), (2, "A-1")):
+        assert send_message(inst, "supplier_replied", {"n": n}, now=T0,
+                            correlation={"order_id": order}) is False
     inst = run.again(inst)
     complete(inst, "Order", now=T0 + timedelta(minutes=5))
     inst = run.again(inst)

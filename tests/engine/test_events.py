@@ -116,7 +116,7 @@ def test_signal_reaches_every_catch_waiting_for_it(field_visit, roundtrip):
         "payload": {"level": 3}, "elements": ["StormCatch", "StormStop", "WarnStart"]}
     inst = run.again(inst)
     assert ready_ids(inst) == ["CallCustomer", "SecureSite", "Shelter"], "Survey was interrupted"
-    assert [s.element_id for s in inst.subscriptions()] == ["WarnStart"], "the subprocess may run again"
+    assert [s.element_id for s in inst.subscriptions()] == ["WarnStart"], "it may run again"
     for element in ("SecureSite", "Shelter", "CallCustomer"):
         complete(inst, element, now=T0)
         inst = run.again(inst)
