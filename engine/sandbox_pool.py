@@ -224,6 +224,16 @@ def script_pool() -> ScriptPool:
     return _pool
 
 
+def configure_pool(workers: int, memory_mb: int) -> ScriptPool:
+    """Replace this process's shared pool with one of the given size (the composition root's hook)."""
+    global _pool
+    with _pool_lock:
+        old, _pool = _pool, ScriptPool(workers, memory_mb)
+    if old is not None:
+        old.close()
+    return _pool
+
+
 def _forget_parent_pool() -> None:
     global _pool, _pool_lock
     _pool, _pool_lock = None, threading.Lock()
