@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.sandbox_pool import DEFAULT_MEMORY_MB, DEFAULT_WORKERS, MIN_MEMORY_MB
+
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "caseflow"}
 DEFAULT_SQLITE = "sqlite:///var/caseflow.sqlite3"
 
@@ -21,6 +23,10 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     demo_mode: bool = False
     script_time_limit: float = 2.0
+    # Script worker processes per server process and the address space each may use; the engine's
+    # pool reads these same CASEFLOW_SCRIPT_WORKERS / CASEFLOW_SCRIPT_MEMORY_MB variables.
+    script_workers: int = DEFAULT_WORKERS
+    script_memory_mb: int = DEFAULT_MEMORY_MB
     max_upload_bytes: int = 10 * 1024 * 1024
     session_max_age: int = 8 * 3600
     # A sign-in session ends after this many minutes without a request (besides session_max_age).
@@ -46,6 +52,20 @@ class Settings(BaseSettings):
     def _positive_limit(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("script_time_limit must be positive")
+        return value
+
+    @field_validator("script_workers")
+    @classmethod
+    def _some_workers(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("script_workers must be at least 1")
+        return value
+
+    @field_validator("script_memory_mb")
+    @classmethod
+    def _enough_memory(cls, value: int) -> int:
+        if value < MIN_MEMORY_MB:
+            raise ValueError(f"script_memory_mb must be at least {MIN_MEMORY_MB}")
         return value
 
     @field_validator("sla_at_risk")
