@@ -4,7 +4,7 @@ Each check takes a `Model` and returns a list of Problems; none stops at the fir
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 
 from lxml import etree
 
@@ -122,19 +122,20 @@ def check_flows(m: Model) -> list[Problem]:
     return found
 
 
-def outgoing(m: Model, node: etree._Element) -> list[etree._Element]:
-    """Return the sequence flows leaving a node inside its own scope, in document order."""
-    scope = scope_of(node)
-    if scope is None:
-        return []
-    return [f for f in scope.findall(bpmn(_FLOWS)) if f.get("sourceRef") == node.get("id")]
+def outgoing_flows(m: Model) -> dict[tuple[etree._Element, str], list[etree._Element]]:
+    """Return the sequence flows of each scope by source id, in document order (one pass)."""
+    flows: dict[tuple[etree._Element, str], list[etree._Element]] = defaultdict(list)
+    for flow in m.iter(_FLOWS):
+        flows[(flow.getparent(), flow.get("sourceRef"))].append(flow)
+    return flows
 
 
 def check_gateways(m: Model) -> list[Problem]:
     """Report gateway branches that have neither a condition nor the default mark."""
     found = []
+    by_source = outgoing_flows(m)  # a lookup per gateway, not a scan of every flow
     for gateway in m.iter(*_GATEWAYS_WITH_CONDITIONS):
-        flows = outgoing(m, gateway)
+        flows = by_source.get((scope_of(gateway), gateway.get("id")), [])
         if len(flows) < 2:
             continue
         for flow in flows:
@@ -209,6 +210,7 @@ def check_unsupported(m: Model) -> list[Problem]:
 def check_data_associations(m: Model) -> list[Problem]:
     """Report data associations SpiffWorkflow cannot resolve (some make its parser loop forever)."""
     found = []
+    objects = _DataObjects()
     for assoc, ref_tag, verb in _associations(m):
         ref_el = assoc.find(bpmn(ref_tag))
         ref = (ref_el.text or "").strip() if ref_el is not None else ""
@@ -216,7 +218,7 @@ def check_data_associations(m: Model) -> list[Problem]:
         target = m.by_id.get(ref)
         if target is not None and local(target) == "dataStoreReference":
             continue  # reported once on the reference itself
-        message = _association_issue(m, task, target, ref)
+        message = _association_issue(task, target, ref, objects)
         if message is None:
             continue
         found.append(problem(task, f"{describe(task)} {verb} '{ref}' through a data association, "
@@ -235,7 +237,19 @@ def _associations(m: Model):
         yield assoc, "targetRef", "writes"
 
 
-def _association_issue(m: Model, task, target, ref: str) -> str | None:
+class _DataObjects:
+    """The ids of the data objects declared directly in each scope, read once per scope."""
+
+    def __init__(self) -> None:
+        self._ids: dict[etree._Element, frozenset[str]] = {}
+
+    def declared(self, scope: etree._Element, wanted: str | None) -> bool:
+        if scope not in self._ids:
+            self._ids[scope] = frozenset(d.get("id") for d in scope.findall(bpmn("dataObject")))
+        return wanted in self._ids[scope]
+
+
+def _association_issue(task, target, ref: str, objects: _DataObjects) -> str | None:
     if target is None:
         return "no element has that id"
     if local(target) != "dataObjectReference":
@@ -244,7 +258,7 @@ def _association_issue(m: Model, task, target, ref: str) -> str | None:
     scopes = [scope, scope_of(scope) if scope is not None else None]
     wanted = target.get("dataObjectRef")
     for candidate in (s for s in scopes if s is not None):
-        if any(d.get("id") == wanted for d in candidate.findall(bpmn("dataObject"))):
+        if objects.declared(candidate, wanted):
             return None
     return (f"its data object '{wanted}' is not declared in {describe(scope)} or the level "
             "around it")
@@ -294,6 +308,9 @@ def check_calls(m: Model) -> list[Problem]:
     """Report call activities to missing or non-executable processes, and call cycles."""
     found = []
     by_id = {p.get("id"): p for p in m.processes}
+    calls = {pid: m.calls(p) for pid, p in by_id.items()}
+    executable = {p.get("id") for p in m.executable}
+    cycles: dict[tuple, list[str] | None] = {}
     for call in m.iter("callActivity"):
         called = call.get("calledElement")
         if not called:
@@ -303,11 +320,15 @@ def check_calls(m: Model) -> list[Problem]:
                 found.append(problem(call, f"{describe(call)} calls process '{called}', which is "
                                      "not in this file. Add that process to this file, or deploy "
                                      "the file that contains it first."))
-        elif by_id[called] not in m.executable:
+        elif called not in executable:
             found.append(problem(call, f"{describe(call)} calls process '{called}', which is "
                                  "marked not executable. Mark that process executable."))
         else:
-            cycle = _cycle_through(m, by_id, m.top_process(call), called)
+            caller = m.top_process(call)
+            key = (caller.get("id") if caller is not None else None, called)
+            if key not in cycles:
+                cycles[key] = _cycle_through(calls, *key)
+            cycle = cycles[key]
             if cycle:
                 path = " → ".join(cycle)
                 found.append(problem(call, f"{describe(call)} calls process '{called}', which "
@@ -326,18 +347,18 @@ def _no_called_element(call: etree._Element) -> str:
     return f"{describe(call)} does not say which process it calls. Set its called element."
 
 
-def _cycle_through(m: Model, by_id: dict, caller, called: str) -> list[str] | None:
-    """Return the call path from `caller` through `called` back to `caller`, if there is one."""
-    if caller is None:
+def _cycle_through(calls: dict[str, list[str]], origin: str | None,
+                   called: str) -> list[str] | None:
+    """Return the call path from `origin` through `called` back to `origin`, if there is one."""
+    if origin is None:
         return None
-    origin = caller.get("id")
     paths = {called: [origin, called]}
-    pending = [called]
+    pending = deque([called])
     while pending:
-        pid = pending.pop(0)
+        pid = pending.popleft()
         if pid == origin:
             return paths[pid]
-        for nxt in m.calls(by_id[pid]) if pid in by_id else []:
+        for nxt in calls.get(pid, []):
             if nxt not in paths:
                 paths[nxt] = paths[pid] + [nxt]
                 pending.append(nxt)

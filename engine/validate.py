@@ -5,9 +5,14 @@ structural and code checks on the tree (engine.checks, engine.code_checks) with 
 phase checks of engine.metadata, then SpiffWorkflow's own parser (engine.spiff_checks) for what only
 it knows. Nothing here raises: a file that cannot be read
 gives a report with valid=False.
+
+A file that floods one check (thousands of service tasks, misspelled elements) gets the first
+MAX_PER_KIND findings of each check and severity, then one line counting the rest: the report a
+designer reads stays short, and no upload makes the report itself cost more than the checks.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -17,7 +22,7 @@ from .code_checks import CODE_CHECKS
 from .errors import InvalidBpmn, Problem
 from .id_checks import ID_CHECKS
 from .metadata import metadata_problems
-from .schema_checks import check_schema
+from .schema_checks import MAX_PER_KIND, check_schema
 from .spiff_checks import check_with_spiff, merge_spiff
 from .xmlsafe import parse_bpmn_xml
 
@@ -63,16 +68,32 @@ def validate_bpmn(data: bytes, filename: str = "upload.bpmn", *,
     processes = [p.get("id") for p in model.executable]
     structural: list[Problem] = []
     for check in (*STRUCTURE_CHECKS, *ID_CHECKS, *CODE_CHECKS):
-        structural.extend(_guarded(check.__name__, lambda c=check: c(model)))
-    structural.extend(_guarded("metadata_problems", lambda: metadata_problems(root)))
-    schema = _guarded("check_schema", lambda: check_schema(model))
+        structural.extend(_capped(_guarded(check.__name__, lambda c=check: c(model))))
+    structural.extend(_capped(_guarded("metadata_problems", lambda: metadata_problems(root))))
+    schema = _guarded("check_schema", lambda: check_schema(model))  # capped per kind inside
     spiff = _guarded("check_with_spiff", lambda: check_with_spiff(model, filename))
     flagged = {p.element_id for p in structural if p.severity == "error" and p.element_id}
     schema = [p for p in schema if p.severity == "error" or p.element_id not in flagged]
     problems = structural + schema
     problems += merge_spiff(problems, [s for s in spiff if isinstance(s, tuple)])
-    problems += [p for p in spiff if isinstance(p, Problem)]
+    problems += _capped([p for p in spiff if isinstance(p, Problem)])
     return _report(processes, problems)
+
+
+def _capped(found: list[Problem]) -> list[Problem]:
+    """Keep the first MAX_PER_KIND problems of each severity; count the rest in one line each."""
+    kept: list[Problem] = []
+    seen: Counter[str] = Counter()
+    for item in found:
+        seen[item.severity] += 1
+        if seen[item.severity] <= MAX_PER_KIND:
+            kept.append(item)
+    for severity, count in seen.items():
+        if count > MAX_PER_KIND:
+            kept.append(Problem(f"{count - MAX_PER_KIND} more {severity}s like the ones above "
+                                "(not listed). Fix those and check the file again to see the "
+                                "rest.", severity=severity))
+    return kept
 
 
 def _guarded(name: str, run) -> list:
@@ -94,4 +115,4 @@ def _report(processes: list[str], problems: list[Problem]) -> ValidationReport:
     return ValidationReport(valid=valid, processes=processes, problems=unique)
 
 
-__all__ = ["ValidationReport", "validate_bpmn"]
+__all__ = ["MAX_PER_KIND", "ValidationReport", "validate_bpmn"]

@@ -156,7 +156,8 @@ def test_a_formula_in_an_adhoc_task_title_is_neutralised_in_the_events_csv(sessi
     out = io.StringIO()
     exports.write_events_csv(session, out)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
-    opened = [r for r in rows if r["type"] == "task_opened" and r["element_id"].startswith("adhoc:")]
+    opened = [r for r in rows
+              if r["type"] == "task_opened" and r["element_id"].startswith("adhoc:")]
     assert [(int(r["case_id"]), r["activity"]) for r in opened] == [(case_id, "'" + FORMULA)]
     cells = [cell for row in csv.reader(io.StringIO(out.getvalue())) for cell in row]
     assert not [c for c in cells if c.startswith(DANGEROUS)]
