@@ -38,10 +38,13 @@ class Worker:
     """One script worker process and the two pipe ends that talk to it."""
 
     def __init__(self, memory_bytes: int):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT, str(_ROOT), str(memory_bytes)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env={"LC_ALL": "C.UTF-8"}, start_new_session=True, close_fds=True)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", _BOOT, str(_ROOT), str(memory_bytes)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env={"LC_ALL": "C.UTF-8"}, start_new_session=True, close_fds=True)
+        except OSError as err:
+            raise ScriptError(f"a script worker could not be started ({err})") from None
         self.pid = self.proc.pid
         self.to_fd, self.from_fd = self.proc.stdin.fileno(), self.proc.stdout.fileno()
         os.set_blocking(self.to_fd, False)
