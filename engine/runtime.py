@@ -158,7 +158,9 @@ class Instance:
 
     def waiting_messages(self) -> list[str]:
         """Return the names of messages the process is waiting for right now."""
-        return sorted({s.name for s in self.subscriptions() if s.kind == "message"})
+        if self.is_cancelled:
+            return []
+        return sorted({w.name for w in waits(self.workflow) if w.kind == "message" and w.name})
 
     def _data_at(self, wait) -> dict:
         """The data a catch sees: its own task's, or the scope's latest for an event subprocess."""
