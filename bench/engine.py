@@ -206,8 +206,9 @@ def main(rounds: int = 7) -> None:
         url = f"sqlite:///{tmp}/bench.sqlite3"
         upgrade(url)
         engine = make_engine(url)
-        pairs = [(compile_processes(data, f"{key}.bpmn")[key], deployed(engine, data, f"{key}.bpmn"),
-                  MODEL_DATA if key != "linear" else None) for key, data in files.items()]
+        pairs = [(compile_processes(data, f"{key}.bpmn")[key],
+                  deployed(engine, data, f"{key}.bpmn"), MODEL_DATA if key != "linear" else None)
+                 for key, data in files.items()]
         # Interleave the loops so load from other processes hits them all alike.
         (bare, persisted, ratios), gated, scripted = rate_rounds(engine, pairs, rounds)
         engine.dispose()

@@ -3,8 +3,8 @@
 Model code is untrusted. It is compiled with RestrictedPython (engine.sandbox_rules) and run in a
 script worker process (engine.sandbox_pool) under an address-space limit, a CPU limit and a
 wall-clock limit watched by the server, so a hostile or broken piece costs only its own limits and
-fails its step. Expressions proven bounded by engine.sandbox_bounded (`amount > 100`) are evaluated
-in the server instead: they cannot loop or grow, and a worker round trip costs far more than they do.
+fails its step. Expressions proven bounded by engine.sandbox_bounded (`amount > 100`) are
+evaluated in the server instead: they cannot loop or grow, and a worker round trip costs far more.
 """
 from __future__ import annotations
 

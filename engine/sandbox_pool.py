@@ -28,7 +28,8 @@ DEFAULT_MEMORY_MB = 256
 MIN_MEMORY_MB = 64  # a worker's interpreter alone takes about 30 MB of address space
 START_TIMEOUT = 10.0
 _ROOT = Path(__file__).resolve().parent.parent
-_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from engine.sandbox_worker import main; main()"
+_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+         "from engine.sandbox_worker import main; main()")
 _ERRORS = {name: cls for name, cls in vars(builtins).items()
            if isinstance(cls, type) and issubclass(cls, Exception)}
 _ERRORS.update({"ScriptError": ScriptError, "ScriptRefused": ScriptRefused})
@@ -228,7 +229,7 @@ def script_pool() -> ScriptPool:
 
 
 def configure_pool(workers: int, memory_mb: int) -> ScriptPool:
-    """Replace this process's shared pool with one of the given size (the composition root's hook)."""
+    """Replace this process's shared pool with one of the given size (for a composition root)."""
     global _pool
     with _pool_lock:
         old, _pool = _pool, ScriptPool(workers, memory_mb)

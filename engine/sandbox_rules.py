@@ -50,7 +50,7 @@ class ScriptRefused(SandboxError):
 
 
 class ScriptError(SandboxError):
-    """Model code failed in its worker: ran out of memory, lost its process, or returned bad data."""
+    """Model code failed in its worker: out of memory, its process lost, or bad data returned."""
 
 
 def _inplacevar(op: str, x: Any, y: Any) -> Any:

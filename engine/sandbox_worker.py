@@ -3,8 +3,8 @@
 Started by engine.sandbox_pool as `python -I -c ...` (a fresh interpreter, never a fork of a
 threaded server), with an empty environment. Before reading its first job it caps its address space
 (RLIMIT_AS), forbids core dumps, files and child processes, and ignores Ctrl-C meant for the server.
-Each job gets a CPU limit (RLIMIT_CPU) a little above its wall-clock limit, which the server enforces
-by killing the worker; the CPU limit is the backstop if the server itself is gone.
+Each job gets a CPU limit (RLIMIT_CPU) a little above its wall-clock limit, which the server
+enforces by killing the worker; the CPU limit is the backstop if the server itself is gone.
 """
 from __future__ import annotations
 
@@ -73,7 +73,8 @@ def handle(request: dict) -> dict:
     """Run one job and return the reply; nothing model code raises gets past this function."""
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     used = _cpu_used()
-    resource.setrlimit(resource.RLIMIT_CPU, (min(hard, math.ceil(used + request["limit"]) + 1), hard))
+    soft = min(hard, math.ceil(used + request["limit"]) + 1)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
     try:
         reply = run(request)
     except MemoryError:

@@ -25,7 +25,7 @@ def test_a_runaway_script_releases_the_write_lock_and_another_user_commits(db_en
     def runaway_request():
         with Session(db_engine, expire_on_commit=False) as s:
             s.add(Customer(name="Runaway", account_number="R-1", created_at=T0))
-            s.flush()  # this transaction now holds the write lock (SQLite) or a new row (PostgreSQL)
+            s.flush()  # holds the write lock now (SQLite), or a new row (PostgreSQL)
             wrote.set()
             try:
                 store.create_instance(s, version, {}, now=T0, time_limit=1.0)

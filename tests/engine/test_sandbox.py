@@ -39,7 +39,8 @@ RUNAWAYS = [
     "try:\n    while True: pass\nexcept Exception: pass\nwhile True: pass",
     "x = 10**10**8",
     "def f():\n    try:\n        return f()\n    except Exception:\n        return f()\nf()",
-    "items = []\nwhile True:\n    try:\n        items = [items]\n    except Exception:\n        pass",
+    "items = []\nwhile True:\n    try:\n        items = [items]\n"
+    "    except Exception:\n        pass",
 ]
 MEMORY_BOMBS = ["x = [1]*10**9", "x = 'a' * 10**9", "x = '%*d' % (10**9, 1)",
                 "x = f'{1:>{10**9}}'"]
@@ -59,14 +60,14 @@ ESCAPES = [
     "x = str.format('{0.__class__}', 1)",
     "g = (i for i in [1])\nf = g.gi_frame.f_back.f_globals",             # generator frames
     "g = (i for i in [1])\nc = g.gi_code",
-    "try:\n    1/0\nexcept Exception as e:\n    f = e.__traceback__.tb_frame.f_globals",  # tracebacks
+    "try:\n    1/0\nexcept Exception as e:\n    f = e.__traceback__.tb_frame",    # tracebacks
     "try:\n    1/0\nexcept Exception as e:\n    t = e.with_traceback(None)\n    x = t",
     "t = type(1)\nx = t.__subclasses__()",                               # type() tricks
     "X = type('X', (), {})",
     "b = __builtins__",                                                  # builtins lookups
     "o = __builtins__['open']",
     "x = sorted.__self__.open('/etc/passwd')",
-    "x = getattr(1, '_' + '_class_' + '_')",                             # getattr by building a name
+    "x = getattr(1, '_' + '_class_' + '_')",                  # getattr by a built name
     "x = _getattr_(1, '__cl' + 'ass__')",
     "import operator\nx = operator.attrgetter('__class__')(1)",          # operator module
     "from operator import attrgetter",
@@ -213,7 +214,8 @@ def test_exit_tricks_are_refused(env, source):
     assert_still_healthy(env)
 
 
-@pytest.mark.parametrize("exit_class", [SystemExit, KeyboardInterrupt, GeneratorExit, BaseException])
+@pytest.mark.parametrize("exit_class",
+                         [SystemExit, KeyboardInterrupt, GeneratorExit, BaseException])
 def test_exit_exceptions_fail_the_job_never_the_worker(pool, exit_class):
     """Even handed in through the data, an exiting exception only fails the job."""
     env = SandboxEnvironment(LIMIT, pool)
