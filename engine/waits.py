@@ -8,6 +8,7 @@ started by a message, signal, error or escalation is not a task at all until the
 from __future__ import annotations
 
 import json
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -213,6 +214,13 @@ def deliver(wait: Wait, definition, payload, correlation: dict) -> bool:
     return task.state != TaskState.WAITING
 
 
+def _scope_data(scope) -> dict:
+    """Return the data of the scope's step waiting for a person, else of its latest step."""
+    ready = [t for t in scope.tasks.values() if t.state == TaskState.READY and t.task_spec.manual]
+    source = ready[0] if ready else scope.last_task or scope.task_tree
+    return source.data
+
+
 def _start_event_subprocess(wait: Wait):
     """Start the event subprocess of a wait on its scope and return its waiting start event.
 
@@ -229,6 +237,9 @@ def _start_event_subprocess(wait: Wait):
         spec._inputs.append(scope.spec.start.name)
     child = scope.task_tree._add_child(spec, TaskState.FUTURE)
     child.triggered = True
+    # It hangs under the scope's start, whose data is the case's initial data: give it the data
+    # the scope holds now, as the event subprocess of a running case should see.
+    child.data = deepcopy(_scope_data(scope))
     # Predict its path to the scope's end now, or the scope could never complete.
     child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
     child.task_spec._update(child)

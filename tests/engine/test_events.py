@@ -10,7 +10,7 @@ from engine.definitions import compile_processes, process_from_spec_json
 from engine.messages import send_message
 from engine.signals import known_signals, send_signal
 from engine.waits import Subscription
-from tests.conftest import T0
+from tests.conftest import CORPUS, T0
 
 from .helpers import DATA, Runner, complete, compile_file, ready_ids
 
@@ -215,3 +215,28 @@ def test_interrupting_subprocess_withdraws_the_other_waits(esp, roundtrip):
     assert inst.subscriptions() == [], "an interrupted scope starts no further event subprocess"
     assert ready_ids(inst) == ["esp_message_cancel"]
     assert send_message(inst, "cancel_requested", {}, now=T0) is False
+
+
+@pytest.mark.parametrize("pid,data", [("esp_error", {"fault": "pump"}),
+                                      ("esp_escalation", {"late_by": 3})])
+def test_event_subprocess_sees_the_data_of_the_running_case(esp, roundtrip, pid, data):
+    run = runner(esp[pid], roundtrip)
+    inst = run.start({"customer": "Ada"}, now=T0)
+    complete(inst, f"{pid}_work", data, now=T0)
+    handler = next(t for t in run.again(inst).ready_tasks() if t.element_id != f"{pid}_finish")
+    assert handler.data == {"customer": "Ada", **data}
+
+
+def test_spiffworkflow_event_subprocess_model(roundtrip):
+    """SpiffWorkflow's own event-subprocess.bpmn (from the shared corpus): a signal thrown inside
+    starts an interrupting event subprocess that sees the data set just before."""
+    path = CORPUS / "executable" / "spiffwf_event-subprocess.bpmn"
+    process = compile_processes(path.read_bytes(), path.name)["main"]
+    run = runner(process, roundtrip)
+    inst = run.start(now=T0)
+    assert inst.subscriptions() == [Subscription("signal", "start_sub", "Event_0rfrdxr", {})]
+    complete(inst, "set_data", {"v1": True, "v2": False}, now=T0)
+    inst = run.again(inst)
+    assert ready_ids(inst) == ["task"] and inst.ready_tasks()[0].data == {"v1": True, "v2": False}
+    complete(inst, "task", now=T0)
+    assert inst.is_completed

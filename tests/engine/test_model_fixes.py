@@ -12,7 +12,7 @@ from engine.errors import InvalidBpmn, ScriptFailed
 from engine.parser import BPMN_NS, name_anonymous_flows
 from engine.validate import validate_bpmn
 from engine.xmlsafe import parse_bpmn_xml
-from tests.conftest import T0
+from tests.conftest import CORPUS, T0
 
 from .bpmn_snippets import doc, process
 from .helpers import DATA, Runner, complete, compile_file, ready_ids
@@ -84,6 +84,15 @@ def test_compensation_is_refused_with_element_and_line():
     assert not any("Unsupported Catch Event" in p.message for p in report.problems)
     with pytest.raises(InvalidBpmn, match="Compensation"):
         compile_processes(data, "compensation.bpmn")
+
+
+def test_compensation_in_a_real_modeler_file_is_named():
+    path = CORPUS / "valid" / "bpmnio_kitchen-sink.bpmn"
+    report = validate_bpmn(path.read_bytes(), path.name)
+    found = [p for p in report.errors if "Compensation" in p.message]
+    assert [(p.element_id, p.line, p.message) for p in found] == [(
+        "BoundaryEvent_1ge1buo", 42, "Compensation (boundary event BoundaryEvent_1ge1buo, line 42) "
+        "is not supported by Caseflow: model the undo step as an explicit task or error path.")]
 
 
 # ---- model faults at an element ---------------------------------------------------------------
