@@ -4,9 +4,12 @@ from __future__ import annotations
 import threading
 from xml.sax.saxutils import escape
 
+import pytest
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from cases.customers import Customer, create_customer
+from cases.settings import Settings
 from engine import store
 from engine.errors import ScriptFailed
 from tests.conftest import T0
@@ -44,3 +47,11 @@ def test_a_runaway_script_releases_the_write_lock_and_another_user_commits(db_en
     with Session(db_engine) as check:
         accounts = check.exec(select(Customer.account_number)).all()
     assert accounts == ["C-1001"]
+
+
+def test_script_pool_settings_are_checked_at_startup():
+    with pytest.raises(ValidationError, match="script_workers must be at least 1"):
+        Settings(demo_mode=True, script_workers=0)
+    with pytest.raises(ValidationError, match="script_memory_mb must be at least 64"):
+        Settings(demo_mode=True, script_memory_mb=16)
+    assert Settings(demo_mode=True, script_workers=4).script_workers == 4

@@ -26,7 +26,7 @@ from engine.sandbox import (
     check_model_code,
 )
 from engine.sandbox_bounded import is_bounded_expression
-from engine.sandbox_pool import ScriptPool
+from engine.sandbox_pool import ScriptPool, configure_pool, script_pool
 from engine.sandbox_wire import load_plain
 from tests.conftest import T0
 from tests.engine.bpmn_snippets import doc, linear, process, script_task
@@ -296,6 +296,18 @@ def test_many_threads_share_a_small_pool(env):
     for thread in threads:
         thread.join()
     assert len(answers) == 8 * 15 and all(k == v for k, v in answers.items())
+
+
+def test_the_composition_root_can_resize_the_shared_pool():
+    before = script_pool()
+    try:
+        resized = configure_pool(1, MEMORY_MB)
+        assert script_pool() is resized and resized.size == 1
+        assert_still_healthy(SandboxEnvironment(LIMIT))
+        assert len(resized.worker_pids()) == 1
+    finally:
+        configure_pool(before.size, before.memory_mb)
+    assert resized.worker_pids() == []  # the replaced pool's idle worker was stopped
 
 
 def test_a_reply_can_only_carry_plain_data():
