@@ -16,11 +16,13 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     TIMER_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.serializer.default.task_spec import EventConverter
+from SpiffWorkflow.bpmn.specs.control import SimpleBpmnTask, _EndJoin
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffStartEventParser
 from SpiffWorkflow.util.task import TaskState
 
+_END_SPECS = (_EndJoin, SimpleBpmnTask)
 _START_XPATHS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
                  CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH]
 
@@ -105,16 +107,11 @@ def scope_main_flow_finished(scope) -> bool:
     for branch in scope.task_tree.children:
         if is_event_subprocess(branch):
             continue
-        if any(t.has_state(TaskState.DEFINITE_MASK) and not isinstance(t.task_spec, _end_specs())
+        # The scope's end join (and its End) wait for the event subprocesses: not main flow.
+        if any(t.has_state(TaskState.DEFINITE_MASK) and not isinstance(t.task_spec, _END_SPECS)
                for t in branch):
             return False
     return True
-
-
-def _end_specs():
-    from SpiffWorkflow.bpmn.specs.control import SimpleBpmnTask, _EndJoin
-
-    return (_EndJoin, SimpleBpmnTask)
 
 
 def settle_event_subprocesses(workflow) -> bool:
@@ -132,7 +129,8 @@ def settle_event_subprocesses(workflow) -> bool:
             continue
         for task in waiting:
             task.cancel()
-        for join in scope.get_tasks(state=TaskState.WAITING):
+        for join in [t for t in scope.tasks.values()
+                     if t.state == TaskState.WAITING and isinstance(t.task_spec, _EndJoin)]:
             join.task_spec._update(join)
         changed = True
     return changed
