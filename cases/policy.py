@@ -38,7 +38,8 @@ An action touching several steps gets the strictest of their cells.
 Over the table, two rules nobody is exempt from: nobody decides their own request (the
 requester of an approval request never approves or rejects it, and is never the approver when it
 is carried out), and whoever opened an approval step (completed the step that led to it) never
-completes, skips, jumps past or corrects it, nor approves a request to.
+decides it: they may ask for it to be skipped, but not complete, skip, jump past or correct it
+themselves, nor approve someone's request to.
 """
 from __future__ import annotations
 
@@ -143,7 +144,10 @@ def decide(actor, action: str, step: Step = ORDINARY_STEP, *,
     """
     if action not in AGENT:
         raise ValueError(f"Unknown action {action!r}")
-    _own_request(actor, action, step, approval, requested_by)
+    if requested_by is not None and actor.username == requested_by:
+        raise Forbidden("Nobody approves or rejects their own request; ask a supervisor")
+    if approval is not None and approval.approver == actor.username:
+        raise Forbidden("Nobody carries out their own approval; another person must request it")
     cells = [(prop, TABLE.get((actor.role, action, prop), REFUSED))
              for prop in sorted(step.properties)]
     prop, worst = max(cells, key=lambda cell: _SEVERITY[cell[1]])
@@ -151,22 +155,13 @@ def decide(actor, action: str, step: Step = ORDINARY_STEP, *,
         article = "An" if actor.role[:1] in "aeiou" else "A"
         raise Forbidden(f"{article} {actor.role} may not {_VERBS.get(action, action)} "
                         f"{_OBJECTS[prop]}" + ("; ask a supervisor" if actor.role == "agent" else ""))
-    if worst == NEEDS_APPROVAL and approval is not None:
-        return ALLOWED
-    return worst  # type: ignore[return-value]
-
-
-def _own_request(actor, action: str, step: Step, approval: Approver | None,
-                 requested_by: str | None) -> None:
-    """Refuse anyone deciding their own request, by whatever path."""
-    if requested_by is not None and actor.username == requested_by:
-        raise Forbidden("Nobody approves or rejects their own request; ask a supervisor")
-    if approval is not None and approval.approver == actor.username:
-        raise Forbidden("Nobody carries out their own approval; another person must request it")
-    deciders = {actor.username} | ({approval.approver} if approval is not None else set())
-    if action in DECIDING and step.opened_by & deciders:
+    if worst == NEEDS_APPROVAL and approval is None:
+        return NEEDS_APPROVAL  # a request: someone else decides, and `approve` asks this again
+    decider = approval.approver if approval is not None else actor.username
+    if action in DECIDING and decider in step.opened_by:
         raise Forbidden("A second person's check cannot be decided by whoever asked for it; "
                         "another supervisor must do it")
+    return ALLOWED
 
 
 def check(actor, kind: str, *, sensitive: bool = False) -> Literal["allowed", "needs_approval"]:

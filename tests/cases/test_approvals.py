@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from cases import approvals
 from cases import deviation_service as dev
 from cases.approvals import ApprovalRequest
 from cases.audit import verify
-from cases.case_models import WorkItem
+from cases.case_models import Case, WorkItem
 from cases.errors import Conflict, Forbidden, InvalidInput
 from cases.events import CaseEvent
 from cases.users import create_user
@@ -191,8 +191,9 @@ BILLING_STEPS = [
 ]
 
 
-def _billing_case_at_credit_approval(session, people, customer):
-    """Ann logs the inquiry, Bill of Billing reviews it and sets a 240 EUR credit: Sam may approve."""
+def _billing_case_at_credit_approval(session, people, customer, *, credit: int = 240,
+                                     determiner=None):
+    """Ann logs the inquiry, Bill of Billing reviews it and sets the credit (or `determiner` does)."""
     from cases.case_service import complete_step, open_case
     from tests.cases.conftest import deploy_shipped
 
@@ -204,9 +205,12 @@ def _billing_case_at_credit_approval(session, people, customer):
     for element_id, data in BILLING_STEPS:
         [item] = _open_items(session, case.id)
         assert item.element_id == element_id
-        case = complete_step(session, actor=people.ann if element_id == "Task_LogInquiry" else billing,
-                             now=T0, case_id=case.id, work_item_id=item.id, data=data,
-                             expected_version=case.row_version)
+        worker = {"Task_LogInquiry": people.ann,
+                  "Task_DetermineAdjustment": determiner or billing}.get(element_id, billing)
+        if element_id == "Task_DetermineAdjustment":
+            data = {**data, "credit_amount": credit}
+        case = complete_step(session, actor=worker, now=T0, case_id=case.id, work_item_id=item.id,
+                             data=data, expected_version=case.row_version)
     return case
 
 
@@ -234,3 +238,187 @@ def test_raising_a_credit_above_the_limit_needs_a_second_person(session, people,
     [request] = approvals.for_case(session, case.id)
     assert (request.kind, request.parameters["changes"]) == ("edit_data", {"credit_amount": "900"})
     assert len(_deviations(session, case)) == 1, "the raise waits for approval"
+
+
+# ---- the attack pass: no route around the credit approval, nobody approves their own credit --------
+
+APPROVED = {"credit_approved": True, "approval_note": "Fine"}
+
+
+def _user(session, name):
+    from cases.users import User
+
+    return session.exec(select(User).where(User.username == name)).one()
+
+
+def _complete(session, actor, case, item, data=APPROVED):
+    from cases.case_service import complete_step
+
+    return complete_step(session, actor=actor, now=T0, case_id=case.id, work_item_id=item.id,
+                         data=data, expected_version=case.row_version)
+
+
+def _pending(session, case) -> list[tuple[str, str]]:
+    return [(r.kind, r.requested_by) for r in approvals.for_case(session, case.id)
+            if r.status == "pending"]
+
+
+def _unchanged(before, after):
+    """The workflow and the work items are as they were (a request only logs and bumps the case)."""
+    assert after[1:2] == before[1:2] and after[3:6] == before[3:6]
+
+
+def test_attack_reassigning_the_credit_approval_to_oneself_then_completing_it(session, people,
+                                                                             customer):
+    case = _billing_case_at_credit_approval(session, people, customer, credit=5000)
+    bill = _user(session, "bill")
+    [item] = _open_items(session, case.id)
+    assert (item.element_id, item.team) == ("Task_ApproveCredit", "Supervisors")
+    with pytest.raises(Forbidden, match="work for Supervisors"):
+        _complete(session, bill, case, item)
+    before = _snapshot(session, case.id)
+    case = _go(dev.reassign, session, people, case, "customer_other", actor=bill,
+               work_item_id=item.id, assignee_id=bill.id)
+    assert _pending(session, case) == [("reassign", "bill")]
+    _unchanged(before, _snapshot(session, case.id))
+    # even once a supervisor lets the step be handed to him, the agent cannot decide it
+    [request] = approvals.for_case(session, case.id)
+    case = approvals.approve(session, actor=people.sam, now=T0, request_id=request.id)
+    assert session.get(WorkItem, item.id).assignee_id == bill.id
+    before = _snapshot(session, case.id)
+    with pytest.raises(Forbidden, match="agent may not complete on a supervisor's approval step"):
+        _complete(session, bill, case, item)
+    assert _snapshot(session, case.id) == before
+
+
+def test_attack_jumping_from_the_credit_approval_to_applying_it(session, people, customer):
+    case = _billing_case_at_credit_approval(session, people, customer, credit=5000)
+    bill = _user(session, "bill")
+    before = _snapshot(session, case.id)
+    case = _go(dev.jump_to, session, people, case, "step_not_applicable", actor=bill,
+               element_id="Task_ApplyAdjustment")
+    assert _pending(session, case) == [("jump_to", "bill")]
+    _unchanged(before, _snapshot(session, case.id))
+    assert [i.element_id for i in _open_items(session, case.id)] == ["Task_ApproveCredit"]
+
+
+def test_attack_moving_the_credit_approval_to_billing_then_skipping_it(session, people, customer):
+    case = _billing_case_at_credit_approval(session, people, customer, credit=5000)
+    bill = _user(session, "bill")
+    [item] = _open_items(session, case.id)
+    case = _go(dev.reassign, session, people, case, "wrong_team", actor=bill, work_item_id=item.id,
+               team="Billing")
+    assert _pending(session, case) == [("reassign", "bill")], "re-teaming it waits too"
+    case = _go(dev.reassign, session, people, case, "wrong_team", actor=people.sam,
+               work_item_id=item.id, team="Billing")
+    assert session.get(WorkItem, item.id).team == "Billing"
+    before = _snapshot(session, case.id)
+    case = _go(dev.skip, session, people, case, "step_not_applicable", actor=bill,
+               work_item_id=item.id)
+    assert ("skip", "bill") in _pending(session, case), "its lane, not its team, makes it a check"
+    _unchanged(before, _snapshot(session, case.id))
+    with pytest.raises(Forbidden, match="approval step"):
+        _complete(session, bill, case, item)
+
+
+def test_an_added_step_for_the_supervisors_stays_theirs_when_handed_on(session, people, customer):
+    case = _billing_case_at_credit_approval(session, people, customer)
+    case = _go(dev.add_task, session, people, case, "customer_other", actor=people.bob,
+               title="Check the goodwill credit", team="Supervisors")
+    [added] = [i for i in _open_items(session, case.id) if i.kind == "adhoc"]
+    case = _go(dev.reassign, session, people, case, "wrong_team", actor=people.sam,
+               work_item_id=added.id, team="Customer Care")
+    case = _go(dev.skip, session, people, case, "customer_other", actor=people.bob,
+               work_item_id=added.id)
+    assert _pending(session, case) == [("skip", "bob")]
+    with pytest.raises(Forbidden, match="approval step"):
+        _complete(session, people.bob, case, session.get(WorkItem, added.id), data={})
+
+
+def test_nobody_approves_a_credit_they_set_themselves_by_any_path(session, people, customer):
+    sue = create_user(session, username="sue", password="correct horse", role="supervisor",
+                      now=T0, teams=["Supervisors"])
+    session.commit()
+    case = _billing_case_at_credit_approval(session, people, customer, credit=5000,
+                                            determiner=people.sam)
+    [item] = _open_items(session, case.id)
+    before = _snapshot(session, case.id)
+    for attempt in (lambda: _complete(session, people.sam, case, item),
+                    lambda: _go(dev.skip, session, people, case, "step_not_applicable",
+                                actor=people.sam, work_item_id=item.id),
+                    lambda: _go(dev.jump_to, session, people, case, "step_not_applicable",
+                                actor=people.sam, element_id="Task_ApplyAdjustment")):
+        with pytest.raises(Forbidden, match="whoever asked for it"):
+            attempt()
+        assert _snapshot(session, case.id) == before
+    case = _go(dev.skip, session, people, case, "step_not_applicable", actor=people.ann,
+               work_item_id=item.id)
+    [request] = approvals.for_case(session, case.id)
+    with pytest.raises(Forbidden, match="whoever asked for it"):
+        approvals.approve(session, actor=people.sam, now=T0, request_id=request.id)
+    session.refresh(request)
+    assert request.status == "pending"
+    case = _complete(session, sue, case, item)
+    assert [i.element_id for i in _open_items(session, case.id)] == ["Task_ApplyAdjustment"]
+
+
+def test_approve_and_reject_at_once_one_wins_and_the_other_gets_409(db_engine, session, install,
+                                                                   people, customer):
+    """Two sessions decide one request while a third holds the case row, so both are mid-way
+    (the approver holding the request, the rejecter waiting for it, or the other way round) when
+    it is let go: never a deadlock, one decision, one Conflict."""
+    import threading
+    import time
+
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite lets one writer in at a time")
+    sue = create_user(session, username="sue", password="correct horse", role="supervisor",
+                      now=T0, teams=["Supervisors"])
+    session.commit()
+    case, request, _ = _request_cancel(session, people, customer)
+    sam_id, sue_id = people.sam.id, sue.id
+    session.close()
+    from cases.users import User
+
+    decisions = {"approve": lambda s: approvals.approve(s, actor=s.get(User, sam_id), now=T0,
+                                                        request_id=request.id),
+                 "reject": lambda s: approvals.reject(s, actor=s.get(User, sue_id), now=T0,
+                                                      request_id=request.id,
+                                                      note="Try the retention offer first")}
+    pids, outcomes = {}, {}
+
+    def decide(name):
+        with db_engine.connect() as conn, Session(bind=conn, expire_on_commit=False) as s:
+            pids[name] = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+            conn.commit()
+            try:
+                decisions[name](s)
+                outcomes[name] = "done"
+            except Exception as err:  # noqa: BLE001 - the assertion below names what came out
+                outcomes[name] = err
+
+    with db_engine.connect() as blocker, db_engine.connect() as probe:
+        blocker.execute(sa.text("SELECT id FROM case_record WHERE id = :id FOR UPDATE"),
+                        {"id": case.id})
+        threads = [threading.Thread(target=decide, args=(name,)) for name in decisions]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while len(pids) < 2 or probe.execute(sa.text(
+                "SELECT count(*) FROM unnest(CAST(:pids AS int[])) AS p "
+                "WHERE cardinality(pg_blocking_pids(p)) > 0"),
+                {"pids": list(pids.values())}).scalar() < 2:
+            probe.rollback()
+            assert time.monotonic() < deadline, f"the two deciders never both waited: {outcomes}"
+        blocker.rollback()  # let them go
+        for thread in threads:
+            thread.join(60)
+    assert sorted(type(o).__name__ if o != "done" else o for o in outcomes.values()) == [
+        "Conflict", "done"], outcomes
+    [winner] = [name for name, o in outcomes.items() if o == "done"]
+    loser = outcomes["reject" if winner == "approve" else "approve"]
+    assert "already" in str(loser)
+    with Session(db_engine) as s:
+        decided = s.get(ApprovalRequest, request.id)
+        assert decided.status == {"approve": "approved", "reject": "rejected"}[winner]
+        assert s.get(Case, case.id).status == ("cancelled" if winner == "approve" else "open")
