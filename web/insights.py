@@ -234,7 +234,7 @@ def trends(request: Request, session: SessionDep, process: str | None = None):
     }
     return _render(request, "insights/trends.html", {
         "process": process, "names": names, "per_process": per_process, "overall": overall,
-        "chart": json.dumps(chart), "filters": filters})
+        "chart": chart, "filters": filters})
 
 
 def _round(value: float | None) -> float | None:

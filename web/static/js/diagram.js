@@ -20,16 +20,27 @@
     try { return JSON.parse(text); } catch (e) { return {}; }
   }
 
+  var INLINE = "data:text/xml;base64,";
+
+  // The XML of a diagram: fetched from Caseflow, or decoded here when the page carries it inline
+  // (an upload that was not stored); the Content-Security-Policy allows fetching only 'self'.
+  function load(url) {
+    if (url.indexOf(INLINE) === 0) {
+      var bytes = Uint8Array.from(atob(url.slice(INLINE.length)), function (c) { return c.charCodeAt(0); });
+      return Promise.resolve(new TextDecoder("utf-8").decode(bytes));
+    }
+    return fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) throw new Error("The diagram could not be loaded (" + r.status + ").");
+      return r.text();
+    });
+  }
+
   function draw(figure) {
     if (figure.dataset.drawn) return;
     figure.dataset.drawn = "1";
     var canvasEl = figure.querySelector(".diagram-canvas") || figure;
     var viewer = new BpmnJS({ container: canvasEl });
-    fetch(figure.dataset.bpmnUrl, { credentials: "same-origin" })
-      .then(function (r) {
-        if (!r.ok) throw new Error("The diagram could not be loaded (" + r.status + ").");
-        return r.text();
-      })
+    load(figure.dataset.bpmnUrl)
       .then(function (xml) { return viewer.importXML(xml); })
       .then(function () {
         var canvas = viewer.get("canvas");
