@@ -12,7 +12,9 @@ The patterns are a `Patterns` object (defaults below):
 - an overridden decision (the credit approval limit in billing inquiries);
 - SLA breaches: some steps take longer than their target, more often for one team;
 - repeat contacts, ad-hoc steps, reassignments, deadline extensions, holds and cancellations
-  (cancels by a supervisor, who needs no approval).
+  (cancels by a supervisor, who needs no approval);
+- customers who reply to a complaint's check-back question, and mass outages cleared by a broadcast
+  signal (cases/simulate_outside.py).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from sqlmodel import Session, select
 from engine import store
 from engine.forms import Form, FormField
 
+from . import simulate_outside as outside
 from . import sla_sweep
 from .case_models import Case, WorkItem
 from .case_service import complete_step, get_case, open_case
@@ -112,6 +115,9 @@ class Patterns:
         "credit_approved": 0.85, "complaint_justified": 0.6, "customer_accepts": 0.9,
         "offer_accepted": 0.5})
     first_enum_rate: float = 0.7
+    # the outside world: customers who answer in writing, outages cleared before the second look
+    reply_rate: float = 0.6
+    outage_clear_rate: float = 0.85
 
 
 @dataclass
@@ -122,6 +128,8 @@ class Result:
     deviations: dict[str, int] = field(default_factory=dict)
     redesigned: list[str] = field(default_factory=list)
     stuck: int = 0
+    replies: int = 0
+    signals: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -219,6 +227,8 @@ class Simulation:
         self.last_sweep = start
         self.fixed = False
         self.case_ids: list[int] = []
+        self.wake: dict[int, datetime] = {}  # case id -> when the outside world moves it on
+        self.outage_clears_at: datetime | None = None
 
     # -- set-up through the services
     def prepare(self, n_customers: int) -> None:
@@ -287,6 +297,12 @@ class Simulation:
                         progress(1)
                 elif kind == "resume":
                     self.resume(at, ref)
+                elif kind == "reply":
+                    outside.reply(self, at, ref)
+                elif kind == "outage_cleared":
+                    outside.clear_outage(self, at)
+                elif kind == "look":
+                    self.next(ref, at)
                 else:
                     self.act(at, ref)
             except CaseError as err:  # a refusal is part of life: note it, move on
@@ -339,14 +355,25 @@ class Simulation:
         if case.status in ("resolved", "cancelled"):
             return
         item = self._open_item(case_id)
-        if item is None:  # waiting for a timer or a message: look again later
+        if item is None:  # waiting for a timer, a message or a signal: look again later
             self.checks[case_id] = self.checks.get(case_id, 0) + 1
             if self.checks[case_id] > 40:
                 self.result.stuck += 1
                 return
-            self.push(at + timedelta(hours=12), "act", case_id)
+            self._look_again(case_id, at)
             return
         self.push(max(at, item.created_at + self._duration(item)), "act", case_id)
+
+    def _look_again(self, case_id: int, at: datetime) -> None:
+        """Look at a waiting case in 12 hours, or as soon as the outside world moves it on."""
+        wake = self.wake.get(case_id)
+        if wake is not None and wake <= at:
+            del self.wake[case_id]
+        elif wake is not None and wake < at + timedelta(hours=12):
+            del self.wake[case_id]
+            self.push(wake, "look", case_id)
+            return
+        self.push(at + timedelta(hours=12), "act", case_id)
 
     def _open_item(self, case_id: int) -> WorkItem | None:
         return self.s.exec(select(WorkItem).where(
@@ -459,6 +486,7 @@ class Simulation:
         complete_step(self.s, actor=agent, now=at, case_id=case.id, work_item_id=item.id,
                       data=form_data(form, self.rnd, at, self.p),
                       expected_version=get_case(self.s, case.id).row_version)
+        outside.after_step(self, at, case, item.element_id)
 
 
 def simulate(session: Session, *, cases: int, days: float, seed: int, end: datetime,
