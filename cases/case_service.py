@@ -36,17 +36,21 @@ def get_case(session: Session, case_id: int) -> Case:
 def open_case(session: Session, *, actor: User, now: datetime, customer_id: int, process_id: str,
               channel: str, priority: int = 0, contacted_at: datetime | None = None,
               data: Mapping[str, Any] | None = None, time_limit: float = 2.0,
-              lane_teams: Mapping[str, str] | None = None) -> Case:
-    """Open a case on the active version of a process and project its first steps. Commit once."""
+              lane_teams: Mapping[str, str] | None = None, start_event: str | None = None,
+              definition: store.DefinitionVersion | None = None) -> Case:
+    """Open a case on the active version of a process and project its first steps. Commit once.
+
+    A timer start (cases/jobs/timer_starts.py) passes its version and `start_event`."""
     if channel not in CHANNELS:
         raise InvalidInput({"channel": f"Choose one of {', '.join(CHANNELS)}"}, {"channel": channel})
     get_customer(session, customer_id)
-    version = store.active_version(session, process_id)
+    version = definition or store.active_version(session, process_id)
     if version is None:
         raise NotFound(f"No active definition for process '{process_id}'")
     contacted_at = contacted_at or now
     try:
-        row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit)
+        row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit,
+                                          start_event=start_event)
         case = Case(customer_id=customer_id, definition_id=version.id, instance_id=row.id,
                     process_id=process_id, channel=channel, priority=priority,
                     contacted_at=contacted_at, opened_at=now, opened_by=actor.username,

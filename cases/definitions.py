@@ -34,6 +34,7 @@ def deploy_file(session: Session, data: bytes, *, filename: str, actor: str | No
     before = {(v.process_id, v.content_hash) for v in store.list_versions(session)}
     versions = store.deploy(session, data, filename=filename, uploaded_by=actor, now=now,
                             activate=activate)
+    _sync_timer_starts(session, now)
     session.commit()
     new = [(v.process_id, v.content_hash) not in before for v in versions]
     return DeployResult(versions, new)
@@ -152,6 +153,7 @@ def activate(session: Session, *, actor: str, now: datetime, definition_id: int)
     """
     version = _version(session, definition_id)
     store.activate_version(session, version, now=now, actor=actor)
+    _sync_timer_starts(session, now)
     session.commit()
     return version
 
@@ -160,8 +162,17 @@ def retire(session: Session, *, actor: str, now: datetime, definition_id: int) -
     """Retire a version: no new case starts on it; running cases go on. Commit once."""
     version = _version(session, definition_id)
     store.retire_version(session, version, now=now, actor=actor)
+    _sync_timer_starts(session, now)
     session.commit()
     return version
+
+
+def _sync_timer_starts(session: Session, now: datetime) -> None:
+    """Versions that became active or retired start (or stop) opening cases by their timers."""
+    from .jobs.timer_starts import sync
+
+    session.flush()
+    sync(session, now=now)
 
 
 def find_version(session: Session, process_id: str, version: int) -> DefinitionVersion:

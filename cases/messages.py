@@ -61,12 +61,15 @@ def correlate_message(session: Session, *, actor: User, now: datetime, name: str
         case_id = _case_number(business_key)
         return deliver_message(session, actor=actor, now=now, case_id=case_id, name=name,
                                payload=payload, correlation=correlation or None)
-    candidates = sorted({case_id for case_id, expected
-                         in subscriptions.cases_waiting(session, "message", name)
+    waiting = subscriptions.cases_waiting(session, "message", name)
+    candidates = sorted({case_id for case_id, expected in waiting
                          if subscriptions.matches(expected, correlation)})
     if not candidates:
         keys = f" with {canonical(correlation)}" if correlation else ""
-        raise NotFound(f"No open case waits for message '{name}'{keys}")
+        expected_keys = sorted({k for _, expected in waiting for k in expected})
+        hint = (f"; waiting cases tell theirs apart by {', '.join(expected_keys)}"
+                if expected_keys else "")
+        raise NotFound(f"No open case waits for message '{name}'{keys}{hint}")
     if len(candidates) > 1:
         raise Conflict(f"{len(candidates)} cases wait for message '{name}' with these values "
                        f"(cases {', '.join(map(str, candidates[:20]))}): give the business key "

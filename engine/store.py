@@ -188,11 +188,14 @@ def compiled_by_id(session: Session, definition_id: int) -> CompiledProcess:
 
 # ---- instances --------------------------------------------------------------------------------
 def create_instance(session: Session, version: DefinitionVersion, data: Mapping[str, Any] | None,
-                    *, now: datetime, time_limit: float = 2.0) -> tuple[WorkflowInstance, runtime.Instance]:
-    """Start a workflow on a version and add its row (not committed)."""
+                    *, now: datetime, time_limit: float = 2.0, start_event: str | None = None
+                    ) -> tuple[WorkflowInstance, runtime.Instance]:
+    """Start a workflow on a version and add its row (not committed); `start_event` names the
+    timer start event whose time has come, when a timer starts it."""
     if version.status == "retired":
         raise InvalidBpmn([Problem(f"Version {version.version} of {version.process_id} is retired")])
-    live = runtime.start(compiled(version), data, now=now, time_limit=time_limit)
+    live = runtime.start(compiled(version), data, now=now, time_limit=time_limit,
+                         start_event=start_event)
     row = WorkflowInstance(definition_id=version.id, created_at=now, **_state_values(live, now))
     session.add(row)
     session.flush()

@@ -60,8 +60,15 @@ class Executor:
         load_all()
 
     def ensure_periodic(self) -> None:
-        """Create the periodic jobs (the SLA sweep) if no worker has yet."""
+        """Create the periodic jobs (the SLA sweep) and the timer-start jobs if no worker has yet."""
+        from .timer_starts import sync
+
         with Session(self.engine) as session:
+            try:
+                if sync(session, now=self.clock()):
+                    session.commit()
+            except sa.exc.IntegrityError:
+                session.rollback()  # another worker made them at the same moment
             for key, kind in PERIODIC.items():
                 try:
                     if service.ensure(session, kind=kind, key=key, due_at=self.clock(),

@@ -86,7 +86,7 @@ def register(kind: str, handler: Callable[[Session, Job, Context], None]) -> Non
 
 
 # Modules whose job kinds register themselves (imported lazily: they depend on this one).
-HANDLER_MODULES = ("cases.subscriptions.signals",)
+HANDLER_MODULES = ("cases.subscriptions.signals", "cases.jobs.timer_starts")
 
 
 def load_all() -> None:
