@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from sqlmodel import Session
 
-from engine.errors import MessageNotExpected
+from engine.errors import MessageNotCorrelated, MessageNotExpected
 from engine.messages import send_message
 
 from . import events
@@ -37,6 +37,8 @@ def deliver_message(session: Session, *, actor: User, now: datetime, case_id: in
                                   **({"correlation": dict(correlation)} if correlation else {}))
         except MessageNotExpected as err:
             raise InvalidInput({"name": str(err)}, {"name": name}) from None
+        except MessageNotCorrelated as err:
+            raise NotFound(f"Case {case_id} does not wait for this message: {err}") from None
         events.record(session, action.case, "message_sent", actor=actor.username, at=now,
                       details={"name": name.strip(), "payload": payload, "caught": caught,
                                **({"correlation": dict(correlation)} if correlation else {})})
