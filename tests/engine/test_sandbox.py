@@ -367,3 +367,17 @@ def test_hostile_scripts_fail_their_step_in_the_runtime(source):
         assert error.element_id == "Mid"
     assert done >= 1
     _ordinary_run()
+
+
+def test_a_script_error_names_its_element_and_line():
+    with pytest.raises(ScriptFailed) as err:
+        _start_script("a = n\nb = missing + 1")
+    assert err.value.element_id == "Mid" and err.value.line == 2
+    assert "missing" in str(err.value)
+
+
+def test_a_value_that_cannot_be_kept_fails_its_step_with_a_clear_message():
+    with pytest.raises(ScriptFailed) as err:
+        _start_script("tags = {'a', 'b'}")
+    assert err.value.element_id == "Mid"
+    assert "variable 'tags' holds a set, which cannot be kept in case data" in str(err.value)
