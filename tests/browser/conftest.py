@@ -93,12 +93,28 @@ def browser():
         browser.close()
 
 
+# Runs before any page script and outside the page's policy: reports every CSP violation.
+REPORT_CSP = """document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")
+                + " at " + e.sourceFile + ":" + e.lineNumber);
+});"""
+
+
 @pytest.fixture
 def page(browser):
+    """A 1280 px page; the test fails on any Content-Security-Policy violation it caused."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(REPORT_CSP)
     page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if _is_csp(m.text) else None)
     yield page
     context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
+
+
+def _is_csp(text: str) -> bool:
+    return "CSP violation" in text or "Content Security Policy" in text
 
 
 def screenshot(page, name: str) -> Path:

@@ -48,6 +48,9 @@ def test_heatmap_shows_coloured_elements(history_server, page):
     assert _coloured(page) >= 2
     assert page.locator(".diagram-badge").count() >= 2
     assert page.locator(".heat-legend .heat-swatch").count() == 5
+    painted = page.evaluate("""() => [...document.querySelectorAll('.heat-swatch')]
+        .filter(s => getComputedStyle(s).backgroundColor !== 'rgba(0, 0, 0, 0)').length""")
+    assert painted == page.locator(".heat-swatch").count(), "every swatch has its colour"
     screenshot(page, "insights-heatmap")
     page.get_by_role("link", name="SLA breaches").click()
     page.wait_for_selector("figure.diagram.diagram-ready")
