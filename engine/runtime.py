@@ -253,7 +253,8 @@ class Instance:
         except SpiffWorkflowException as err:
             element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or self._element_of(task)
             line = getattr(err, "line_number", None) or None
-            cause = err.__cause__ or getattr(err, "exception", None)
+            # SpiffWorkflow wraps model-code errors without `from`: the sandbox's reason is the context.
+            cause = err.__cause__ or getattr(err, "exception", None) or err.__context__
             if isinstance(cause, SandboxError):
                 raise ScriptFailed(str(cause), element, line) from err
             raise ScriptFailed(str(err), element, line) from err
