@@ -380,4 +380,4 @@ def test_a_value_that_cannot_be_kept_fails_its_step_with_a_clear_message():
     with pytest.raises(ScriptFailed) as err:
         _start_script("tags = {'a', 'b'}")
     assert err.value.element_id == "Mid"
-    assert "variable 'tags' holds a set, which cannot be kept in case data" in str(err.value)
+    assert str(err.value) == "variable 'tags' holds a set, which cannot be kept in case data in Mid"
