@@ -7,6 +7,7 @@ ratio of each deviation to a plain step.
 """
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import tempfile
@@ -16,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# Events are chained under the audit key (cases/audit_key.py); a benchmark brings its own.
+os.environ.setdefault("CASEFLOW_AUDIT_KEY", "bench-audit-key-0123456789abcdef0123456789")
 
 from sqlmodel import Session, select  # noqa: E402
 

@@ -30,7 +30,16 @@ DEMO_USERS = [
 
 
 def _settings() -> Settings:
-    return Settings()
+    """Return the Settings; bad configuration ends the command with one line per problem."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as err:
+        for error in err.errors():
+            typer.echo(f"Caseflow cannot start: {error['msg'].removeprefix('Value error, ')}",
+                       err=True)
+        raise typer.Exit(2) from None
 
 
 def _print_problems(problems) -> None:
@@ -266,16 +275,38 @@ def tokens_revoke(token_id: int) -> None:
 @audit_app.command("verify")
 def audit_verify(case: Optional[int] = typer.Option(None, help="Check one case (default: every case).")
                  ) -> None:
-    """Check the hash chain of case events; exit 1 listing every edited, deleted or inserted event."""
-    from .audit import verify
+    """Check the keyed chain of case events; exit 1 naming each broken case and event and why."""
+    from .audit import check
 
     with session_scope(make_engine(_settings().database_url)) as session:
-        findings = verify(session, case)
-    for finding in findings:
+        report = check(session, case)
+    for finding in report.findings:
         typer.echo(str(finding))
-    if findings:
+    mismatched = sum(1 for f in report.findings if f.message.endswith("does not match its hash"))
+    if report.events and mismatched == report.events:
+        typer.echo("No event matches its hash: is CASEFLOW_AUDIT_KEY the key these events were "
+                   "written with?")
+    if report.findings:
         raise typer.Exit(1)
-    typer.echo("Audit log intact." if case is None else f"Audit log of case {case} intact.")
+    scope = "" if case is None else f" of case {case}"
+    typer.echo(f"Audit log{scope} intact: {report.events:,} events in {report.cases:,} case(s), "
+               "chained under the audit key.")
+
+
+@audit_app.command("rekey")
+def audit_rekey(case: Optional[int] = typer.Option(None, help="Re-chain one case (default: all).")
+                ) -> None:
+    """Re-chain events written before the audit key under it, once; edited chains are refused."""
+    from .audit import rekey
+
+    with session_scope(make_engine(_settings().database_url)) as session:
+        report = rekey(session, case)
+    for finding in report.refused:
+        typer.echo(f"not rekeyed: {finding}")
+    typer.echo(f"Re-chained {report.events:,} events in {report.cases:,} case(s) under the audit "
+               "key.")
+    if report.refused:
+        raise typer.Exit(1)
 
 
 # Commands of the designer, insights and jobs areas (cli_*.py) register on `app`.

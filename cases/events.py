@@ -3,10 +3,16 @@
 Event helpers only `session.add`; the service that records them commits. Types are subject +
 past-tense verb (`case_opened`, `task_completed`, `timer_fired`, ...); the UI renders text from
 type and details, so details hold facts, never prose.
+
+Each event's hash is an HMAC-SHA256 (64 hex characters) under the audit key, which the database
+does not hold (cases/audit_key.py): someone who can write to the database cannot rewrite an
+event and recompute the chain. Chains written before the key existed carry plain SHA-256 hashes
+of the same payload; cases/audit.py tells the two apart and `caseflow audit rekey` re-chains them.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
@@ -17,6 +23,7 @@ from sqlmodel import Field, Session, SQLModel
 from engine.runtime import EngineEvent
 from engine.store import utc_column
 
+from .audit_key import configured_audit_key
 from .case_models import Case
 
 # Engine event type -> case event type (same name where it already reads as subject + verb).
@@ -53,17 +60,23 @@ def _iso(at: datetime) -> str:
     return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def event_hash(*, prev_hash: str | None, case_id: int, seq: int, type: str, actor: str,
-               at: datetime, element_id: str | None, details: Mapping[str, Any]) -> str:
-    """Return the sha256 hex digest of an event chained to its predecessor."""
+def event_hash(*, key: bytes | None, prev_hash: str | None, case_id: int, seq: int, type: str,
+               actor: str, at: datetime, element_id: str | None,
+               details: Mapping[str, Any]) -> str:
+    """Return the HMAC-SHA256 hex digest of an event chained to its predecessor.
+
+    `key=None` gives the plain SHA-256 of chains written before the audit key (verify only).
+    """
     payload = canonical_json([prev_hash, case_id, seq, type, actor, _iso(at), element_id,
-                              json.loads(canonical_json(details))])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+                              json.loads(canonical_json(details))]).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(payload).hexdigest()
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
-def stored_hash(event: CaseEvent) -> str:
-    """Recompute the hash of a stored event from its columns."""
-    return event_hash(prev_hash=event.prev_hash, case_id=event.case_id, seq=event.seq,
+def stored_hash(event: CaseEvent, key: bytes | None, prev_hash: str | None) -> str:
+    """Recompute the hash of a stored event from its columns, chained to `prev_hash`."""
+    return event_hash(key=key, prev_hash=prev_hash, case_id=event.case_id, seq=event.seq,
                       type=event.type, actor=event.actor, at=event.at,
                       element_id=event.element_id, details=json.loads(event.details))
 
@@ -73,8 +86,9 @@ def record(session: Session, case: Case, type: str, *, actor: str, at: datetime,
     """Append an event to the case's chain (session.add only)."""
     details = json.loads(canonical_json(dict(details or {})))
     seq = case.event_seq + 1
-    digest = event_hash(prev_hash=case.event_hash, case_id=case.id, seq=seq, type=type,
-                        actor=actor, at=at, element_id=element_id, details=details)
+    digest = event_hash(key=configured_audit_key(), prev_hash=case.event_hash, case_id=case.id,
+                        seq=seq, type=type, actor=actor, at=at, element_id=element_id,
+                        details=details)
     event = CaseEvent(case_id=case.id, seq=seq, type=type, actor=actor, at=at,
                       element_id=element_id, details=canonical_json(details),
                       prev_hash=case.event_hash, hash=digest)

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.sandbox_pool import DEFAULT_MEMORY_MB, DEFAULT_WORKERS, MIN_MEMORY_MB
 
+from .audit_key import DEFAULT_KEY_FILE, resolve_audit_key
+
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "caseflow"}
 DEFAULT_SQLITE = "sqlite:///var/caseflow.sqlite3"
 
@@ -21,6 +23,10 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_SQLITE
     secret_key: str | None = None
+    # HMAC key of the case event chains, never stored in the database (see cases/audit_key.py);
+    # demo mode without one uses audit_key_file, created on first use.
+    audit_key: str | None = None
+    audit_key_file: Path = DEFAULT_KEY_FILE
     demo_mode: bool = False
     script_time_limit: float = 2.0
     # Script worker processes per server process and the address space each may use; the engine's
@@ -82,6 +88,12 @@ class Settings(BaseSettings):
                 raise ValueError("Set CASEFLOW_SECRET_KEY to a long random value "
                                  "(or CASEFLOW_DEMO_MODE=true on a laptop)")
             self.secret_key = secrets.token_urlsafe(32)
+        return self
+
+    @model_validator(mode="after")
+    def _audit_key(self) -> "Settings":
+        self.audit_key = resolve_audit_key(self.audit_key, demo_mode=self.demo_mode,
+                                           key_file=self.audit_key_file)
         return self
 
 

@@ -15,6 +15,9 @@ from cases.db import make_engine, normalize_url, upgrade
 
 # The job executor runs inside the app by default; tests start it themselves where they test it.
 os.environ.setdefault("CASEFLOW_RUN_JOBS", "false")
+# Every event is chained under this key (cases/audit_key.py); tests that need another set their own.
+TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef0123456789abcdef"
+os.environ["CASEFLOW_AUDIT_KEY"] = TEST_AUDIT_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"

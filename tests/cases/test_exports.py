@@ -175,7 +175,7 @@ def test_the_cases_csv_neutralises_its_text_cells(session, people, customer):
     from cases.users import create_user
 
     deploy_shipped(session, "install_service")
-    evil = create_user(session, username="@evil", password="correct horse", role="agent", now=T0,
+    evil = create_user(session, username="@evil", password="Tq7-vine-Orbit-92x", role="agent", now=T0,
                        teams=["Customer Care"])
     session.commit()
     _open(session, People(evil, evil, evil, evil), customer)
