@@ -127,6 +127,8 @@ class ScriptPool:
             payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as err:  # noqa: BLE001 - whatever in the data refuses to be pickled
             raise ScriptError(f"its data cannot be passed to model code ({err})") from None
+        if len(payload) > MAX_MESSAGE_BYTES:
+            raise ScriptError(f"its data is larger than {MAX_MESSAGE_BYTES >> 20} MB")
         worker = self._acquire()
         healthy = False
         try:

@@ -381,3 +381,11 @@ def test_a_value_that_cannot_be_kept_fails_its_step_with_a_clear_message():
         _start_script("tags = {'a', 'b'}")
     assert err.value.element_id == "Mid"
     assert str(err.value) == "variable 'tags' holds a set, which cannot be kept in case data in Mid"
+
+
+def test_data_too_large_to_pass_fails_before_taking_a_worker():
+    pool = ScriptPool(size=1, memory_mb=MEMORY_MB)
+    env = SandboxEnvironment(LIMIT, pool)
+    with pytest.raises(ScriptError, match="larger than 16 MB"):
+        env.execute("x = 1", {"blob": "a" * (17 * 1024 * 1024)})
+    assert pool.started == 0
