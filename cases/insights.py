@@ -39,6 +39,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from .incidents.models import Incident
+
 from engine.store import DefinitionVersion
 
 from .case_models import Case, WorkItem
@@ -241,6 +243,7 @@ class ElementFigures:
     timed_items: int = 0
     breaches: int = 0
     items: int = 0
+    incidents: int = 0  # failures of the model at this step (cases/incidents), open or resolved
 
     @property
     def deviations(self) -> int:
@@ -386,6 +389,14 @@ def exception_report(session: Session, version: DefinitionVersion | int, *,
                             keys=(ITEM.c.minutes_spent.label("m"),)).subquery()
         for element_id, median in session.execute(histogram_medians(hist)):
             el(element_id).median_seconds = float(median) if median is not None else None
+
+    # incidents: where the model itself failed (a script, condition, timer or message payload)
+    for element_id, n in session.execute(
+            sa.select(Incident.element_id, sa.func.count()).where(
+                Incident.definition_id == version.id, Incident.element_id.is_not(None),
+                Incident.case_id.in_(case_scope([version.id], filters)))
+            .group_by(Incident.element_id)):
+        el(element_id).incidents = n
 
     for e in elements.values():
         if not e.reached and e.deviations:  # a gateway: rate over every case in scope

@@ -18,6 +18,7 @@ from cases.incidents.models import Incident
 from cases.jobs import service as jobs
 from cases.jobs.executor import Executor
 from cases.jobs.handlers import register
+from cases.insights import exception_report
 from cases.jobs.models import Job
 from cases.version_migration import migrate
 from tests.conftest import DATA, T0
@@ -86,6 +87,8 @@ def test_poisoned_case_becomes_an_incident_and_the_others_still_move(session, pe
         "open", "Divide", "timer", 3)
     assert "division by zero" in incident.error and incident.job_id == job.id
     assert _types(session, poisoned.id).count("incident_opened") == 1
+    report = exception_report(session, poisoned.definition_id, now=clock.now)
+    assert report.element("Divide").incidents == 1, "the insights count incidents per step"
     assert executor.run_until_idle().claimed == 0, "a failed job waits for a person"
 
 
