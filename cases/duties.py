@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 
 from .case_models import Case, WorkItem
 from .events import CaseEvent
-from .policy import APPROVAL, CREDIT_STEP, ORDINARY_STEP, Step, credit_above_limit, is_approval_team
+from .policy import (APPROVAL, CREDIT_STEP, ORDINARY_STEP, Step, credit_above_limit,
+                     is_approval_team)
 from .sla import definition_metadata, team_for_lane
 
 ENGINE_ACTORS = ("engine", "system")  # events no person caused
@@ -83,7 +84,7 @@ def after_step(session: Session, case: Case, element_id: str, *, closed_only: bo
     """
     lanes, _ = _model(session, case)
     items = _items(session, case)
-    runs = [i for i in items if i.element_id == element_id and i.state == "done"]
+    runs = [i for i in items if i.element_id == element_id and i.state != "open"]
     if not runs:
         return ORDINARY_STEP  # never completed: the engine refuses it with its own message
     latest = runs[-1]
@@ -170,7 +171,8 @@ def _between(edges: Mapping[str, set[str]], starts: Iterable[str], target: str) 
     return (ahead & behind) - {target}
 
 
-def _reach(edges: Mapping[str, set[str]], starts: Iterable[str], stop: str | None = None) -> set[str]:
+def _reach(edges: Mapping[str, set[str]], starts: Iterable[str],
+           stop: str | None = None) -> set[str]:
     starts = list(starts)
     seen, queue = set(starts), deque(starts)
     while queue:

@@ -126,12 +126,14 @@ class Approver(Protocol):
     approver: str
 
 
-_VERBS = {"go_back": "go back", "jump_to": "jump", "override_decision": "override a decision",
-          "add_task": "add a step", "reassign": "hand over", "extend_deadline": "extend a deadline",
-          "hold": "put on hold", "edit_data": "correct data", "approve": "approve requests",
-          "reject": "reject requests"}
-_OBJECTS = {ORDINARY: "on a case", APPROVAL_STEP: "on a supervisor's approval step",
-            CREDIT: f"for a credit above {CREDIT_LIMIT} EUR"}
+_WORDS = {"skip": "skip steps", "go_back": "send a case back", "jump_to": "jump ahead",
+          "override_decision": "override decisions", "add_task": "add steps",
+          "reassign": "hand work over", "extend_deadline": "extend deadlines",
+          "hold": "put cases on hold", "resume": "resume cases", "cancel": "cancel cases",
+          "edit_data": "correct data", "claim": "claim steps", "complete": "complete steps",
+          "approve": "approve requests", "reject": "reject requests"}
+_WHY = {ORDINARY: "", APPROVAL_STEP: " here: this is a supervisor's check",
+        CREDIT: f" here: it sets a credit above {CREDIT_LIMIT} EUR"}
 
 
 def decide(actor, action: str, step: Step = ORDINARY_STEP, *,
@@ -153,8 +155,8 @@ def decide(actor, action: str, step: Step = ORDINARY_STEP, *,
     prop, worst = max(cells, key=lambda cell: _SEVERITY[cell[1]])
     if worst == REFUSED:
         article = "An" if actor.role[:1] in "aeiou" else "A"
-        raise Forbidden(f"{article} {actor.role} may not {_VERBS.get(action, action)} "
-                        f"{_OBJECTS[prop]}" + ("; ask a supervisor" if actor.role == "agent" else ""))
+        raise Forbidden(f"{article} {actor.role} may not {_WORDS[action]}{_WHY[prop]}"
+                        + ("; ask a supervisor" if actor.role == "agent" else ""))
     if worst == NEEDS_APPROVAL and approval is None:
         return NEEDS_APPROVAL  # a request: someone else decides, and `approve` asks this again
     decider = approval.approver if approval is not None else actor.username

@@ -286,7 +286,7 @@ def test_attack_reassigning_the_credit_approval_to_oneself_then_completing_it(se
     case = approvals.approve(session, actor=people.sam, now=T0, request_id=request.id)
     assert session.get(WorkItem, item.id).assignee_id == bill.id
     before = _snapshot(session, case.id)
-    with pytest.raises(Forbidden, match="agent may not complete on a supervisor's approval step"):
+    with pytest.raises(Forbidden, match="agent may not complete steps here: this is a supervisor"):
         _complete(session, bill, case, item)
     assert _snapshot(session, case.id) == before
 
@@ -317,7 +317,7 @@ def test_attack_moving_the_credit_approval_to_billing_then_skipping_it(session, 
                work_item_id=item.id)
     assert ("skip", "bill") in _pending(session, case), "its lane, not its team, makes it a check"
     _unchanged(before, _snapshot(session, case.id))
-    with pytest.raises(Forbidden, match="approval step"):
+    with pytest.raises(Forbidden, match="supervisor's check"):
         _complete(session, bill, case, item)
 
 
@@ -331,7 +331,7 @@ def test_an_added_step_for_the_supervisors_stays_theirs_when_handed_on(session, 
     case = _go(dev.skip, session, people, case, "customer_other", actor=people.bob,
                work_item_id=added.id)
     assert _pending(session, case) == [("skip", "bob")]
-    with pytest.raises(Forbidden, match="approval step"):
+    with pytest.raises(Forbidden, match="supervisor's check"):
         _complete(session, people.bob, case, session.get(WorkItem, added.id), data={})
 
 

@@ -1,15 +1,14 @@
-"""Every cell of the policy table (cases/policy.py), run through the real services on a real case of
-the shipped billing_inquiry process (SQLite and PostgreSQL): allowed is done, needs approval leaves a
-pending request and nothing else changed, refused raises Forbidden and changes nothing.
+"""Every cell of the policy table (cases/policy.py), run through the real services on a real case
+of the shipped billing_inquiry process (SQLite and PostgreSQL): allowed is done, needs approval
+leaves a pending request and nothing else changed, refused raises Forbidden and changes nothing.
 
-One migrated database per module (each cell opens its own case), so 400-odd cells stay quick.
+One migrated database per module (each cell opens its own case), so the 136 cells stay quick.
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -46,7 +45,8 @@ class World:
     customer_id: int
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def world(request, tmp_path_factory):
     """A migrated database with billing_inquiry deployed, the four roles and the case's workers.
 
@@ -69,13 +69,15 @@ def world(request, tmp_path_factory):
     session = Session(engine, expire_on_commit=False)
     deploy_shipped(session, "billing_inquiry")
     teams = {"ann": ["Customer Care", "Billing", "Supervisors"], "bob": ["Customer Care"],
-             "bill": ["Billing"], "sam": ["Supervisors"], "sue": ["Supervisors"], "ada": [], "dee": []}
+             "bill": ["Billing"], "sam": ["Supervisors"], "sue": ["Supervisors"], "ada": [],
+             "dee": []}
     roles = {"sam": "supervisor", "sue": "supervisor", "ada": "admin", "dee": "designer"}
     users = {name: create_user(session, username=name, password="correct horse",
                                role=roles.get(name, "agent"), now=T0, teams=team_list)
              for name, team_list in teams.items()}
     customer = create_customer(session, actor="ann", now=T0, name="Ada Byrne",
-                               account_number="C-1001", email="ada@example.com", phone="+353 1 555 0101")
+                               account_number="C-1001", email="ada@example.com",
+                               phone="+353 1 555 0101")
     session.commit()
     yield World(session, users, customer.id)
     session.close()
@@ -86,7 +88,7 @@ def world(request, tmp_path_factory):
         admin.dispose()
 
 
-# ---- a billing case brought to the state a cell needs ----------------------------------------------
+# ---- a billing case brought to the state a cell needs -------------------------------------------
 
 STATES = ["log", "review", "determine", "approve", "apply"]
 WORKERS = {"log": ("bob", LOG), "review": ("bill", REVIEW), "determine": ("bill", DETERMINE),
@@ -94,7 +96,7 @@ WORKERS = {"log": ("bob", LOG), "review": ("bill", REVIEW), "determine": ("bill"
 
 
 def billing_case(w: World, state: str, *, on_hold: bool = False) -> Case:
-    """Open a case and complete its steps up to `state` ('approve': waiting at Approve the credit)."""
+    """Open a case and complete its steps up to `state` ('approve': waiting at the approval)."""
     s = w.session
     case = open_case(s, actor=w.users["bob"], now=T0, customer_id=w.customer_id,
                      process_id="billing_inquiry", channel="phone")
@@ -128,13 +130,11 @@ def _request(w: World, case: Case, kind: str, **kwargs) -> ApprovalRequest:
     return request
 
 
-# ---- one scenario per (action, step property): (state, what the actor does, what done means) -------
-
-Act = Callable[[World, Case, User], Callable[[], object]]
+# ---- one scenario per (action, step property): state, what the actor does, what done means ----
 
 
 def deviation(state: str, kind: str, on_hold: bool = False, **fixed) -> tuple:
-    """A deviation by the actor; `fixed` may hold callables of (world, case, actor) for arguments."""
+    """A deviation by the actor; `fixed` may hold callables of (world, case, actor)."""
 
     def act(w: World, case: Case, actor: User):
         args = {k: (v(w, case, actor) if callable(v) else v) for k, v in fixed.items()}
@@ -218,14 +218,16 @@ SCENARIOS: dict[tuple[str, str], tuple] = {
     ("claim", "approval_step"): work("approve", "claim"),
     ("complete", "ordinary"): work("review", "complete", REVIEW),
     ("complete", "approval_step"): work("approve", "complete", {"credit_approved": True}),
-    ("complete", "credit_above_limit"): work("determine", "complete",
-                                             {"adjustment_type": "credit_note", "credit_amount": 5000}),
+    ("complete", "credit_above_limit"): work("determine", "complete", {
+        "adjustment_type": "credit_note", "credit_amount": 5000}),
     ("skip", "ordinary"): deviation("review", "skip", work_item_id=item_id),
     ("skip", "approval_step"): deviation("approve", "skip", work_item_id=item_id),
     ("go_back", "ordinary"): deviation("determine", "go_back", element_id="Task_ReviewInvoice"),
-    ("go_back", "approval_step"): deviation("apply", "go_back", element_id="Task_DetermineAdjustment"),
+    ("go_back", "approval_step"): deviation("apply", "go_back",
+                                            element_id="Task_DetermineAdjustment"),
     ("jump_to", "ordinary"): deviation("log", "jump_to", element_id="Task_ReviewInvoice"),
-    ("jump_to", "approval_step"): deviation("approve", "jump_to", element_id="Task_ApplyAdjustment"),
+    ("jump_to", "approval_step"): deviation("approve", "jump_to",
+                                            element_id="Task_ApplyAdjustment"),
     ("override_decision", "ordinary"): deviation("review", "override_decision",
                                                  gateway_id="Gateway_InvoiceWrong",
                                                  target_id=branch("Gateway_InvoiceWrong", "wrong")),
@@ -234,7 +236,8 @@ SCENARIOS: dict[tuple[str, str], tuple] = {
                                                       target_id=branch("Gateway_Approved", "yes")),
     ("add_task", "ordinary"): deviation("review", "add_task", **CUSTOMER_CARE),
     ("add_task", "approval_step"): deviation("approve", "add_task", **CUSTOMER_CARE),
-    ("reassign", "ordinary"): deviation("review", "reassign", work_item_id=item_id, assignee_id=own_id),
+    ("reassign", "ordinary"): deviation("review", "reassign", work_item_id=item_id,
+                                        assignee_id=own_id),
     ("reassign", "approval_step"): deviation("approve", "reassign", work_item_id=item_id,
                                              assignee_id=own_id),
     ("extend_deadline", "ordinary"): deviation("review", "extend_deadline", work_item_id=item_id,
@@ -279,7 +282,8 @@ def snapshot(w: World, case_id: int) -> dict:
     return {"case": (case.status, case.promised_at, case.held_at), "version": case.row_version,
             "events": case.event_seq, "workflow": (instance.row_version, instance.state),
             "items": [tuple(i) for i in items],
-            "deviations": len(s.exec(select(Deviation.id).where(Deviation.case_id == case_id)).all()),
+            "deviations": len(s.exec(select(Deviation.id)
+                                     .where(Deviation.case_id == case_id)).all()),
             "requests": [(r.id, r.status) for r in approvals.for_case(s, case_id)]}
 
 
@@ -287,7 +291,8 @@ def test_every_cell_of_the_table_has_a_scenario():
     assert set(SCENARIOS) == {(action, prop) for (_, action, prop) in TABLE}
 
 
-@pytest.mark.parametrize("role,action,prop", sorted(TABLE), ids=["-".join(c) for c in sorted(TABLE)])
+@pytest.mark.parametrize("role,action,prop", sorted(TABLE),
+                         ids=["-".join(cell) for cell in sorted(TABLE)])
 def test_the_services_do_what_the_table_says(world, role, action, prop):
     world.session.rollback()
     state, on_hold, act, done = SCENARIOS[(action, prop)]
