@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -131,3 +132,14 @@ def test_cli_users_create_prints_the_reason_in_one_line(tmp_path, monkeypatch):
         assert result.output.count("\n") == 1 and "password" in result.output.lower()
     ok = runner.invoke(cli, ["users", "create", "bob", "--role", "agent", "--password", GOOD])
     assert ok.exit_code == 0, ok.output
+
+
+def test_0009_downgrades_and_upgrades_again(db_url, db_engine):
+    from alembic import command
+
+    from tests.cases.test_migrations import _config
+
+    command.downgrade(_config(db_url), "0008")
+    assert not {"user_session", "signin_failure"} & set(sa.inspect(db_engine).get_table_names())
+    command.upgrade(_config(db_url), "head")
+    assert {"user_session", "signin_failure"} <= set(sa.inspect(db_engine).get_table_names())
