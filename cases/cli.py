@@ -225,6 +225,30 @@ def users_list() -> None:
             typer.echo(f"{u.username:16} {u.role:10} {u.teams}")
 
 
+@users_app.command("password")
+def users_password(username: str,
+                   password: str = typer.Option(..., prompt="New password", hide_input=True,
+                                                confirmation_prompt=True)) -> None:
+    """Set a user's password; every session of the user is signed out."""
+    from sqlmodel import select
+
+    from .errors import CaseError
+    from .users import User, set_password
+
+    with session_scope(make_engine(_settings().database_url)) as session:
+        user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+        if user is None:
+            typer.echo(f"No user '{username}'", err=True)
+            raise typer.Exit(1)
+        try:
+            set_password(session, user, password, now=utcnow())
+        except CaseError as err:
+            typer.echo(str(err), err=True)
+            raise typer.Exit(1)
+        session.commit()
+    typer.echo(f"Password of {user.username} changed; their sessions are signed out.")
+
+
 @tokens_app.command("create")
 def tokens_create(username: str, name: str = typer.Option(..., help="The system that will use it.")
                   ) -> None:

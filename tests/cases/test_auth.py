@@ -132,6 +132,11 @@ def test_cli_users_create_prints_the_reason_in_one_line(tmp_path, monkeypatch):
         assert result.output.count("\n") == 1 and "password" in result.output.lower()
     ok = runner.invoke(cli, ["users", "create", "bob", "--role", "agent", "--password", GOOD])
     assert ok.exit_code == 0, ok.output
+    weak = runner.invoke(cli, ["users", "password", "bob", "--password", "bobbobbobbob"])
+    assert weak.exit_code == 1 and weak.output.count("\n") == 1 and "too easy" in weak.output
+    changed = runner.invoke(cli, ["users", "password", "bob", "--password", "an other long phrase"])
+    assert changed.exit_code == 0 and "sessions are signed out" in changed.output
+    assert runner.invoke(cli, ["users", "password", "nobody", "--password", GOOD]).exit_code == 1
 
 
 def test_0009_downgrades_and_upgrades_again(db_url, db_engine):
