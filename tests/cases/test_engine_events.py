@@ -167,3 +167,39 @@ def test_four_workers_open_each_timer_start_case_once(session, db_engine, clock)
         t.join(120)
     processes = [c.process_id for c in session.exec(select(Case)).all()]
     assert processes.count("meter_check") == 4 and processes.count("campaign") == 1
+
+
+# process, how the event comes (message/signal name, "wait" for a timer, "work" to complete the
+# main step, whose end throws), the steps waiting afterwards
+EVENT_SUBPROCESSES = [
+    ("esp_message", ("message", "cancel_requested"), ["esp_message_cancel"]),
+    ("esp_message_non", ("message", "address_changed"),
+     ["esp_message_non_update_address", "esp_message_non_work"]),
+    ("esp_timer", ("wait", None), ["esp_timer_too_late"]),
+    ("esp_timer_non", ("wait", None), ["esp_timer_non_remind", "esp_timer_non_work"]),
+    ("esp_signal", ("signal", "network_outage"), ["esp_signal_stop_work"]),
+    ("esp_signal_non", ("signal", "network_outage"),
+     ["esp_signal_non_inform", "esp_signal_non_work"]),
+    ("esp_error", ("work", "esp_error_work"), ["esp_error_repair"]),
+    ("esp_escalation", ("work", "esp_escalation_work"),
+     ["esp_escalation_finish", "esp_escalation_supervise"]),
+]
+
+
+@pytest.mark.parametrize("process_id, event, waiting", EVENT_SUBPROCESSES,
+                         ids=[p for p, _, _ in EVENT_SUBPROCESSES])
+def test_event_subprocess_through_the_services(session, people, customer, clock, process_id,
+                                               event, waiting):
+    _deploy(session, "event_subprocesses.bpmn")
+    case = _open(session, people, customer, process_id)
+    how, name = event
+    if how == "message":
+        correlate_message(session, actor=people.ann, now=T0, name=name, business_key=str(case.id))
+    elif how == "signal":
+        assert broadcast(session, actor=people.sam, now=T0, name=name) == [case.id]
+    elif how == "wait":
+        clock.advance(hours=1)
+    else:
+        _do(session, people, case.id, name)
+    Executor(session.get_bind(), clock=clock).run_until_idle()
+    assert _steps(session, case.id) == waiting
