@@ -85,6 +85,7 @@ def _refusal(text: str) -> dict:
 
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: _refusal("The body could not be read (not UTF-8, or JSON nested too deeply)"),
     401: _refusal("No API token, or one unknown or revoked (send Authorization: Bearer ...)"),
     403: _refusal("The caller's role or team does not allow this"),
     404: _refusal("No such case, work item, customer, process or deviation kind"),

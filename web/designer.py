@@ -21,9 +21,10 @@ from cases.errors import CaseError, InvalidInput, NotFound
 from cases.sla import definition_metadata
 from engine.clock import utcnow
 
+from .inputs import PathId, QueryId, clean_query, int_in_range
 from .security import CurrentUser, SessionDep, require_csrf, require_role
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(clean_query)])
 EDITORS = defs.DESIGNER_ROLES
 Editor = Annotated[object, Depends(require_role(*EDITORS))]
 TYPE_WORDS = {"userTask": "User task", "manualTask": "Manual task", "task": "Task",
@@ -169,7 +170,7 @@ def _refused(request, session, user, filename: str, problems, *, data: bytes | N
 
 # ---- one version ----------------------------------------------------------------------------
 @router.get("/designer/versions/{definition_id}")
-def version_page(request: Request, definition_id: int, user: CurrentUser, session: SessionDep):
+def version_page(request: Request, definition_id: PathId, user: CurrentUser, session: SessionDep):
     """A version's diagram, its steps with SLA and form, and what can be done with it."""
     version = _version_or_404(session, definition_id)
     metadata = definition_metadata(session, version.id)
@@ -188,7 +189,7 @@ def version_page(request: Request, definition_id: int, user: CurrentUser, sessio
 
 
 @router.get("/designer/versions/{definition_id}/bpmn")
-def download(definition_id: int, user: CurrentUser, session: SessionDep):
+def download(definition_id: PathId, user: CurrentUser, session: SessionDep):
     """The BPMN file of a version, as uploaded (also what the diagram viewer draws)."""
     version = _version_or_404(session, definition_id)
     stem = version.filename.rsplit(".", 1)[0] or version.process_id
@@ -199,7 +200,7 @@ def download(definition_id: int, user: CurrentUser, session: SessionDep):
 
 
 @router.post("/designer/versions/{definition_id}/activate", dependencies=[Depends(require_csrf)])
-def activate(request: Request, definition_id: int, user: CurrentUser, session: SessionDep,
+def activate(request: Request, definition_id: PathId, user: CurrentUser, session: SessionDep,
              _editor: Editor):
     """Make a version the active one; running cases stay where they are."""
     version = _version_or_404(session, definition_id)
@@ -213,7 +214,7 @@ def activate(request: Request, definition_id: int, user: CurrentUser, session: S
 
 
 @router.post("/designer/versions/{definition_id}/retire", dependencies=[Depends(require_csrf)])
-def retire(request: Request, definition_id: int, user: CurrentUser, session: SessionDep,
+def retire(request: Request, definition_id: PathId, user: CurrentUser, session: SessionDep,
            _editor: Editor):
     """Retire a version: no new case starts on it; running cases go on."""
     version = _version_or_404(session, definition_id)
@@ -228,8 +229,8 @@ def retire(request: Request, definition_id: int, user: CurrentUser, session: Ses
 
 # ---- compare --------------------------------------------------------------------------------
 @router.get("/designer/compare")
-def compare(request: Request, user: CurrentUser, session: SessionDep, left: int | None = None,
-            right: int | None = None):
+def compare(request: Request, user: CurrentUser, session: SessionDep, left: QueryId = None,
+            right: QueryId = None):
     """Elements added, removed and changed between two versions, on both diagrams."""
     if left is None or right is None:
         raise HTTPException(400, "Choose two versions to compare (left and right).")
@@ -246,9 +247,12 @@ def compare(request: Request, user: CurrentUser, session: SessionDep, left: int 
 # ---- migrate --------------------------------------------------------------------------------
 def _ids(value: str | None, field: str) -> int:
     try:
-        return int(value or "")
+        number = int(value or "")
     except ValueError:
-        raise HTTPException(400, f"Choose the version to move cases {field}.") from None
+        number = 0
+    if number < 1 or not int_in_range(number):
+        raise HTTPException(400, f"Choose the version to move cases {field}.")
+    return number
 
 
 @router.get("/designer/migrate")
@@ -278,6 +282,8 @@ def migrate_run(request: Request, user: CurrentUser, session: SessionDep, _edito
     from_id, to_id = _ids(from_, "from"), _ids(to, "to")
     try:
         case_ids = [int(c) for c in case_id] if case_id else None
+        if not all(int_in_range(c) for c in case_ids or ()):
+            raise ValueError
     except ValueError:
         raise HTTPException(400, "The list of cases to move is not valid; reload the dry run.") from None
     if case_ids is None and all_ != "1":

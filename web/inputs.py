@@ -11,7 +11,8 @@ import math
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from cases.case_models import Case, WorkItem
@@ -23,7 +24,8 @@ INT_MAX = 2**31 - 1  # PostgreSQL integer: every id, version and count column
 YEARS = (1900, 2200)
 MAX_DEPTH = 16  # nesting of free-form JSON (case data, step data, message payloads)
 MAX_JSON_ITEMS = 10_000  # values in one free-form JSON document
-MAX_FIELD = 10_000  # characters of a form or query value without a column of its own
+MAX_FIELD = 100_000  # characters of a form value without a column of its own (a step's textarea)
+MAX_QUERY = 1_000  # characters of a query value (filters, searches)
 MAX_PAGE = INT_MAX // 500  # page numbers whose offset still fits an integer at any page size
 
 
@@ -57,19 +59,24 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def field_problem(name: str, value: str) -> str | None:
-    """Why a form or query value named `name` cannot be used, or None."""
-    limit = LIMITS.get(name, MAX_FIELD)
+def field_problem(name: str, value: str, limit: int | None = None) -> str | None:
+    """Why a value named `name` cannot be stored (its column's length, else `limit`), or None."""
+    limit = LIMITS.get(name, MAX_FIELD) if limit is None else limit
     if len(value) > limit:
         return f"Keep it to {limit} characters (this is {len(value)})"
     return text_problem(value)
 
 
-def fields_problems(values: dict[str, Any]) -> dict[str, str]:
-    """field -> message for every form or query value that cannot be used."""
+def fields_problems(values: Any, limit: int = MAX_FIELD) -> dict[str, str]:
+    """field -> message for every form or query value that holds NUL or is longer than `limit`.
+
+    Only the generic checks: a route that stores a value in a column of its own checks that
+    column's length with `field_problem`, by the field's name.
+    """
     found = {}
-    for name, value in values.items():
-        problem = text_problem(name) or (field_problem(name, value)
+    pairs = values.multi_items() if hasattr(values, "multi_items") else values.items()
+    for name, value in pairs:
+        problem = text_problem(name) or (field_problem(name, value, limit)
                                          if isinstance(value, str) else None)
         if problem:
             found[printable(name)] = problem
@@ -79,6 +86,18 @@ def fields_problems(values: dict[str, Any]) -> dict[str, str]:
 def printable(name: str) -> str:
     """The text with NUL and lone surrogates written as escapes (safe to show and to encode)."""
     return name.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
+
+
+def refuse_fields(problems: dict[str, str], source: str) -> None:
+    """Raise the validation error the app answers with 400 (pages) or 422 (API) naming each field."""
+    if problems:
+        raise RequestValidationError([{"type": "value_error", "loc": (source, name), "msg": msg}
+                                      for name, msg in problems.items()])
+
+
+def clean_query(request: Request) -> None:
+    """Router dependency: refuse a query value holding NUL, a lone surrogate or too many characters."""
+    refuse_fields(fields_problems(request.query_params, MAX_QUERY), "query")
 
 
 def int_in_range(value: int) -> bool:
@@ -191,4 +210,4 @@ Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 __all__ = ["INT_MAX", "Text", "DbId", "DbInt", "When", "JsonObject", "JsonValue", "PathId",
            "Offset", "QueryId", "Page", "text_problem", "field_problem", "fields_problems",
            "json_problem", "int_in_range", "year_problem", "column_length", "LIMITS",
-           "validation_errors", "path_fields", "printable"]
+           "validation_errors", "path_fields", "printable", "clean_query", "refuse_fields"]

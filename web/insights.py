@@ -24,6 +24,7 @@ from cases.users import User
 from engine.clock import utcnow
 from engine.store import DefinitionVersion
 
+from .inputs import PathId, QueryId, clean_query, year_problem
 from .security import SessionDep, require_role
 
 Supervisor = Annotated[User, Depends(require_role("supervisor"))]
@@ -33,7 +34,7 @@ def _who(request: Request, user: Supervisor) -> None:
     request.state.user = user  # for the page frame's navigation
 
 
-router = APIRouter(prefix="/insights", dependencies=[Depends(_who)])
+router = APIRouter(prefix="/insights", dependencies=[Depends(_who), Depends(clean_query)])
 
 
 def _render(request: Request, name: str, context: dict, status_code: int = 200):
@@ -51,9 +52,12 @@ def _day(text: str | None, name: str) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+        day = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
     except ValueError:
         raise HTTPException(400, f"'{name}' must be a date such as 2026-03-31, not '{text}'") from None
+    if problem := year_problem(day):
+        raise HTTPException(400, f"'{name}': {problem}")
+    return day
 
 
 def _filters(request: Request) -> Filters:
@@ -102,13 +106,13 @@ def index(request: Request, session: SessionDep):
 
 
 @router.get("/versions/{definition_id}/bpmn")
-def bpmn(definition_id: int, session: SessionDep):
+def bpmn(definition_id: PathId, session: SessionDep):
     version = _version(session, definition_id)
     return Response(version.bpmn_xml, media_type="application/xml")
 
 
 @router.get("/versions/{definition_id}")
-def report(definition_id: int, request: Request, session: SessionDep):
+def report(definition_id: PathId, request: Request, session: SessionDep):
     version = _version(session, definition_id)
     filters = _filters(request)
     result = insights.exception_report(session, version, filters=filters, now=utcnow())
@@ -120,7 +124,7 @@ def report(definition_id: int, request: Request, session: SessionDep):
 
 
 @router.get("/versions/{definition_id}/heatmap")
-def heatmap(definition_id: int, request: Request, session: SessionDep, metric: str = "rate"):
+def heatmap(definition_id: PathId, request: Request, session: SessionDep, metric: str = "rate"):
     version = _version(session, definition_id)
     if metric not in insights.METRICS:
         raise HTTPException(400, f"Choose a measure among {', '.join(insights.METRICS)}")
@@ -138,8 +142,8 @@ def heatmap(definition_id: int, request: Request, session: SessionDep, metric: s
 
 
 @router.get("/versions/{definition_id}/cases")
-def drill_down(definition_id: int, request: Request, session: SessionDep, measure: str = "cases",
-               element: str | None = None, value: str | None = None):
+def drill_down(definition_id: PathId, request: Request, session: SessionDep,
+               measure: str = "cases", element: str | None = None, value: str | None = None):
     version = _version(session, definition_id)
     if measure not in insights.DRILL_MEASURES:
         raise HTTPException(400, f"Unknown measure '{measure}'")
@@ -155,7 +159,7 @@ def drill_down(definition_id: int, request: Request, session: SessionDep, measur
 
 
 @router.get("/versions/{definition_id}/scorecard")
-def scorecard(definition_id: int, request: Request, session: SessionDep):
+def scorecard(definition_id: PathId, request: Request, session: SessionDep):
     version = _version(session, definition_id)
     filters = _filters(request)
     card = insights.scorecard(session, [version.id], filters=filters, now=utcnow())
@@ -166,7 +170,7 @@ def scorecard(definition_id: int, request: Request, session: SessionDep):
 
 
 @router.get("/versions/{definition_id}/candidates")
-def candidates(definition_id: int, request: Request, session: SessionDep):
+def candidates(definition_id: PathId, request: Request, session: SessionDep):
     version = _version(session, definition_id)
     filters = _filters(request)
     found = insights.redesign_candidates(session, version, filters=filters, now=utcnow())
@@ -181,8 +185,8 @@ def candidates(definition_id: int, request: Request, session: SessionDep):
 
 
 @router.get("/compare")
-def compare(request: Request, session: SessionDep, before: int | None = None,
-            after: int | None = None, process: str | None = None):
+def compare(request: Request, session: SessionDep, before: QueryId = None,
+            after: QueryId = None, process: str | None = None):
     if before is None or after is None:
         if not process:
             raise HTTPException(400, "Choose a process, or two versions to compare")

@@ -24,8 +24,14 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+UNREADABLE = "There was an error parsing the body"  # FastAPI's words for a body it cannot decode
+
+
 def api_refusal(status: int, detail: Any, headers: dict | None = None) -> JSONResponse:
     """{"detail": {"message", ...}} whatever the route raised (a bare string becomes the message)."""
+    if detail == UNREADABLE:  # not UTF-8, or JSON nested past what the parser can follow
+        detail = {"message": "The body could not be read: send UTF-8 JSON.",
+                  "errors": {"body": "Send UTF-8 JSON, nested at most a few hundred levels"}}
     if not isinstance(detail, dict):
         detail = {"message": printable(str(detail))}
     if status == 401:

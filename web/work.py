@@ -19,6 +19,7 @@ from cases.work_items import release as release_item
 from cases.worklist import VIEWS, worklist, worklist_count
 from engine.store import DefinitionVersion
 
+from .inputs import MAX_PAGE, PathId, clean_query
 from .security import SessionDep, require_csrf
 from .work_common import (
     WorkUser,
@@ -37,7 +38,7 @@ def _filters(request: Request) -> None:
     register_filters(request.app.state.templates)
 
 
-router = APIRouter(dependencies=[Depends(_filters)])
+router = APIRouter(dependencies=[Depends(_filters), Depends(clean_query)])
 
 PAGE_SIZE = 25
 VIEW_LABELS = {"mine": "My items", "team": "My teams", "unassigned": "Unassigned",
@@ -74,8 +75,8 @@ def work(request: Request, session: SessionDep, user: WorkUser, view: str = "min
     """The worklist: tabs, filters, urgency at a glance, claim in one click, paging."""
     if view not in VIEWS:
         raise HTTPException(400, f"Unknown worklist '{view}'; choose one of {', '.join(VIEWS)}")
-    if page < 1:
-        raise HTTPException(400, "Page numbers start at 1")
+    if not 1 <= page <= MAX_PAGE:
+        raise HTTPException(400, f"Page numbers run from 1 to {MAX_PAGE}")
     filters = _filter_values(process, priority, channel)
     at, at_risk = now(), settings(request).sla_at_risk
     entries = worklist(session, actor=user, now=at, view=view, limit=PAGE_SIZE + 1,
@@ -147,14 +148,14 @@ def _item_action(request, session, user, item_id, back, action):
 
 
 @router.post("/work/items/{item_id}/claim", dependencies=[Depends(require_csrf)])
-def claim(request: Request, session: SessionDep, user: WorkUser, item_id: int,
+def claim(request: Request, session: SessionDep, user: WorkUser, item_id: PathId,
           back: Annotated[str, Form()] = "/work"):
     """Take an unassigned item (one click)."""
     return _item_action(request, session, user, item_id, back, claim_item)
 
 
 @router.post("/work/items/{item_id}/release", dependencies=[Depends(require_csrf)])
-def release(request: Request, session: SessionDep, user: WorkUser, item_id: int,
+def release(request: Request, session: SessionDep, user: WorkUser, item_id: PathId,
             back: Annotated[str, Form()] = "/work"):
     """Give an item back to the team."""
     return _item_action(request, session, user, item_id, back, release_item)

@@ -10,6 +10,7 @@ from cases.errors import CaseError, InvalidInput
 from cases.reason_codes import ReasonCode
 from cases.users import User
 
+from .inputs import Page, PathId
 from .security import SessionDep, require_csrf
 from .work_cases import KIND_TITLES, FormData
 from .work_common import (
@@ -44,9 +45,9 @@ def _page(request: Request, session, user: User, *, page: int = 1, status_code: 
 
 
 @router.get("/approvals")
-def queue(request: Request, session: SessionDep, user: SupervisorUser, page: int = 1):
+def queue(request: Request, session: SessionDep, user: SupervisorUser, page: Page = 1):
     """Pending requests, oldest first."""
-    return _page(request, session, user, page=max(page, 1))
+    return _page(request, session, user, page=page)
 
 
 def _decide(request: Request, session, user: User, request_id: int, form: dict, action, verb: str):
@@ -65,14 +66,14 @@ def _decide(request: Request, session, user: User, request_id: int, form: dict, 
 
 
 @router.post("/approvals/{request_id}/approve", dependencies=[Depends(require_csrf)])
-def approve(request: Request, session: SessionDep, user: SupervisorUser, request_id: int,
+def approve(request: Request, session: SessionDep, user: SupervisorUser, request_id: PathId,
             form: dict = FormData):
     """Carry out the request as the agent asked, naming this supervisor as approver."""
     return _decide(request, session, user, request_id, form, approvals.approve, "approved")
 
 
 @router.post("/approvals/{request_id}/reject", dependencies=[Depends(require_csrf)])
-def reject(request: Request, session: SessionDep, user: SupervisorUser, request_id: int,
+def reject(request: Request, session: SessionDep, user: SupervisorUser, request_id: PathId,
            form: dict = FormData):
     """Turn the request down with a note for the agent."""
     return _decide(request, session, user, request_id, form, approvals.reject, "rejected")

@@ -20,6 +20,7 @@ from cases.work_items import release as release_item
 from engine.store import DefinitionVersion
 
 from .security import CurrentUser, SessionDep, require_csrf
+from .inputs import PathId, field_problem, fields_problems, refuse_fields
 from .work_common import (
     SupervisorUser,
     WorkUser,
@@ -61,6 +62,7 @@ async def form_data(request: Request) -> dict[str, str]:
     """The posted form as a plain dict (parsed once; starlette caches it for require_csrf)."""
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
+    refuse_fields(fields_problems(form), "body")  # NUL cannot be stored, whatever the field
 
 
 FormData = Depends(form_data)
@@ -131,7 +133,7 @@ def _page(request: Request, session, user: User, case_id: int, *, status_code: i
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, session: SessionDep, user: WorkUser, case_id: int):
+def case_page(request: Request, session: SessionDep, user: WorkUser, case_id: PathId):
     """Everything about one case and what can be done next."""
     try:
         return _page(request, session, user, case_id)
@@ -140,7 +142,7 @@ def case_page(request: Request, session: SessionDep, user: WorkUser, case_id: in
 
 
 @router.get("/cases/{case_id}/diagram.bpmn")
-def case_diagram(session: SessionDep, user: CurrentUser, case_id: int):
+def case_diagram(session: SessionDep, user: CurrentUser, case_id: PathId):
     """The BPMN XML of the definition version the case runs on (for the diagram)."""
     try:
         case = get_case(session, case_id)
@@ -167,22 +169,24 @@ def _case_item_action(request, session, user, case_id, item_id, action, done: st
 
 
 @router.post("/cases/{case_id}/items/{item_id}/claim", dependencies=[Depends(require_csrf)])
-def case_claim(request: Request, session: SessionDep, user: WorkUser, case_id: int, item_id: int):
+def case_claim(request: Request, session: SessionDep, user: WorkUser, case_id: PathId,
+               item_id: PathId):
     """Take a step of this case."""
     return _case_item_action(request, session, user, case_id, item_id, claim_item,
                              "The step is yours.")
 
 
 @router.post("/cases/{case_id}/items/{item_id}/release", dependencies=[Depends(require_csrf)])
-def case_release(request: Request, session: SessionDep, user: WorkUser, case_id: int, item_id: int):
+def case_release(request: Request, session: SessionDep, user: WorkUser, case_id: PathId,
+                 item_id: PathId):
     """Give a step back to its team."""
     return _case_item_action(request, session, user, case_id, item_id, release_item,
                              "The step is back with its team.")
 
 
 @router.post("/cases/{case_id}/escalations/{item_id}/resolve", dependencies=[Depends(require_csrf)])
-def resolve(request: Request, session: SessionDep, user: SupervisorUser, case_id: int,
-            item_id: int, form: dict = FormData):
+def resolve(request: Request, session: SessionDep, user: SupervisorUser, case_id: PathId,
+            item_id: PathId, form: dict = FormData):
     """A supervisor closes a breached deadline's escalation, saying what was done."""
     from cases.case_models import WorkItem
     from cases.sla_sweep import resolve_escalation
@@ -205,8 +209,8 @@ SKIP_FIELDS = ("csrf_token", "expected_version")
 
 
 @router.post("/cases/{case_id}/items/{item_id}/complete", dependencies=[Depends(require_csrf)])
-def complete(request: Request, session: SessionDep, user: WorkUser, case_id: int, item_id: int,
-             form: dict = FormData):
+def complete(request: Request, session: SessionDep, user: WorkUser, case_id: PathId,
+             item_id: PathId, form: dict = FormData):
     """Submit a step's form; refused input comes back with per-field errors and the typed values."""
     data = {k: v for k, v in form.items() if k not in SKIP_FIELDS}
     version = int_or_none(form.get("expected_version"))
@@ -231,7 +235,7 @@ def complete(request: Request, session: SessionDep, user: WorkUser, case_id: int
 
 
 @router.post("/cases/{case_id}/notes", dependencies=[Depends(require_csrf)])
-def note(request: Request, session: SessionDep, user: WorkUser, case_id: int,
+def note(request: Request, session: SessionDep, user: WorkUser, case_id: PathId,
          form: dict = FormData):
     """Add a note to the case's timeline; htmx gets the timeline back, a plain post a redirect."""
     text = form.get("text", "")
@@ -302,6 +306,9 @@ def _deviation_args(session, kind: str, form: dict, case_id: int) -> dict:
         args.update(element_id=element, changes={key: form.get("value", "")})
     if not (form.get("reason_code") or "").strip():
         errors["reason_code"] = "Choose a reason for this change"
+    for name in ("title", "team", "reason_code", "note"):  # each lands in a column of its own
+        if problem := field_problem(name, form.get(name) or ""):
+            errors[name] = problem
     if not (form.get("note") or "").strip():
         errors["note"] = "Say in a few words why (the note is kept with the case)"
     if errors:
@@ -310,7 +317,7 @@ def _deviation_args(session, kind: str, form: dict, case_id: int) -> dict:
 
 
 @router.post("/cases/{case_id}/deviations/{kind}", dependencies=[Depends(require_csrf)])
-def deviate(request: Request, session: SessionDep, user: WorkUser, case_id: int, kind: str,
+def deviate(request: Request, session: SessionDep, user: WorkUser, case_id: PathId, kind: str,
             form: dict = FormData):
     """Leave the happy path with a reason: one dialog per kind, all posting here."""
     if kind not in KIND_TITLES or not _available(kind):

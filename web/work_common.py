@@ -13,6 +13,7 @@ from cases.errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound
 from cases.users import User
 from engine.clock import utcnow
 
+from .inputs import int_in_range, year_problem
 from .security import require_role
 
 WORK_ROLES = ("agent", "supervisor")  # admin always passes require_role
@@ -85,6 +86,8 @@ def parse_local_datetime(text: str | None, field: str, *, required: bool = False
         value = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput({field: "Enter a date and time like 2026-03-02T09:30"}, submitted) from None
+    if problem := year_problem(value):
+        raise InvalidInput({field: problem}, submitted)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -114,7 +117,9 @@ def register_filters(templates) -> None:
 
 
 def int_or_none(value: Any) -> int | None:
+    """A form's id or number, or None when it is missing, not a number or past the columns."""
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    return number if number is not None and int_in_range(number) else None

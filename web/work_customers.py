@@ -13,6 +13,7 @@ from cases.customers import create_customer, customer_view, get_customer, search
 from cases.errors import CaseError, Conflict, InvalidInput, NotFound
 from engine.store import DefinitionVersion
 
+from .inputs import PathId, field_problem
 from .security import SessionDep, require_csrf
 from .work_cases import FormData
 from .work_common import (
@@ -86,6 +87,8 @@ def open_new_case(request: Request, session: SessionDep, user: WorkUser, form: d
     process_id = form.get("process_id") or ""
     if not process_id:
         errors["process_id"] = "Choose the process"
+    elif problem := field_problem("process_id", process_id):
+        errors["process_id"] = problem
     channel = form.get("channel") or ""
     if channel not in CHANNELS:
         errors["channel"] = "Choose how the customer contacted us"
@@ -138,6 +141,9 @@ def add_customer(request: Request, session: SessionDep, user: WorkUser, form: di
         errors["name"] = "Enter the customer's name"
     if not typed["account_number"].strip():
         errors["account_number"] = "Enter the account number"
+    for name, value in typed.items():  # each lands in a column of its own
+        if problem := field_problem(name, value.strip()):
+            errors[name] = problem
     if not errors:
         try:
             customer = create_customer(session, actor=user.username, now=now(),
@@ -160,7 +166,8 @@ def add_customer(request: Request, session: SessionDep, user: WorkUser, form: di
 
 
 @router.get("/customers/{customer_id}")
-def customer_page(request: Request, session: SessionDep, user: WorkUser, customer_id: int):
+def customer_page(request: Request, session: SessionDep, user: WorkUser,
+                  customer_id: PathId):
     """A customer and every case of theirs, across processes, in time order."""
     try:
         customer = get_customer(session, customer_id)

@@ -1,0 +1,319 @@
+"""Who may reach what: every route of the app against every kind of caller, as one table.
+
+The routes are read from the app itself, so a route added without a row here fails the test.
+Each call is made for real (a SQLite file, a deployed process, a real case with an open step of
+the Customer Care team) and judged by status class:
+
+    o  allowed: the route ran (2xx, a redirect that is not to sign-in, or a 4xx about the input)
+    l  sign in first: 401, or a redirect to /login?next=...
+    f  forbidden: 403
+    n  not found: 404
+
+Bodies are chosen so that an allowed caller's request is refused for its content (or is
+harmless), while the role and team checks, which run first, still answer for the others.
+"""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from cases.api_tokens import issue_token
+from cases.case_models import WorkItem
+from cases.definitions import deploy_file
+from cases.settings import Settings
+from cases.users import create_user
+from tests.conftest import DATA, T0
+from tests.web.conftest import PASSWORD, csrf_from
+from web.app import create_app
+
+ROLES = ("anonymous", "agent", "other_agent", "supervisor", "designer", "admin", "agent_token")
+#              anonymous  agent  other team  supervisor  designer  admin  agent's token
+PUBLIC =      "o          o      o           o           o         o      o"
+SIGNED_IN =   "l          o      o           o           o         o      l"
+WORKERS =     "l          o      o           o           f         o      l"
+TEAM =        "l          o      f           o           f         o      l"
+SUPERVISORS = "l          f      f           o           f         o      l"
+DESIGNERS =   "l          f      f           f           o         o      l"
+API_ANY =     "l          o      o           o           o         o      o"
+API_WORKERS = "l          o      o           o           f         o      o"
+API_TEAM =    "l          o      f           o           f         o      o"
+API_DECIDERS = "l         f      f           o           f         o      f"
+
+# (method, route) -> (address, body, expected class per caller in ROLES order)
+# {case} is the case of the Customer Care step {item}; {case2} has a cancel waiting for approval
+# {request}; {esc} is an escalation on {case}; {version} the case's process version, {draft}
+# another process's version; {incident} a failed script on {case3}.
+MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
+    # public
+    ("GET", "/login"): ("/login", None, PUBLIC),
+    ("POST", "/login"): ("/login", {"username": "x", "password": "y"}, PUBLIC),
+    ("POST", "/logout"): ("/logout", {}, PUBLIC),
+    ("GET", "/api/openapi.json"): ("/api/openapi.json", None, PUBLIC),
+    ("GET", "/api/docs"): ("/api/docs", None, PUBLIC),
+    ("GET", "/docs/oauth2-redirect"): ("/docs/oauth2-redirect", None, PUBLIC),
+    ("GET", "/redoc"): ("/redoc", None, PUBLIC),
+    ("GET", "/static"): ("/static/css/caseflow.css", None, PUBLIC),
+    ("GET", "/api/health"): ("/api/health", None, PUBLIC),
+    # any signed-in person
+    ("GET", "/"): ("/", None, SIGNED_IN),
+    ("GET", "/cases/{case_id}/diagram.bpmn"): ("/cases/{case}/diagram.bpmn", None, SIGNED_IN),
+    ("GET", "/designer"): ("/designer", None, SIGNED_IN),
+    ("GET", "/designer/versions/{definition_id}"): ("/designer/versions/{version}", None,
+                                                    SIGNED_IN),
+    ("GET", "/designer/versions/{definition_id}/bpmn"): ("/designer/versions/{version}/bpmn",
+                                                         None, SIGNED_IN),
+    ("GET", "/designer/compare"): ("/designer/compare?left={version}&right={draft}", None,
+                                   SIGNED_IN),
+    ("GET", "/designer/migrate"): ("/designer/migrate?from={version}&to={version}", None,
+                                   SIGNED_IN),
+    # the agents' workspace: agents (any team may look and deviate), supervisors, admins
+    ("GET", "/work"): ("/work", None, WORKERS),
+    ("GET", "/cases/new"): ("/cases/new", None, WORKERS),
+    ("POST", "/cases/new"): ("/cases/new", {"customer_id": ""}, WORKERS),
+    ("GET", "/customers"): ("/customers", None, WORKERS),
+    ("POST", "/customers"): ("/customers", {"name": ""}, WORKERS),
+    ("GET", "/customers/{customer_id}"): ("/customers/1", None, WORKERS),
+    ("GET", "/cases/{case_id}"): ("/cases/{case}", None, WORKERS),
+    ("POST", "/cases/{case_id}/notes"): ("/cases/{case}/notes", {"text": ""}, WORKERS),
+    ("POST", "/cases/{case_id}/deviations/{kind}"): ("/cases/{case}/deviations/hold",
+                                                     {"expected_version": "1"}, WORKERS),
+    # a step of Customer Care: only its team (and supervisors, admins) claim and complete it
+    ("POST", "/work/items/{item_id}/claim"): ("/work/items/{item}/claim", {}, TEAM),
+    ("POST", "/cases/{case_id}/items/{item_id}/claim"): ("/cases/{case}/items/{item}/claim", {},
+                                                         TEAM),
+    ("POST", "/cases/{case_id}/items/{item_id}/complete"): (
+        "/cases/{case}/items/{item}/complete", {"expected_version": "{row_version}",
+                                                "amount": "lots"}, TEAM),
+    # held by the Customer Care agent: they, supervisors and admins give it back
+    ("POST", "/work/items/{item_id}/release"): ("/work/items/{item}/release", {}, TEAM),
+    ("POST", "/cases/{case_id}/items/{item_id}/release"): ("/cases/{case}/items/{item}/release",
+                                                           {}, TEAM),
+    # supervisors (and admins)
+    ("POST", "/cases/{case_id}/escalations/{item_id}/resolve"): (
+        "/cases/{case}/escalations/{esc}/resolve", {"note": ""}, SUPERVISORS),
+    ("GET", "/approvals"): ("/approvals", None, SUPERVISORS),
+    ("POST", "/approvals/{request_id}/approve"): ("/approvals/{request}/approve", {"note": "\x01"},
+                                                  SUPERVISORS),
+    ("POST", "/approvals/{request_id}/reject"): ("/approvals/{request}/reject", {"note": ""},
+                                                 SUPERVISORS),
+    ("GET", "/incidents"): ("/incidents", None, SUPERVISORS),
+    ("POST", "/incidents/{incident_id}/retry"): ("/incidents/{incident}/retry", {}, SUPERVISORS),
+    ("POST", "/incidents/{incident_id}/resolve"): ("/incidents/{incident}/resolve", {"note": ""},
+                                                   SUPERVISORS),
+    ("GET", "/insights"): ("/insights", None, SUPERVISORS),
+    ("GET", "/insights/versions/{definition_id}"): ("/insights/versions/{version}", None,
+                                                    SUPERVISORS),
+    ("GET", "/insights/versions/{definition_id}/bpmn"): ("/insights/versions/{version}/bpmn",
+                                                         None, SUPERVISORS),
+    ("GET", "/insights/versions/{definition_id}/heatmap"): (
+        "/insights/versions/{version}/heatmap", None, SUPERVISORS),
+    ("GET", "/insights/versions/{definition_id}/cases"): ("/insights/versions/{version}/cases",
+                                                          None, SUPERVISORS),
+    ("GET", "/insights/versions/{definition_id}/scorecard"): (
+        "/insights/versions/{version}/scorecard", None, SUPERVISORS),
+    ("GET", "/insights/versions/{definition_id}/candidates"): (
+        "/insights/versions/{version}/candidates", None, SUPERVISORS),
+    ("GET", "/insights/compare"): ("/insights/compare?before={version}&after={version}", None,
+                                   SUPERVISORS),
+    ("GET", "/insights/trends"): ("/insights/trends", None, SUPERVISORS),
+    ("GET", "/insights/export"): ("/insights/export?format=csv", None, SUPERVISORS),
+    # designers (and admins)
+    ("POST", "/designer/upload"): ("/designer/upload", {}, DESIGNERS),
+    ("POST", "/designer/versions/{definition_id}/activate"): (
+        "/designer/versions/{draft}/activate", {}, DESIGNERS),
+    ("POST", "/designer/versions/{definition_id}/retire"): ("/designer/versions/{draft}/retire",
+                                                            {}, DESIGNERS),
+    ("POST", "/designer/migrate"): ("/designer/migrate", {"from": "", "to": ""}, DESIGNERS),
+    # JSON API: a token or a signed-in browser; people who work cases (designers read definitions)
+    ("GET", "/api/definitions"): ("/api/definitions", None, API_ANY),
+    ("POST", "/api/cases"): ("/api/cases", {"process_id": "dev_process", "channel": "fax",
+                                            "customer_id": 1}, API_WORKERS),
+    ("GET", "/api/cases"): ("/api/cases", None, API_WORKERS),
+    ("GET", "/api/cases/{case_id}"): ("/api/cases/{case}", None, API_WORKERS),
+    ("GET", "/api/cases/{case_id}/events"): ("/api/cases/{case}/events", None, API_WORKERS),
+    ("POST", "/api/cases/{case_id}/work-items/{item_id}/complete"): (
+        "/api/cases/{case}/work-items/{item}/complete",
+        {"expected_version": "{row_version}", "data": {"amount": "lots"}}, API_TEAM),
+    ("POST", "/api/cases/{case_id}/messages"): ("/api/cases/{case}/messages", {"name": "nobody"},
+                                                API_WORKERS),
+    ("POST", "/api/cases/{case_id}/deviations/{kind}"): (
+        "/api/cases/{case}/deviations/hold",
+        {"expected_version": "{row_version}", "reason_code": "no_such_reason", "note": "n"},
+        API_WORKERS),
+    ("GET", "/api/work-items"): ("/api/work-items", None, API_WORKERS),
+    ("POST", "/api/messages"): ("/api/messages", {"name": "nobody", "business_key": "x"},
+                                API_WORKERS),
+    ("POST", "/api/signals"): ("/api/signals", {"name": "nobody"}, API_DECIDERS),
+    # incidents are for supervisors and admins, as on the pages
+    ("GET", "/api/incidents"): ("/api/incidents", None, API_DECIDERS),
+    ("GET", "/api/incidents/{incident_id}"): ("/api/incidents/{incident}", None, API_DECIDERS),
+    ("POST", "/api/incidents/{incident_id}/retry"): ("/api/incidents/{incident}/retry", {},
+                                                     API_DECIDERS),
+    ("POST", "/api/incidents/{incident_id}/resolve"): ("/api/incidents/{incident}/resolve",
+                                                       {"note": ""}, API_DECIDERS),
+}
+
+
+def _routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every route the app answers (HEAD aside; a mount as GET)."""
+    found = set()
+    for route in iter_route_contexts(app.routes):
+        for method in (route.methods or {"GET"}) - {"HEAD"}:
+            found.add((method, route.path))
+    return found
+
+
+def _klass(answer) -> str:
+    if answer.status_code == 401 or (answer.is_redirect and answer.headers["location"]
+                                     .startswith("/login?next=")):
+        return "l"
+    return {403: "f", 404: "n"}.get(answer.status_code, "x" if answer.status_code >= 500 else "o")
+
+
+class World:
+    """The app, a signed-in client per caller, and the ids the table's addresses use."""
+
+    def __init__(self, tmp_path):
+        from cases.db import upgrade
+
+        url = f"sqlite:///{tmp_path / 'matrix.sqlite3'}"
+        upgrade(url)
+        self.app = create_app(Settings(database_url=url, secret_key="x" * 40))
+        self.ids: dict[str, object] = {}
+        with Session(self.app.state.engine, expire_on_commit=False) as s:
+            self._people(s)
+            self._cases(s)
+            self.names = {role: (u.id, u.username) for role, u in self.users.items()}
+        self.clients = {role: self._client(role) for role in ROLES}
+
+    def _people(self, s) -> None:
+        for name in ("deviations.bpmn", "scripts.bpmn"):
+            deploy_file(s, (DATA / name).read_bytes(), filename=name, actor="designer", now=T0,
+                        activate=True)
+        draft = deploy_file(s, (DATA / "parallel.bpmn").read_bytes(), filename="parallel.bpmn",
+                            actor="designer", now=T0)
+        self.ids["draft"] = draft.versions[0].id
+        self.users = {
+            "agent": create_user(s, username="agent", password=PASSWORD, role="agent", now=T0,
+                                 teams=["Customer Care"]),
+            "other_agent": create_user(s, username="billing", password=PASSWORD, role="agent",
+                                       now=T0, teams=["Billing"]),
+            "supervisor": create_user(s, username="sup", password=PASSWORD, role="supervisor",
+                                      now=T0, teams=["Supervisors"]),
+            "designer": create_user(s, username="des", password=PASSWORD, role="designer", now=T0),
+            "admin": create_user(s, username="root", password=PASSWORD, role="admin", now=T0),
+        }
+        s.commit()
+        _, self.token = issue_token(s, user=self.users["agent"], name="CRM", now=T0)
+
+    def _cases(self, s) -> None:
+        from cases import deviation_service
+        from cases.case_service import complete_step, open_case
+        from cases.customers import create_customer
+        from cases.errors import Conflict
+
+        agent = self.users["agent"]
+        customer = create_customer(s, actor="agent", now=T0, name="Ada", account_number="C-1")
+        case = open_case(s, actor=agent, now=T0, customer_id=customer.id,
+                         process_id="dev_process", channel="phone")
+        item = s.exec(sa.select(WorkItem).where(WorkItem.case_id == case.id)).scalars().one()
+        esc = WorkItem(case_id=case.id, definition_id=case.definition_id, task_id="esc-1",
+                       element_id="Capture", name="Capture order: deadline breached",
+                       kind="escalation", team="Supervisors", created_at=T0)
+        s.add(esc)
+        s.commit()
+        case2 = open_case(s, actor=agent, now=T0, customer_id=customer.id,
+                          process_id="dev_process", channel="phone")
+        deviation_service.cancel(s, actor=agent, now=T0, case_id=case2.id,
+                                 expected_version=case2.row_version,
+                                 reason_code="customer_withdrew", note="Rang to cancel")
+        case3 = open_case(s, actor=agent, now=T0, customer_id=customer.id,
+                          process_id="script_process", channel="phone")
+        item3 = s.exec(sa.select(WorkItem).where(WorkItem.case_id == case3.id)).scalars().one()
+        with pytest.raises(Conflict):  # the model's script fails: an incident on case 3
+            complete_step(s, actor=agent, now=T0, case_id=case3.id, work_item_id=item3.id,
+                          data={"items": "not a list", "spin": False},
+                          expected_version=case3.row_version)
+        from cases.approvals import ApprovalRequest
+        from cases.incidents.models import Incident
+
+        self.ids.update(case=case.id, item=item.id, esc=esc.id, case2=case2.id,
+                        version=case.definition_id,
+                        request=s.exec(sa.select(ApprovalRequest.id)).scalars().one(),
+                        incident=s.exec(sa.select(Incident.id)).scalars().one())
+
+    def _client(self, role: str) -> TestClient:
+        client = TestClient(self.app, raise_server_exceptions=False, follow_redirects=False)
+        client.csrf = csrf_from(client.get("/login").text)
+        if role == "agent_token":
+            client.headers["Authorization"] = f"Bearer {self.token}"
+        elif role != "anonymous":
+            self.sign_in(client, self.names[role][1])
+        return client
+
+    def sign_in(self, client, username: str) -> None:
+        token = csrf_from(client.get("/login").text)
+        answer = client.post("/login", data={"username": username, "password": PASSWORD,
+                                             "csrf_token": token, "next": "/"})
+        assert answer.status_code == 303, answer.text
+        client.csrf = csrf_from(client.get("/designer").text)
+
+    def prepare(self, path: str) -> None:
+        """Leave the Customer Care step held by its agent for a release, unassigned otherwise."""
+        holder = self.names["agent"][0] if path.endswith("/release") else None
+        with self.app.state.engine.begin() as conn:
+            conn.execute(sa.update(WorkItem).where(WorkItem.id == self.ids["item"])
+                         .values(assignee_id=holder))
+
+    def call(self, role: str, method: str, address: str, body):
+        client = self.clients[role]
+        with Session(self.app.state.engine) as s:
+            from cases.case_models import Case
+
+            version = s.get(Case, self.ids["case"]).row_version
+        url = address.format(row_version=version, **self.ids)
+        if method == "GET":
+            return client.get(url)
+        if url.startswith("/api/"):
+            data = {k: (v.format(row_version=version) if isinstance(v, str) else v)
+                    for k, v in body.items()}
+            data = {k: (int(v) if k == "expected_version" else v) for k, v in data.items()}
+            return client.post(url, json=data, headers={"X-CSRF-Token": client.csrf})
+        form = {k: v.format(row_version=version) for k, v in body.items()}
+        answer = client.post(url, data={**form, "csrf_token": client.csrf})
+        if url == "/logout":
+            client.csrf = csrf_from(client.get("/login").text)
+            if role not in ("anonymous", "agent_token"):
+                self.sign_in(client, self.names[role][1])
+        return answer
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = World(tmp_path)
+    yield w
+    for client in w.clients.values():
+        client.close()
+    w.app.state.engine.dispose()
+
+
+def test_every_route_has_a_row_in_the_matrix(world):
+    routes = _routes(world.app)
+    assert sorted(routes - set(MATRIX)) == [], "give each new route its row in MATRIX"
+    assert sorted(set(MATRIX) - routes) == [], "these rows name routes the app no longer has"
+
+
+def test_each_caller_reaches_exactly_what_the_matrix_says(world):
+    wrong = []
+    for (method, _), (address, body, expected) in MATRIX.items():
+        for role, want in zip(ROLES, expected.split()):
+            world.prepare(address)
+            answer = world.call(role, method, address, body)
+            got = _klass(answer)
+            if got != want:
+                wrong.append(f"{method} {address} as {role}: expected {want}, got {got} "
+                             f"({answer.status_code} {answer.text[:120]!r})")
+    assert not wrong, "\n".join(wrong)
