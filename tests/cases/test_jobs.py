@@ -233,3 +233,20 @@ def test_four_workers_fire_each_due_timer_once(session, db_engine, people, custo
         assert _types(session, case.id).count("timer_fired") == 1
         assert _open_steps(session, case.id) == ["Review"]
     assert session.exec(select(Job).where(Job.kind == "timer")).all() == []
+
+
+def test_a_runaway_script_behind_a_timer_is_an_incident_and_the_worker_goes_on(
+        session, people, customer, clock):
+    runaway = POISON.read_bytes().replace(
+        b"share = 100 / divisor",
+        b"try:\n    while True: pass\nexcept Exception:\n    pass\nwhile True: pass")
+    deploy_file(session, runaway, filename="runaway.bpmn", actor="designer", now=T0, activate=True)
+    stuck = _open(session, people, customer, 1)
+    clock.advance(hours=1)
+    executor = _executor(session, clock, time_limit=0.3)
+    for backoff in (0, 10, 20):
+        clock.advance(seconds=backoff)
+        executor.run_until_idle()
+    [incident] = incidents.for_case(session, stuck.id)
+    assert incident.element_id == "Divide" and "longer than 0.3 s" in incident.error
+    assert executor.run_once().claimed == 0  # the executor is alive and has nothing left to do
