@@ -22,6 +22,7 @@ _GATEWAYS_WITH_CONDITIONS = ("exclusiveGateway", "inclusiveGateway")
 _FLOWS = "sequenceFlow"
 _SPEC_SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
 _RESERVED_IDS = frozenset({"Start", "End", "StartEventSplit", "StartEventJoin"})
+_MAX_NAMED = 10  # elements named in one message
 _RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", " [child]")
 
 
@@ -36,8 +37,10 @@ def check_ids(m: Model) -> list[Problem]:
     for eid, elements in seen.items():
         if len(elements) < 2:
             continue
-        lines = ", ".join(str(e.sourceline) for e in elements)
-        what = "; ".join(describe(e) for e in elements)
+        shown = elements[:_MAX_NAMED]  # a file may repeat one id thousands of times
+        more = f" and {len(elements) - len(shown)} more" if len(elements) > len(shown) else ""
+        lines = ", ".join(str(e.sourceline) for e in shown) + more
+        what = "; ".join(describe(e) for e in shown) + ("; ..." if more else "")
         harmless = (all(local(e) in _DATA_ITEMS for e in elements)
                     or all(etree.QName(e).namespace == BPMNDI_NS for e in elements))
         if harmless:

@@ -86,3 +86,11 @@ def test_a_few_findings_are_all_listed_with_no_summary():
     tasks = "".join(f'    <bpmn:serviceTask id="Service_{i}"/>\n' for i in range(3))
     report = check(doc(process(LINEAR + tasks)))
     assert [p.element_id for p in report.problems] == ["Service_0", "Service_1", "Service_2"]
+
+
+def test_an_id_repeated_thousands_of_times_gives_one_short_message():
+    copies = "".join('    <bpmn:task id="Task_1"/>\n' for _ in range(3000))
+    report = check(doc(process(LINEAR + copies)))
+    [problem] = [p for p in report.problems if "is used by" in p.message]
+    assert "is used by 3001 elements" in problem.message and "and 2991 more" in problem.message
+    assert len(problem.message) < 1000
