@@ -47,8 +47,11 @@ def login(request: Request, session: SessionDep, username: Annotated[str, Form()
                               now=request_now(request), limits=signin_limits(request),
                               max_age=timedelta(seconds=request.app.state.settings.session_max_age))
     except SignInRefused as refused:
-        return _render(request, "login.html", {"next": _safe_next(next), "username": username,
+        page = _render(request, "login.html", {"next": _safe_next(next), "username": username,
                                                "error": str(refused)}, status_code=refused.status)
+        if refused.retry_after:
+            page.headers["Retry-After"] = str(refused.retry_after)
+        return page
     request.session.clear()  # a new CSRF token too: nothing from before sign-in carries over
     request.session[SESSION_FIELD] = token
     target = _safe_next(next)

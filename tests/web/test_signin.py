@@ -225,6 +225,7 @@ def test_five_wrong_passwords_lock_the_account_until_the_window_passes(client, a
     assert [a.status_code for a in answers] == [400, 400, 400, 400, 429]
     locked = _attempt(client, password=PASSWORD)
     assert locked.status_code == 429, "the right password does not get past the lock"
+    assert locked.headers["retry-after"] == str(15 * 60)
     assert ("Too many failed sign-ins for this account; try again in 15 minutes."
             in unescape(locked.text))
     clock.advance(minutes=10)
