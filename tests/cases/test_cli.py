@@ -93,7 +93,19 @@ def test_migrate_loads_the_reason_code_catalog_once(env, tmp_path):
 
 def test_timers_sweep_runs_on_an_empty_database(env):
     result = runner.invoke(app, ["timers"])
-    assert result.exit_code == 0 and "advanced 0 case(s)" in result.output
+    assert result.exit_code == 0 and "fired the due timers of 0 case(s)" in result.output
+
+
+def test_worker_once_signal_and_incidents_commands(env):
+    worker = runner.invoke(app, ["worker", "--once"])
+    assert worker.exit_code == 0 and "ran 1 job(s)" in worker.output, worker.output  # the SLA sweep
+    signal = runner.invoke(app, ["signal", "mass_outage_cleared", "--payload", '{"area": "D4"}'])
+    assert signal.exit_code == 0 and "goes to 0 waiting case(s)" in signal.output
+    bad = runner.invoke(app, ["signal", "x", "--payload", "{oops"])
+    assert bad.exit_code == 2 and "--payload is not JSON" in bad.output
+    assert "No incidents." in runner.invoke(app, ["incidents", "list"]).output
+    missing = runner.invoke(app, ["incidents", "resolve", "7", "--note", "done"])
+    assert missing.exit_code == 1 and "No incident 7" in missing.output
 
 
 def test_tokens_create_list_and_revoke(env):
