@@ -202,6 +202,9 @@ def parse_bpmn_xml(data: bytes, filename: str = "upload.bpmn",
     root = _parse(data, filename)
     _check_complexity(root, filename)
     _check_root(root, filename)
+    from .parser import name_anonymous_flows  # parser imports this module
+
+    name_anonymous_flows(root)  # every check sees the ids SpiffWorkflow will run with
     return root
 
 
