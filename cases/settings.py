@@ -74,6 +74,14 @@ class Settings(BaseSettings):
             raise ValueError(f"script_memory_mb must be at least {MIN_MEMORY_MB}")
         return value
 
+    @field_validator("session_idle_minutes", "signin_max_failures",
+                     "signin_max_failures_per_address", "signin_lock_minutes")
+    @classmethod
+    def _at_least_one(cls, value: int, info) -> int:
+        if value < 1:
+            raise ValueError(f"{info.field_name} must be at least 1")
+        return value
+
     @field_validator("sla_at_risk")
     @classmethod
     def _share(cls, value: float) -> float:

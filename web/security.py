@@ -62,12 +62,12 @@ def current_user(request: Request, session: SessionDep) -> User:
 
 
 def request_now(request: Request):
-    """The app's clock (web.app sets it; tests replace it to move time by hand)."""
+    """Return the time from the app's clock (web.app sets it; tests move it by hand)."""
     return getattr(request.app.state, "clock", utcnow)()
 
 
 def signin_limits(request: Request) -> Limits:
-    """The sign-in throttling limits of this app's settings."""
+    """Return the sign-in throttling limits of this app's settings."""
     settings = request.app.state.settings
     return Limits(per_account=settings.signin_max_failures,
                   per_address=settings.signin_max_failures_per_address,

@@ -73,6 +73,13 @@ def test_settings_refuse_a_placeholder_secret_outside_demo_mode():
     assert len(Settings(secret_key=None, demo_mode=True).secret_key) >= 32
 
 
+def test_settings_refuse_session_and_throttle_limits_below_one():
+    with pytest.raises(ValueError, match="signin_max_failures must be at least 1"):
+        Settings(secret_key="x" * 40, signin_max_failures=0)
+    with pytest.raises(ValueError, match="session_idle_minutes"):
+        Settings(secret_key="x" * 40, session_idle_minutes=0)
+
+
 def test_static_htmx_is_served_locally(client):
     response = client.get("/static/vendor/htmx/htmx.min.js")
     assert response.status_code == 200 and "htmx" in response.text[:2000]
