@@ -29,7 +29,21 @@ from cases.worklist import VIEWS, worklist
 from engine import store
 from engine.clock import utcnow
 
-from .api_models import REFUSALS, Completion, DeviationRequest, Message, NewCase
+from .api_models import (
+    REFUSALS,
+    CaseList,
+    CaseOut,
+    Completion,
+    DefinitionList,
+    DeviationPending,
+    DeviationRequest,
+    EventList,
+    Health,
+    Message,
+    MessageResult,
+    NewCase,
+    Worklist,
+)
 from .inputs import Offset, PathId, QueryId, Text
 from .security import ApiUser, SessionDep
 
@@ -45,17 +59,19 @@ def _caller(user: ApiUser,
 
 Caller = Annotated[User, Depends(_caller)]
 router = APIRouter()
+# A case answers with the fields it has (a list leaves out work items and approvals).
+ONE_CASE = {"response_model_exclude_unset": True, "responses": REFUSALS}
 CASE_ROLES = ("agent", "supervisor", "admin")
 T = TypeVar("T")
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health)
 def health() -> dict:
     """Answer that the service is up."""
     return {"status": "ok"}
 
 
-@router.get("/definitions", responses=REFUSALS)
+@router.get("/definitions", response_model=DefinitionList, responses=REFUSALS)
 def definitions(user: Caller, session: SessionDep) -> dict:
     """List definition versions."""
     rows = list_definitions(session)
@@ -151,7 +167,7 @@ def _case_json(session, case: Case, *, with_items: bool = True) -> dict:
 
 # ---- cases --------------------------------------------------------------------------------------
 
-@router.post("/cases", status_code=201, responses=REFUSALS)
+@router.post("/cases", status_code=201, response_model=CaseOut, **ONE_CASE)
 def api_open_case(body: NewCase, user: Caller, session: SessionDep) -> dict:
     """Open a case for an existing customer (customer_id) or a new one (customer)."""
     _worker(user)
@@ -176,7 +192,7 @@ def api_open_case(body: NewCase, user: Caller, session: SessionDep) -> dict:
     return _case_json(session, case)
 
 
-@router.get("/cases", responses=REFUSALS)
+@router.get("/cases", response_model=CaseList, **ONE_CASE)
 def api_list_cases(user: Caller, session: SessionDep, status: Text(16) | None = None,
                    process_id: Text(255) | None = None, customer_id: QueryId = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0) -> dict:
@@ -195,14 +211,14 @@ def api_list_cases(user: Caller, session: SessionDep, status: Text(16) | None = 
             "limit": limit, "offset": offset}
 
 
-@router.get("/cases/{case_id}", responses=REFUSALS)
+@router.get("/cases/{case_id}", response_model=CaseOut, **ONE_CASE)
 def api_get_case(case_id: PathId, user: Caller, session: SessionDep) -> dict:
     """A case with its open work items (and their form fields) and pending approvals."""
     _worker(user)
     return _case_json(session, _run(get_case, session, case_id))
 
 
-@router.get("/cases/{case_id}/events", responses=REFUSALS)
+@router.get("/cases/{case_id}/events", response_model=EventList, responses=REFUSALS)
 def api_case_events(case_id: PathId, user: Caller, session: SessionDep) -> dict:
     """The case's audit events, oldest first."""
     import json
@@ -215,7 +231,8 @@ def api_case_events(case_id: PathId, user: Caller, session: SessionDep) -> dict:
                       "element_id": e.element_id, "details": json.loads(e.details)} for e in rows]}
 
 
-@router.post("/cases/{case_id}/work-items/{item_id}/complete", responses=REFUSALS)
+@router.post("/cases/{case_id}/work-items/{item_id}/complete", response_model=CaseOut,
+             **ONE_CASE)
 def api_complete(case_id: PathId, item_id: PathId, body: Completion, user: Caller,
                  session: SessionDep) -> dict:
     """Complete a step with its form data (422 lists every bad field; 409 when the case moved on)."""
@@ -225,7 +242,8 @@ def api_complete(case_id: PathId, item_id: PathId, body: Completion, user: Calle
     return _case_json(session, case)
 
 
-@router.post("/cases/{case_id}/messages", responses=REFUSALS)
+@router.post("/cases/{case_id}/messages", response_model=MessageResult,
+             response_model_exclude_unset=True, responses=REFUSALS)
 def api_message(case_id: PathId, body: Message, user: Caller, session: SessionDep) -> dict:
     """Send a message the process waits for (or will wait for) to a case."""
     _worker(user)
@@ -234,7 +252,10 @@ def api_message(case_id: PathId, body: Message, user: Caller, session: SessionDe
     return {"caught": caught, "case": _case_json(session, case)}
 
 
-@router.post("/cases/{case_id}/deviations/{kind}", responses=REFUSALS)
+@router.post("/cases/{case_id}/deviations/{kind}", response_model=CaseOut,
+             response_model_exclude_unset=True, responses={
+                 **REFUSALS, 202: {"model": DeviationPending,
+                                   "description": "Waits for a supervisor's approval"}})
 def api_deviate(case_id: PathId, kind: str, body: DeviationRequest, user: Caller,
                 session: SessionDep):
     """Leave the happy path with a reason; 202 when the deviation waits for a supervisor."""
@@ -264,7 +285,7 @@ def api_deviate(case_id: PathId, kind: str, body: DeviationRequest, user: Caller
     return _case_json(session, case)
 
 
-@router.get("/work-items", responses=REFUSALS)
+@router.get("/work-items", response_model=Worklist, responses=REFUSALS)
 def api_worklist(user: Caller, session: SessionDep, view: Text(16) = "mine",
                  limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0) -> dict:
     """The caller's worklist (mine, team, unassigned, overdue), most urgent first."""

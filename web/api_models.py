@@ -65,6 +65,116 @@ class DeviationRequest(BaseModel):
     changes: JsonObject | None = None
 
 
+# ---- answers (what the routes return, so the OpenAPI documents it) -----------------------------
+
+class FormFieldOut(BaseModel):
+    id: str
+    label: str | None
+    type: str
+    required: bool
+    values: list[str] | None  # the choices of an enum field
+
+
+class WorkItemOut(BaseModel):
+    id: int
+    element_id: str
+    name: str
+    kind: str
+    team: str | None
+    assignee_id: int | None
+    state: str
+    due_at: str | None
+    sla_state: str
+    created_at: str | None
+    form: list[FormFieldOut] | None  # None for a step without a form
+
+
+class PendingApprovalOut(BaseModel):
+    id: int
+    kind: str
+    requested_by: str
+    requested_at: str | None
+
+
+class CaseOut(BaseModel):
+    id: int
+    process_id: str
+    version: int | None
+    status: str
+    channel: str
+    priority: int
+    customer_id: int
+    contacted_at: str | None
+    opened_at: str | None
+    promised_at: str | None
+    closed_at: str | None
+    sla_state: str
+    row_version: int  # send it back as expected_version
+    work_items: list[WorkItemOut] | None = None  # one case only, not in lists
+    pending_approvals: list[PendingApprovalOut] | None = None
+
+
+class CaseList(BaseModel):
+    data: list[CaseOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class DefinitionOut(BaseModel):
+    process_id: str
+    version: int
+    name: str | None
+    status: str
+    content_hash: str
+    created_at: str
+
+
+class DefinitionList(BaseModel):
+    data: list[DefinitionOut]
+    count: int
+
+
+class EventOut(BaseModel):
+    seq: int
+    type: str
+    actor: str
+    at: str | None
+    element_id: str | None
+    details: Any
+
+
+class EventList(BaseModel):
+    data: list[EventOut]
+
+
+class MessageResult(BaseModel):
+    caught: bool  # False: kept until the process waits for it
+    case: CaseOut
+
+
+class DeviationPending(BaseModel):
+    status: str
+    request_id: int
+    message: str
+    case: CaseOut
+
+
+class WorklistEntry(WorkItemOut):
+    case_id: int
+    overdue: bool
+    at_risk: bool
+    priority: int
+
+
+class Worklist(BaseModel):
+    data: list[WorklistEntry]
+
+
+class Health(BaseModel):
+    status: str
+
+
 # ---- refusals ----------------------------------------------------------------------------------
 
 class RefusalDetail(BaseModel):

@@ -24,7 +24,7 @@ from engine.clock import utcnow
 from .inputs import PathId, QueryId, clean_query, int_in_range
 from .security import CurrentUser, SessionDep, require_csrf, require_role
 
-router = APIRouter(dependencies=[Depends(clean_query)])
+router = APIRouter(dependencies=[Depends(clean_query)], include_in_schema=False)  # pages, not API
 EDITORS = defs.DESIGNER_ROLES
 Editor = Annotated[object, Depends(require_role(*EDITORS))]
 TYPE_WORDS = {"userTask": "User task", "manualTask": "Manual task", "task": "Task",

@@ -34,7 +34,8 @@ def _who(request: Request, user: Supervisor) -> None:
     request.state.user = user  # for the page frame's navigation
 
 
-router = APIRouter(prefix="/insights", dependencies=[Depends(_who), Depends(clean_query)])
+router = APIRouter(prefix="/insights", dependencies=[Depends(_who), Depends(clean_query)],
+                   include_in_schema=False)  # pages, not the integrators' API
 
 
 def _render(request: Request, name: str, context: dict, status_code: int = 200):

@@ -38,7 +38,8 @@ def _filters(request: Request) -> None:
     register_filters(request.app.state.templates)
 
 
-router = APIRouter(dependencies=[Depends(_filters), Depends(clean_query)])
+# Pages, not the integrators' API: kept out of /api/openapi.json.
+router = APIRouter(dependencies=[Depends(_filters), Depends(clean_query)], include_in_schema=False)
 
 PAGE_SIZE = 25
 VIEW_LABELS = {"mine": "My items", "team": "My teams", "unassigned": "Unassigned",

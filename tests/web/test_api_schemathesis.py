@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
@@ -87,3 +88,23 @@ def test_the_api_answers_as_documented(api_schema, api_app):
                 failures.append(f"{operation.label} ({mode}): {failure}")
     assert seen >= 10, "the OpenAPI lists the API's operations"
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_openapi_documents_the_token_and_the_refusals(api_app):
+    doc = TestClient(api_app).get("/api/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["ApiToken"]["scheme"] == "bearer"
+    refusal = doc["components"]["schemas"]["RefusalDetail"]["properties"]
+    assert {"message", "errors", "submitted", "element_id"} <= set(refusal)
+    operations = [(path, method, op) for path, ops in doc["paths"].items()
+                  if path.startswith("/api/") and path != "/api/health"
+                  for method, op in ops.items()]
+    assert len(operations) >= 10
+    for path, method, op in operations:
+        assert op.get("security") == [{"ApiToken": []}], (method, path)
+        for status in ("401", "403", "404", "409", "422"):
+            schema = op["responses"][status]["content"]["application/json"]["schema"]
+            assert schema["$ref"].endswith("/Refusal"), (method, path, status)
+    case = doc["paths"]["/api/cases/{case_id}"]["get"]["responses"]["200"]
+    assert case["content"]["application/json"]["schema"]["$ref"].endswith("/CaseOut")
+    assert not [p for p in doc["paths"] if p.startswith(("/work", "/cases", "/designer",
+                                                         "/insights"))], "pages are not the API"

@@ -207,3 +207,26 @@ def test_a_failing_model_script_is_a_409_naming_the_element(api):
     assert [i["element_id"] for i in after["work_items"]] == ["Enter"], "the step is still open"
     events = [e["type"] for e in api.get(f"/api/cases/{case['id']}/events").json()["data"]]
     assert "task_completed" not in events, "nothing of the step was stored"
+
+
+def test_a_script_failure_that_reaches_the_web_is_a_409_naming_the_element(tmp_path):
+    """Whatever path lets engine.errors.ScriptFailed through, the answer is a 409, not a 500."""
+    from cases.db import upgrade
+    from engine.errors import ScriptFailed
+
+    url = f"sqlite:///{tmp_path / 'script.sqlite3'}"
+    upgrade(url)
+    app = create_app(Settings(database_url=url, secret_key="x" * 40))
+
+    def fail():
+        raise ScriptFailed("division by zero", element_id="Compute")
+
+    app.add_api_route("/api/test/script", fail)
+    app.add_api_route("/test/script", fail)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        api = client.get("/api/test/script")
+        page = client.get("/test/script")
+    assert api.status_code == 409 and api.json()["detail"]["element_id"] == "Compute"
+    assert "Compute" in api.json()["detail"]["message"]
+    assert page.status_code == 409 and "Compute" in page.text and "<html" in page.text
+    app.state.engine.dispose()
