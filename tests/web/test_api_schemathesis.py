@@ -3,12 +3,15 @@
 Every operation of the JSON API gets generated requests, valid ones and (negative mode) invalid
 ones; each answer must be no 5xx, a documented status, of the documented content type and
 matching the documented schema (the refusal shape included). Seeded and small, so CI repeats
-the same run in well under a minute.
+the same run in well under a minute, on SQLite and on PostgreSQL.
 """
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import schemathesis
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -18,14 +21,14 @@ from sqlmodel import Session
 from cases.api_tokens import issue_token
 from cases.case_service import open_case
 from cases.customers import create_customer
-from cases.db import upgrade
+from cases.db import make_engine, upgrade
 from cases.definitions import deploy_file
 from cases.settings import Settings
 from cases.users import create_user
-from tests.conftest import DATA, T0
+from tests.conftest import DATA, PG_URL, T0, _pg_schema_url
 from web.app import create_app
 
-MAX_EXAMPLES = 5  # per operation and mode: about 200 requests, well under a minute
+MAX_EXAMPLES = 10  # per operation and mode: about 400 requests, some seconds per database
 CHECKS = [getattr(schemathesis.checks, name) for name in (
     "not_a_server_error", "status_code_conformance", "content_type_conformance",
     "response_schema_conformance")]
@@ -33,12 +36,33 @@ CHECKS = [getattr(schemathesis.checks, name) for name in (
 # for a string parameter, though every query value arrives as text.
 
 
-@pytest.fixture(scope="module")
-def api_app(tmp_path_factory):
-    """The real app on a SQLite file: a deployed process, an agent with a token, one open case."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'api.sqlite3'}"
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql",
+                                                                marks=pytest.mark.postgres)])
+def db(request, tmp_path_factory):
+    """A migrated database for the module: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'api.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    if not PG_URL:
+        pytest.skip("set CASEFLOW_TEST_DATABASE_URL to run PostgreSQL tests")
+    schema_name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema_name}"'))
+    url = _pg_schema_url(schema_name)
     upgrade(url)
-    app = create_app(Settings(database_url=url, secret_key="x" * 40))
+    yield url
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def api_app(db):
+    """The real app: a deployed process, an agent with a token, one open case."""
+    app = create_app(Settings(database_url=db, secret_key="x" * 40))
     with Session(app.state.engine, expire_on_commit=False) as s:
         deploy_file(s, (DATA / "deviations.bpmn").read_bytes(), filename="deviations.bpmn",
                     actor="designer", now=T0, activate=True)

@@ -121,3 +121,11 @@ def test_a_new_case_with_a_far_first_contact_or_huge_customer_id_is_named(pages)
     long_id = _post(pages, "/cases/new", customer_id="1", process_id="p" * 256, channel="phone",
                     priority="0", contacted_at="2026-03-02T09:00")
     _says(long_id, 400, "Keep it to 255 characters")
+
+
+def test_a_nul_in_the_sign_in_form_is_refused_not_a_500(pages):
+    pages.post("/logout", data={"csrf_token": pages.csrf})
+    token = csrf_from(pages.get("/login").text)
+    answer = pages.post("/login", data={"username": "sup\x00", "password": PASSWORD,
+                                        "csrf_token": token, "next": "/"})
+    assert 400 <= answer.status_code < 500, answer.text[:300]
