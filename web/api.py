@@ -52,7 +52,8 @@ bearer = HTTPBearer(auto_error=False, scheme_name="ApiToken",
 
 
 def _caller(user: ApiUser,
-            _token: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None) -> User:
+            _token: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None
+            ) -> User:
     """The API's caller (declares the bearer scheme in the OpenAPI; ApiUser does the checking)."""
     return user
 

@@ -1,4 +1,4 @@
-"""The JSON API's bodies and refusals, checked by web/inputs.py before anything reaches the database."""
+"""The JSON API's bodies, answers and refusals; bodies are checked by web/inputs.py types."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,20 +13,32 @@ from cases.notes import MAX_NOTE
 from .inputs import DbId, DbInt, JsonObject, JsonValue, Text, When, column_length
 
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+# Column lengths, read from the tables so a body can never outgrow its column.
+CASE_CHANNEL_LEN = column_length(Case, "channel")
+CASE_PROCESS_ID_LEN = column_length(Case, "process_id")
+CUSTOMER_ACCOUNT_NUMBER_LEN = column_length(Customer, "account_number")
+CUSTOMER_EMAIL_LEN = column_length(Customer, "email")
+CUSTOMER_NAME_LEN = column_length(Customer, "name")
+CUSTOMER_PHONE_LEN = column_length(Customer, "phone")
+DEVIATION_ELEMENT_ID_LEN = column_length(Deviation, "element_id")
+DEVIATION_REASON_CODE_LEN = column_length(Deviation, "reason_code")
+WORK_ITEM_ELEMENT_ID_LEN = column_length(WorkItem, "element_id")
+WORK_ITEM_NAME_LEN = column_length(WorkItem, "name")
+WORK_ITEM_TEAM_LEN = column_length(WorkItem, "team")
 
 
 class NewCustomer(BaseModel):
     model_config = _STRICT
-    name: Text(column_length(Customer, "name"), 1)
-    account_number: Text(column_length(Customer, "account_number"), 1)
-    email: Text(column_length(Customer, "email")) | None = None
-    phone: Text(column_length(Customer, "phone")) | None = None
+    name: Text(CUSTOMER_NAME_LEN, 1)
+    account_number: Text(CUSTOMER_ACCOUNT_NUMBER_LEN, 1)
+    email: Text(CUSTOMER_EMAIL_LEN) | None = None
+    phone: Text(CUSTOMER_PHONE_LEN) | None = None
 
 
 class NewCase(BaseModel):
     model_config = _STRICT
-    process_id: Text(column_length(Case, "process_id"), 1)
-    channel: Text(column_length(Case, "channel"))
+    process_id: Text(CASE_PROCESS_ID_LEN, 1)
+    channel: Text(CASE_CHANNEL_LEN)
     customer_id: DbId | None = None
     customer: NewCustomer | None = None
     priority: int = Field(default=0, ge=0, le=3)
@@ -51,14 +63,14 @@ class DeviationRequest(BaseModel):
 
     model_config = _STRICT
     expected_version: DbInt
-    reason_code: Text(column_length(Deviation, "reason_code"))
+    reason_code: Text(DEVIATION_REASON_CODE_LEN)
     note: Text(MAX_NOTE)
     work_item_id: DbId | None = None
-    element_id: Text(column_length(Deviation, "element_id")) | None = None
-    gateway_id: Text(column_length(WorkItem, "element_id")) | None = None
-    target_id: Text(column_length(WorkItem, "element_id")) | None = None
-    title: Text(column_length(WorkItem, "name")) | None = None
-    team: Text(column_length(WorkItem, "team")) | None = None
+    element_id: Text(DEVIATION_ELEMENT_ID_LEN) | None = None
+    gateway_id: Text(WORK_ITEM_ELEMENT_ID_LEN) | None = None
+    target_id: Text(WORK_ITEM_ELEMENT_ID_LEN) | None = None
+    title: Text(WORK_ITEM_NAME_LEN) | None = None
+    team: Text(WORK_ITEM_TEAM_LEN) | None = None
     assignee_id: DbId | None = None
     due_at: When | None = None
     blocking: bool = True

@@ -89,14 +89,14 @@ def printable(name: str) -> str:
 
 
 def refuse_fields(problems: dict[str, str], source: str) -> None:
-    """Raise the validation error the app answers with 400 (pages) or 422 (API) naming each field."""
+    """Raise the validation error answered as 400 (pages) or 422 (API), naming each field."""
     if problems:
         raise RequestValidationError([{"type": "value_error", "loc": (source, name), "msg": msg}
                                       for name, msg in problems.items()])
 
 
 def clean_query(request: Request) -> None:
-    """Router dependency: refuse a query value holding NUL, a lone surrogate or too many characters."""
+    """Router dependency: refuse a query value with NUL, a lone surrogate or too many characters."""
     refuse_fields(fields_problems(request.query_params, MAX_QUERY), "query")
 
 

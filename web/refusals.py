@@ -28,7 +28,7 @@ UNREADABLE = "There was an error parsing the body"  # FastAPI's words for a body
 
 
 def api_refusal(status: int, detail: Any, headers: dict | None = None) -> JSONResponse:
-    """{"detail": {"message", ...}} whatever the route raised (a bare string becomes the message)."""
+    """{"detail": {"message", ...}} whatever the route raised (a bare string is the message)."""
     if detail == UNREADABLE:  # not UTF-8, or JSON nested past what the parser can follow
         detail = {"message": "The body could not be read: send UTF-8 JSON.",
                   "errors": {"body": "Send UTF-8 JSON, nested at most a few hundred levels"}}

@@ -92,7 +92,8 @@ CASE_BODIES = [  # (what, body as JSON text, field named, words in the message)
     ("Infinity in case data", '{"process_id": "dev_process", "channel": "phone", '
                               '"customer_id": 1, "data": {"x": [1, -Infinity]}}', "data", "x[1]"),
     ("lone surrogate in case data", '{"process_id": "dev_process", "channel": "phone", '
-                                    '"customer_id": 1, "data": {"x": "\\ud800"}}', "data", "surrogate"),
+                                    '"customer_id": 1, "data": {"x": "\\ud800"}}', "data",
+                                    "surrogate"),
     ("lone surrogate in a data key", '{"process_id": "dev_process", "channel": "phone", '
                                      '"customer_id": 1, "data": {"\\udfff": 1}}', "data", "key"),
     ("NUL in case data", '{"process_id": "dev_process", "channel": "phone", "customer_id": 1, '
@@ -127,7 +128,8 @@ def test_ids_past_the_integer_columns_are_not_found(api, case):
 
 
 @pytest.mark.parametrize("query, field", [
-    (f"offset={BIG}", "offset"), (f"offset={PG_BIG}", "offset"), (f"customer_id={BIG}", "customer_id"),
+    (f"offset={BIG}", "offset"), (f"offset={PG_BIG}", "offset"),
+    (f"customer_id={BIG}", "customer_id"),
     (f"customer_id={PG_BIG}", "customer_id"), ("status=open%00", "status"),
     ("process_id=" + "p" * 256, "process_id"), ("limit=NaN", "limit"), ("offset=-1", "offset"),
 ])

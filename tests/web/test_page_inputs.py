@@ -69,7 +69,8 @@ def test_addresses_past_the_integer_columns_are_not_found(pages, url):
     (f"/work?page={BIG}", "page"), (f"/approvals?page={BIG}", "page"),
     ("/work?process=dev%00", "process"), ("/customers?q=Ada%00", "q"),
     ("/cases/new?q=Ada%00", "q"), ("/customers?q=" + "A" * 1001, "q"),
-    (f"/designer/compare?left={BIG}&right=1", "left"), ("/insights/versions/1?team=Care%00", "team"),
+    (f"/designer/compare?left={BIG}&right=1", "left"),
+    ("/insights/versions/1?team=Care%00", "team"),
     ("/insights/trends?agent=x%00", "agent"), ("/insights/export?process=x%00", "process"),
 ])
 def test_query_values_that_cannot_be_stored_are_a_400_naming_them(pages, url, field):
