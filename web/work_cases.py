@@ -19,8 +19,8 @@ from cases.work_items import claim as claim_item
 from cases.work_items import release as release_item
 from engine.store import DefinitionVersion
 
-from .security import CurrentUser, SessionDep, require_csrf
 from .inputs import PathId, field_problem, fields_problems, refuse_fields
+from .security import CurrentUser, SessionDep, require_csrf
 from .work_common import (
     SupervisorUser,
     WorkUser,
@@ -61,8 +61,8 @@ HELD_KINDS = ("resume", "extend_deadline", "cancel")
 async def form_data(request: Request) -> dict[str, str]:
     """The posted form as a plain dict (parsed once; starlette caches it for require_csrf)."""
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
     refuse_fields(fields_problems(form), "body")  # NUL cannot be stored, whatever the field
+    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 FormData = Depends(form_data)
@@ -304,11 +304,11 @@ def _deviation_args(session, kind: str, form: dict, case_id: int) -> dict:
         if not element or not key:
             errors["field"] = "Choose the value to correct"
         args.update(element_id=element, changes={key: form.get("value", "")})
-    if not (form.get("reason_code") or "").strip():
-        errors["reason_code"] = "Choose a reason for this change"
     for name in ("title", "team", "reason_code", "note"):  # each lands in a column of its own
         if problem := field_problem(name, form.get(name) or ""):
             errors[name] = problem
+    if not (form.get("reason_code") or "").strip():
+        errors["reason_code"] = "Choose a reason for this change"
     if not (form.get("note") or "").strip():
         errors["note"] = "Say in a few words why (the note is kept with the case)"
     if errors:
