@@ -50,7 +50,7 @@ from .deviation_service import (
     resume,
     skip,
 )
-from .errors import CaseError
+from .errors import CaseError, Forbidden
 from .messages import deliver_message
 from .reason_codes import sync_reason_codes
 from .timers import advance_due_timers
@@ -483,10 +483,27 @@ class Simulation:
         else:
             claim(self.s, actor=agent, now=at, work_item_id=item.id)
         form = store.compiled_by_id(self.s, case.definition_id).forms.get(item.element_id)
-        complete_step(self.s, actor=agent, now=at, case_id=case.id, work_item_id=item.id,
-                      data=form_data(form, self.rnd, at, self.p),
-                      expected_version=get_case(self.s, case.id).row_version)
+        try:
+            complete_step(self.s, actor=agent, now=at, case_id=case.id, work_item_id=item.id,
+                          data=form_data(form, self.rnd, at, self.p),
+                          expected_version=get_case(self.s, case.id).row_version)
+        except Forbidden:  # the policy keeps whoever opened a check from deciding it
+            self.s.rollback()
+            self._hand_on(at, case.id, item, agent)
+            return
         outside.after_step(self, at, case, item.element_id)
+
+    def _hand_on(self, at: datetime, case_id: int, item: WorkItem, holder: User) -> None:
+        """A colleague of the team takes over a step its holder may not complete."""
+        colleague = next((u for u in self.users.get(item.team or "", []) if u.id != holder.id),
+                         None)
+        if colleague is None:
+            raise Forbidden(f"Nobody else in {item.team} may complete {item.element_id}")
+        reassign(self.s, actor=colleague, now=at, case_id=case_id,
+                 expected_version=get_case(self.s, case_id).row_version,
+                 reason_code="internal_other", note="Opened this check, so a colleague decides it "
+                 "(simulated)", work_item_id=item.id, assignee_id=colleague.id)
+        self._deviation("reassign")
 
 
 def simulate(session: Session, *, cases: int, days: float, seed: int, end: datetime,

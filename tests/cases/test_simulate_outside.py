@@ -1,5 +1,6 @@
-"""The simulated outside world: customers answer a complaint's check-back question, and mass outages
-clear by a broadcast signal, through the real services; a case nobody answers takes the timer branch."""
+"""The simulated outside world: customers answer a complaint's check-back question, and mass
+outages clear by a broadcast signal, through the real services; a case nobody answers takes the
+timer branch."""
 from __future__ import annotations
 
 from datetime import timedelta
