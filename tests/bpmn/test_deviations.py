@@ -9,10 +9,10 @@ from tests.conftest import T0
 from .harness import Run, Scenario, go_back, override, ready, reached_ends, skip, wait
 from .scenarios import (_ACKNOWLEDGED, _APPLIED, _ASKED, _BACK, _BOOKED, _CLOSED, _COMPLAINT,
                         _CORRECT, _DISPATCHED, _ELIGIBLE, _EXPLAINED, _FAULT, _FIELD,
-                        _FIXED_REMOTELY, _INQUIRY, _INSTALLED, _JUSTIFIED, _MOVE_BOOKED,
+                        _FIXED_REMOTELY, _INQUIRY, _INSTALLED, _JUSTIFIED, _LINKED, _MOVE_BOOKED,
                         _MOVE_CONFIRMED, _MOVE_INSTALLED, _MOVE_PROVISIONED, _NO_REPLY, _ORDER,
-                        _PROVISIONED, _PUT_RIGHT, _REMOTE, _REPAIRED, _SEVEN_DAYS, _TEST_PASSED,
-                        _WORKS, _request, do)
+                        _OUTAGE, _PROVISIONED, _PUT_RIGHT, _REMOTE, _REPAIRED, _SEVEN_DAYS,
+                        _TEST_PASSED, _WORKS, _request, do)
 
 DEVIATIONS = [
     ("install_service", Scenario("customer_not_at_home_rebooks_the_appointment", (
@@ -37,6 +37,11 @@ DEVIATIONS = [
         _FAULT, _FIELD, _DISPATCHED, go_back("Task_RemoteDiagnosis"), ready("Task_RemoteDiagnosis"),
         wait(hours=20), ready("Task_ExpediteRestoration", "Task_RemoteDiagnosis"),
         _REMOTE, _FIXED_REMOTELY, _BACK,
+    ), ("EndEvent_Restored",))),
+    ("restore_service", Scenario("vulnerable_customer_does_not_wait_for_the_outage", (
+        _FAULT, _OUTAGE, _LINKED, wait(hours=2), ready(),
+        override("Gateway_Outage", "Gateway_FixRoute"), ready("Task_DispatchTechnician"),
+        _DISPATCHED, _REPAIRED, wait(hours=12), ready("Task_VerifyWithCustomer"), _BACK,
     ), ("EndEvent_Restored",))),
     ("restore_service", Scenario("customer_unreachable_skips_the_verification", (
         _FAULT, _REMOTE, _FIXED_REMOTELY, skip("Task_VerifyWithCustomer"),
