@@ -28,8 +28,8 @@ from engine import deviations, runtime
 from engine.definitions import CompiledProcess, compile_processes
 from engine.forms import parse_form, validate_form
 from engine.messages import send_message
-from engine.signals import send_signal
 from engine.parser import NS
+from engine.signals import send_signal
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
 PROCESS_IDS = (
