@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
                        https_only=settings.secure_cookies, max_age=settings.session_max_age,
                        session_cookie="caseflow_session")
     app.add_middleware(SecurityHeaders, docs_paths=(app.docs_url, app.swagger_ui_oauth2_redirect_url,
-                                                    app.redoc_url))
+                                                    app.redoc_url), hsts=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
     app.include_router(work.router)

@@ -58,8 +58,10 @@ def docs_csp(body: bytes) -> str:
 class SecurityHeaders:
     """ASGI middleware adding the policy and the other security headers to every response."""
 
-    def __init__(self, app, docs_paths: tuple[str, ...] = ()):
+    def __init__(self, app, docs_paths: tuple[str, ...] = (), hsts: bool = False):
         self.app, self.docs_paths = app, tuple(p for p in docs_paths if p)
+        # Only behind HTTPS (secure cookies): a browser would refuse plain HTTP for a year.
+        self.extra = [(b"strict-transport-security", b"max-age=31536000")] if hsts else []
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -71,7 +73,7 @@ class SecurityHeaders:
 
         async def with_headers(message):
             if message["type"] == "http.response.start":
-                message["headers"] = _merged(message.get("headers") or [], CSP)
+                message["headers"] = _merged(message.get("headers") or [], CSP) + self.extra
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -87,7 +89,7 @@ class SecurityHeaders:
                 return
             body += message.get("body", b"")
             if not message.get("more_body"):
-                start["headers"] = _merged(start.get("headers") or [], docs_csp(body))
+                start["headers"] = _merged(start.get("headers") or [], docs_csp(body)) + self.extra
                 await send(start)
                 await send({"type": "http.response.body", "body": body})
 

@@ -7,6 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+
+from cases.settings import Settings
+from web.app import create_app
 
 from .conftest import sign_in
 
@@ -80,3 +84,12 @@ def test_templates_have_no_inline_script_handler_style_or_safe_filter(path):
 def test_htmx_injects_no_style_element(client):
     page = client.get("/login").text
     assert '<meta name="htmx-config"' in page and '"includeIndicatorStyles": false' in page
+
+
+def test_hsts_only_when_cookies_are_secure(client, app):
+    assert "strict-transport-security" not in client.get("/login").headers
+    secure = create_app(Settings(database_url=app.state.settings.database_url, secret_key="x" * 40,
+                                 secure_cookies=True))
+    with TestClient(secure, base_url="https://testserver") as https:
+        assert https.get("/login").headers["strict-transport-security"] == "max-age=31536000"
+    secure.state.engine.dispose()
