@@ -97,7 +97,11 @@ def after_step(session: Session, case: Case, element_id: str, *, closed_only: bo
 
 
 def opened_by(session: Session, case: Case, item: WorkItem) -> str | None:
-    """Return who opened a step: the person whose action last came before it was opened."""
+    """Return who opened a step: the person whose action opened it, None for a timer or message.
+
+    The events of one action share its time, so the person is the last one before the step's
+    `task_opened` event at that same time; an earlier action is somebody else's business.
+    """
     opened = [e for e in session.exec(select(CaseEvent).where(
         CaseEvent.case_id == case.id, CaseEvent.type == "task_opened",
         CaseEvent.element_id == item.element_id)).all()
@@ -106,7 +110,8 @@ def opened_by(session: Session, case: Case, item: WorkItem) -> str | None:
         return None
     return session.exec(select(CaseEvent.actor).where(
         CaseEvent.case_id == case.id, CaseEvent.seq < opened[0].seq,
-        CaseEvent.actor.not_in(ENGINE_ACTORS)).order_by(CaseEvent.seq.desc()).limit(1)).first()
+        CaseEvent.at == opened[0].at, CaseEvent.actor.not_in(ENGINE_ACTORS))
+        .order_by(CaseEvent.seq.desc()).limit(1)).first()
 
 
 def _is_approval_item(session: Session, case: Case, item: WorkItem,

@@ -422,3 +422,30 @@ def test_approve_and_reject_at_once_one_wins_and_the_other_gets_409(db_engine, s
         decided = s.get(ApprovalRequest, request.id)
         assert decided.status == {"approve": "approved", "reject": "rejected"}[winner]
         assert s.get(Case, case.id).status == ("cancelled" if winner == "approve" else "open")
+
+
+def test_a_check_a_timer_opened_has_no_opener(session, people, customer):
+    """Only the person whose own action opened a check is kept from deciding it: when a timer
+    opens "Acknowledge the overdue complaint" a day later, whoever logged the complaint may."""
+    from cases import duties
+    from cases.case_service import complete_step, open_case
+    from cases.timers import advance_due_timers
+    from tests.cases.conftest import deploy_shipped
+
+    deploy_shipped(session, "complaint")
+    case = open_case(session, actor=people.sam, now=T0, customer_id=customer.id,
+                     process_id="complaint", channel="phone")
+    [item] = _open_items(session, case.id)
+    case = complete_step(session, actor=people.sam, now=T0, case_id=case.id, work_item_id=item.id,
+                         data={"complaint_about": "about_staff", "complaint_channel": "ch_phone",
+                               "complaint_summary": "Nobody called back"},
+                         expected_version=case.row_version)
+    assert advance_due_timers(session, now=T0 + timedelta(hours=25)) == 1
+    [overdue] = [i for i in _open_items(session, case.id)
+                 if i.element_id == "Task_AcknowledgeOverdue"]
+    session.refresh(case)
+    assert overdue.team == "Supervisors" and duties.opened_by(session, case, overdue) is None
+    complete_step(session, actor=people.sam, now=T0 + timedelta(hours=26), case_id=case.id,
+                  work_item_id=overdue.id, data={"case_owner": "Sam", "late_because": "late_backlog"},
+                  expected_version=case.row_version)
+    assert session.get(WorkItem, overdue.id).state == "done"
