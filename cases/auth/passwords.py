@@ -24,7 +24,8 @@ def password_problem(password: str, *, user_inputs: tuple[str, ...] = ()) -> str
     warning = warning[:1].lower() + warning[1:]
     if len(password) < MIN_LENGTH:
         also = f"; {warning}" if warning else ""
-        return f"A password needs at least {MIN_LENGTH} characters (this one has {len(password)}){also}"
+        has = len(password)
+        return f"A password needs at least {MIN_LENGTH} characters (this one has {has}){also}"
     if not password.strip():
         return "A password cannot be only spaces"
     if result["score"] >= MIN_SCORE:

@@ -56,8 +56,9 @@ class Lock:
 
 def _until(session: Session, column, value: str, limit: int, *, now: datetime,
            window: timedelta) -> datetime | None:
-    recent = session.exec(select(SigninFailure.failed_at).where(column == value,
-                                                                SigninFailure.failed_at > now - window)
+    since = now - window
+    recent = session.exec(select(SigninFailure.failed_at)
+                          .where(column == value, SigninFailure.failed_at > since)
                           .order_by(SigninFailure.failed_at.desc()).limit(limit)).all()
     return recent[-1] + window if len(recent) >= limit else None
 

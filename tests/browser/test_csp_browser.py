@@ -1,4 +1,4 @@
-"""The Content-Security-Policy in a real browser: injected code is blocked and reported, htmx runs."""
+"""The CSP in a real browser: injected code is blocked and reported, htmx still runs."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""Sign-in on the case layer: password strength, server-side sessions, throttling (SQLite, PostgreSQL)."""
+"""Sign-in on the case layer: password strength, sessions, throttling (SQLite, PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -127,7 +127,8 @@ def test_cli_users_create_prints_the_reason_in_one_line(tmp_path, monkeypatch):
     runner = CliRunner()
     assert runner.invoke(cli, ["migrate"]).exit_code == 0
     for weak in ("12345678", "password", " " * 8):
-        result = runner.invoke(cli, ["users", "create", "bob", "--role", "agent", "--password", weak])
+        result = runner.invoke(cli, ["users", "create", "bob", "--role", "agent",
+                                     "--password", weak])
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert result.output.count("\n") == 1 and "password" in result.output.lower()
     ok = runner.invoke(cli, ["users", "create", "bob", "--role", "agent", "--password", GOOD])

@@ -21,7 +21,8 @@ def test_a_process_id_that_is_not_an_ncname_is_an_error_naming_element_and_line(
     assert "process id" in found[0].message.lower() and "letter or underscore" in found[0].message
 
 
-@pytest.mark.parametrize("pid", ["install_service", "P", "_x", "Process_1a2b.v-2", "Prozess_Störung"])
+@pytest.mark.parametrize("pid", ["install_service", "P", "_x", "Process_1a2b.v-2",
+                                 "Prozess_Störung"])
 def test_ncname_process_ids_pass(pid):
     report = check(doc(process(pid=pid)))
     assert report.valid, report.problems

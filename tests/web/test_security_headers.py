@@ -1,4 +1,4 @@
-"""Security headers and a strict Content-Security-Policy on every response; templates that need no inline code."""
+"""Security headers and a strict CSP on every response; templates without inline code."""
 from __future__ import annotations
 
 import base64
@@ -35,9 +35,9 @@ def _assert_secured(response):
     assert "unsafe-eval" not in response.headers["content-security-policy"]
 
 
-@pytest.mark.parametrize("path", ["/login", "/", "/work", "/designer", "/cases/abc", "/api/definitions",
-                                  "/api/cases/abc", "/static/css/caseflow.css", "/static/js/diagram.js",
-                                  "/no/such/page"])
+@pytest.mark.parametrize("path", ["/login", "/", "/work", "/designer", "/cases/abc",
+                                  "/api/definitions", "/api/cases/abc", "/static/css/caseflow.css",
+                                  "/static/js/diagram.js", "/no/such/page"])
 def test_every_response_carries_the_headers(client, path):
     sign_in(client)
     _assert_secured(client.get(path))

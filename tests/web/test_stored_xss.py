@@ -30,7 +30,8 @@ def test_upload_refuses_a_process_id_that_is_not_an_ncname(app, client):
 
 
 def _trend_data(page: str) -> dict:
-    island = re.search(r'<script type="application/json" id="trend-data">(.*?)</script>', page, re.S)
+    island = re.search(r'<script type="application/json" id="trend-data">(.*?)</script>', page,
+                       re.S)
     assert island, "the chart data is in a JSON data island"
     return json.loads(island.group(1))
 
