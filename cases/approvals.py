@@ -25,7 +25,9 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .users import User
 
 APPROVAL_STATUSES = ("pending", "approved", "rejected")
-APPROVER_ROLES = ("supervisor", "admin")
+# Who sees the queue: the roles the policy table lets approve requests.
+APPROVER_ROLES = tuple(role for role in policy.ROLES
+                       if policy.TABLE[(role, "approve", policy.ORDINARY)] == policy.ALLOWED)
 
 
 class ApprovalRequest(SQLModel, table=True):
