@@ -18,10 +18,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from . import events
+from . import duties, events, policy
 from .case_models import CASE_STATUSES, Case, WorkItem, minutes_between
 from .case_service import engine_action
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .sla import DEFAULT_AT_RISK, at_risk_reached, sla_status  # noqa: F401  (sla_status re-exported)
 from .timers import SYSTEM
 from .users import User
@@ -150,14 +150,13 @@ def _flagged(session: Session, case: Case, state: str, *, element_id: str | None
 def resolve_escalation(session: Session, *, actor: User, now: datetime, work_item_id: int,
                        note: str) -> WorkItem:
     """A supervisor closes an escalation item, saying what was done. Commit once."""
-    if actor.role not in ("supervisor", "admin"):
-        raise Forbidden("Only a supervisor can close an escalation")
     item = session.get(WorkItem, work_item_id)
     if item is None or item.kind != ESCALATION_KIND:
         raise NotFound(f"No escalation {work_item_id}")
+    case = session.get(Case, item.case_id)
+    policy.decide(actor, "complete", duties.item_step(session, case, item))  # a supervisors' step
     if not (note or "").strip():
         raise InvalidInput({"note": "Say what was done about the breach"})
-    case = session.get(Case, item.case_id)
     with engine_action(session, actor=actor, now=now, case_id=case.id,
                        expected_version=case.row_version, statuses=CASE_STATUSES, load=False):
         done = session.execute(sa.update(WorkItem).where(WorkItem.id == item.id,
