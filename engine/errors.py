@@ -1,6 +1,7 @@
 """Errors raised by the engine package; each carries what a designer or agent needs to act on it."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 
@@ -54,6 +55,8 @@ class ScriptFailed(EngineError):
     def __init__(self, message: str, element_id: str | None = None, line: int | None = None):
         self.element_id = element_id
         self.line = line
+        # SpiffWorkflow writes "TypeError:unsupported ... 'str'." : say it as a sentence.
+        message = re.sub(r"^(\w+(?:Error|Exception)):(?=\S)", r"\1: ", message.strip()).rstrip(". ")
         where = f" in {element_id}" if element_id else ""
         super().__init__(f"{message}{where}")
 

@@ -22,6 +22,7 @@ from engine.errors import ScriptFailed
 
 from . import api, api_events, designer, incidents, insights, pages, refusals, work
 from .security import LoginRequired, csrf_token
+from .work_common import register_filters
 from .security_headers import SecurityHeaders
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["csrf_token"] = csrf_token
+    register_filters(templates)  # every page may use them, whichever router renders it
     app.state.templates = templates
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + BODY_OVERHEAD)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax",
