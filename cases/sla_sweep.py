@@ -12,6 +12,7 @@ changing is left for the next round, and no event is recorded twice.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from .sla import DEFAULT_AT_RISK, at_risk_reached, sla_status  # noqa: F401  (sl
 from .timers import SYSTEM
 from .users import User
 
+log = logging.getLogger("caseflow.sla")
 ESCALATION_TEAM = "Supervisors"
 ESCALATION_KIND = "escalation"
 MAX_PRIORITY = 3
@@ -76,6 +78,9 @@ def sweep(session: Session, *, now: datetime, share: float = DEFAULT_AT_RISK,
                 _sweep_case(session, action.case, now=now, share=share, result=result)
         except Conflict:
             result.skipped_cases += 1  # someone else is changing it: the next round sees it
+        except Exception:  # noqa: BLE001 - one broken case must not stop the sweep of the others
+            log.exception("SLA sweep of case %s failed; the next round tries again", case_id)
+            result.skipped_cases += 1
     return result
 
 
