@@ -9,11 +9,12 @@ from cases.errors import CaseError, InvalidInput
 from cases.incidents import service as incidents
 from cases.users import User
 
+from .inputs import Page, PathId
 from .security import SessionDep, require_csrf
 from .work_cases import FormData
 from .work_common import SupervisorUser, flash, is_htmx, now, pop_flash, redirect, render, safe_back, status_for
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 STATES = {"open": "Open", "resolved": "Resolved", "": "All"}
 
@@ -43,7 +44,7 @@ def _filters(state: str, process: str, element: str, error: str) -> dict:
 
 @router.get("/incidents")
 def incident_list(request: Request, session: SessionDep, user: SupervisorUser, state: str = "open",
-                  process: str = "", element: str = "", error: str = "", page: int = 1):
+                  process: str = "", element: str = "", error: str = "", page: Page = 1):
     """Incidents, newest failure first, filtered by state, process, element and error text."""
     return _page(request, session, user, filters=_filters(state, process, element, error),
                  page=min(max(page, 1), 10_000))
@@ -67,14 +68,14 @@ def _decide(request: Request, session, user: User, incident_id: int, form: dict,
 
 
 @router.post("/incidents/{incident_id}/retry", dependencies=[Depends(require_csrf)])
-def incident_retry(request: Request, session: SessionDep, user: SupervisorUser, incident_id: int,
+def incident_retry(request: Request, session: SessionDep, user: SupervisorUser, incident_id: PathId,
                    form: dict = FormData):
     """Run the failed job again now."""
     return _decide(request, session, user, incident_id, form, retry=True)
 
 
 @router.post("/incidents/{incident_id}/resolve", dependencies=[Depends(require_csrf)])
-def incident_resolve(request: Request, session: SessionDep, user: SupervisorUser, incident_id: int,
+def incident_resolve(request: Request, session: SessionDep, user: SupervisorUser, incident_id: PathId,
                      form: dict = FormData):
     """Close the incident with a note saying what was done."""
     return _decide(request, session, user, incident_id, form, retry=False)

@@ -15,7 +15,7 @@ from cases.definitions import list_definitions
 from .security import (SESSION_FIELD, CurrentUser, SessionDep, request_now, require_csrf,
                        signin_limits)
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # HTML pages, not the API
 # Where each role lands after signing in (unless the sign-in page was asked for another page).
 ROLE_HOMES = {"agent": "/work", "supervisor": "/work", "designer": "/designer"}
 
