@@ -7,14 +7,15 @@ the executor counts the attempt, backs off and opens an incident at the limit.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 from sqlmodel import Session
 
 from ..case_models import Case
-from ..case_service import engine_action
+from ..case_service import EngineAction, engine_action
 from ..errors import Conflict
 from . import service
 from .models import Job
@@ -44,24 +45,35 @@ def _system():
     return SYSTEM
 
 
-def fire_timer(session: Session, job: Job, ctx: Context) -> None:
-    """Fire the case's due timers (and whatever runs after them) in one case transaction."""
+@contextmanager
+def case_action(session: Session, job: Job, ctx: Context) -> Iterator[EngineAction | None]:
+    """The case transaction a case's job runs in: yields None (and drops the job) when the case
+    is closed or gone; a case someone else is changing makes the job `Retry` later."""
     case = session.get(Case, job.case_id, populate_existing=True)
     if case is None or case.status not in OPEN_OR_HELD:
         service.done(session, job, ctx.owner)
         session.commit()
+        yield None
         return
     try:
         with engine_action(session, actor=_system(), now=ctx.now, case_id=case.id,
                            expected_version=case.row_version, statuses=OPEN_OR_HELD,
                            time_limit=ctx.time_limit, lane_teams=ctx.lane_teams,
                            incidents=False) as action:
-            if service.held(session, job.id, ctx.owner) is None:
-                raise service.LeaseLost(f"job {job.id} was taken over by another worker")
-            action.live.advance(now=ctx.now)
-            action.sync_timer = True  # moves (or drops) this very job, clearing the lease
+            yield action
     except Conflict as err:
         raise Retry(str(err)) from None
+
+
+def fire_timer(session: Session, job: Job, ctx: Context) -> None:
+    """Fire the case's due timers (and whatever runs after them) in one case transaction."""
+    with case_action(session, job, ctx) as action:
+        if action is None:
+            return
+        if service.held(session, job.id, ctx.owner) is None:
+            raise service.LeaseLost(f"job {job.id} was taken over by another worker")
+        action.live.advance(now=ctx.now)
+        action.sync_timer = True  # moves (or drops) this very job, clearing the lease
 
 
 def sweep_sla(session: Session, job: Job, ctx: Context) -> None:

@@ -13,10 +13,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from ..case_models import Case
-from ..case_service import engine_action
-from ..errors import Conflict, InvalidInput
+from ..errors import InvalidInput
 from ..jobs import service as jobs
-from ..jobs.handlers import Context, Retry, register
+from ..jobs.handlers import Context, case_action, register
 from ..jobs.models import Job
 from ..users import User
 from . import service
@@ -50,29 +49,14 @@ def deliver_signal(session: Session, job: Job, ctx: Context) -> None:
     from .. import events
 
     data = jobs.payload_of(job)
-    case = session.get(Case, job.case_id, populate_existing=True)
-    if case is None or case.status not in OPEN_OR_HELD:
+    with case_action(session, job, ctx) as action:
+        if action is None:
+            return
         jobs.done(session, job, ctx.owner)
-        session.commit()
-        return
-    try:
-        with engine_action(session, actor=_system(), now=ctx.now, case_id=case.id,
-                           expected_version=case.row_version, statuses=OPEN_OR_HELD,
-                           time_limit=ctx.time_limit, lane_teams=ctx.lane_teams,
-                           incidents=False) as action:
-            jobs.done(session, job, ctx.owner)
-            caught = send_signal(action.live, data["name"], data.get("payload"), now=ctx.now)
-            events.record(session, action.case, "signal_sent", actor=data.get("sent_by") or "system",
-                          at=ctx.now, details={"name": data["name"], "payload": data.get("payload"),
-                                               "caught": caught})
-    except Conflict as err:
-        raise Retry(str(err)) from None
-
-
-def _system():
-    from ..timers import SYSTEM
-
-    return SYSTEM
+        caught = send_signal(action.live, data["name"], data.get("payload"), now=ctx.now)
+        events.record(session, action.case, "signal_sent", actor=data.get("sent_by") or "system",
+                      at=ctx.now, details={"name": data["name"], "payload": data.get("payload"),
+                                           "caught": caught})
 
 
 register("signal", deliver_signal)
