@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -60,11 +62,12 @@ def _pg_schema_url(schema: str) -> str:
         hide_password=False)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    """A migrated, empty database URL: a SQLite file, or a fresh schema on PostgreSQL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'caseflow.sqlite3'}"
+@contextmanager
+def migrated_database(kind: str, folder: Path) -> Iterator[str]:
+    """Yield the URL of a migrated, empty database: a SQLite file in `folder`, or a fresh schema
+    on PostgreSQL (dropped afterwards; the test is skipped without CASEFLOW_TEST_DATABASE_URL)."""
+    if kind == "sqlite":
+        url = f"sqlite:///{folder / 'caseflow.sqlite3'}"
         upgrade(url)
         yield url
         return
@@ -74,12 +77,24 @@ def db_url(request, tmp_path):
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = _pg_schema_url(schema)
-    upgrade(url)
-    yield url
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        url = _pg_schema_url(schema)
+        upgrade(url)
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request, tmp_path):
+    """A migrated, empty database URL: a SQLite file, or a fresh schema on PostgreSQL."""
+    with migrated_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

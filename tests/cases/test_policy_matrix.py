@@ -6,12 +6,10 @@ One migrated database per module (each cell opens its own case), so the 136 cell
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases import approvals
@@ -20,7 +18,7 @@ from cases.approvals import ApprovalRequest
 from cases.case_models import Case, WorkItem
 from cases.case_service import complete_step, open_case
 from cases.customers import create_customer
-from cases.db import make_engine, upgrade
+from cases.db import make_engine
 from cases.deviations import Deviation
 from cases.errors import Forbidden
 from cases.policy import TABLE
@@ -28,7 +26,7 @@ from cases.users import User, create_user
 from cases.work_items import claim
 from engine.store import WorkflowInstance
 from tests.cases.conftest import deploy_shipped
-from tests.conftest import PG_URL, T0, _pg_schema_url
+from tests.conftest import DATABASES, T0, migrated_database
 
 NOTE = "The customer asked for this on the phone"
 ACTORS = {"agent": "ann", "supervisor": "sam", "admin": "ada", "designer": "dee"}
@@ -46,25 +44,18 @@ class World:
 
 
 @pytest.fixture(scope="module",
-                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+                params=DATABASES)
 def world(request, tmp_path_factory):
     """A migrated database with billing_inquiry deployed, the four roles and the case's workers.
 
     ann is an agent in every team of the process (Supervisors too), so only the table can stop
     her; bob requests, bill (Billing) determines the credit, sue (supervisor) approves it.
     """
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'caseflow.sqlite3'}"
-    elif not PG_URL:
-        pytest.skip("set CASEFLOW_TEST_DATABASE_URL to run PostgreSQL tests")
-    else:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = _pg_schema_url(schema)
-    upgrade(url)
+    with migrated_database(request.param, tmp_path_factory.mktemp("matrix")) as url:
+        yield from _world(url)
+
+
+def _world(url: str):
     engine = make_engine(url)
     session = Session(engine, expire_on_commit=False)
     deploy_shipped(session, "billing_inquiry")
@@ -82,10 +73,6 @@ def world(request, tmp_path_factory):
     yield World(session, users, customer.id)
     session.close()
     engine.dispose()
-    if schema:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 # ---- a billing case brought to the state a cell needs -------------------------------------------

@@ -7,11 +7,8 @@ the same run in well under a minute, on SQLite and on PostgreSQL.
 """
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import schemathesis
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -21,11 +18,10 @@ from sqlmodel import Session
 from cases.api_tokens import issue_token
 from cases.case_service import open_case
 from cases.customers import create_customer
-from cases.db import make_engine, upgrade
 from cases.definitions import deploy_file
 from cases.settings import Settings
 from cases.users import create_user
-from tests.conftest import DATA, PG_URL, T0, _pg_schema_url
+from tests.conftest import DATA, DATABASES, T0, migrated_database
 from web.app import create_app
 
 MAX_EXAMPLES = 10  # per operation and mode: about 400 requests, some seconds per database
@@ -36,27 +32,11 @@ CHECKS = [getattr(schemathesis.checks, name) for name in (
 # for a string parameter, though every query value arrives as text.
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql",
-                                                                marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=DATABASES)
 def db(request, tmp_path_factory):
     """A migrated database for the module: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'api.sqlite3'}"
-        upgrade(url)
+    with migrated_database(request.param, tmp_path_factory.mktemp("schemathesis")) as url:
         yield url
-        return
-    if not PG_URL:
-        pytest.skip("set CASEFLOW_TEST_DATABASE_URL to run PostgreSQL tests")
-    schema_name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema_name}"'))
-    url = _pg_schema_url(schema_name)
-    upgrade(url)
-    yield url
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
-    admin.dispose()
 
 
 @pytest.fixture(scope="module")
