@@ -5,7 +5,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from cases.db import upgrade
 from cases.definitions import deploy_file
@@ -48,3 +48,17 @@ def sign_in(client, username="agent", password=PASSWORD):
     token = csrf_from(client.get("/login").text)
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token,
                                        "next": "/"}, follow_redirects=False)
+
+
+@pytest.fixture
+def tokens(app):
+    """A token per user: name -> Authorization header."""
+    from cases.api_tokens import issue_token
+    from cases.users import User
+
+    found = {}
+    with Session(app.state.engine, expire_on_commit=False) as s:
+        for user in s.exec(select(User)).all():
+            _, secret = issue_token(s, user=user, name=f"{user.username} system", now=T0)
+            found[user.username] = {"Authorization": f"Bearer {secret}"}
+    return found

@@ -1,7 +1,5 @@
 """The JSON API for integrators: bearer tokens, the same rules and refusals as the pages."""
 from __future__ import annotations
-
-import pytest
 from sqlmodel import Session, select
 
 from cases.api_tokens import issue_token, revoke_token
@@ -11,17 +9,6 @@ from tests.web.conftest import csrf_from, sign_in
 
 NEW_CASE = {"process_id": "dev_process", "channel": "phone",
             "customer": {"name": "Ada Byrne", "account_number": "C-1001"}}
-
-
-@pytest.fixture
-def tokens(app):
-    """A token per role: name -> Authorization header."""
-    found = {}
-    with Session(app.state.engine, expire_on_commit=False) as s:
-        for user in s.exec(select(User)).all():
-            _, secret = issue_token(s, user=user, name=f"{user.username} system", now=T0)
-            found[user.username] = {"Authorization": f"Bearer {secret}"}
-    return found
 
 
 def _open(client, tokens, who="agent") -> dict:

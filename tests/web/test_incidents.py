@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from cases.api_tokens import issue_token
 from cases.definitions import deploy_file
-from cases.users import User
 from tests.conftest import DATA, T0
 from tests.web.conftest import csrf_from, sign_in
 
@@ -15,19 +13,14 @@ NEW_CASE = {"process_id": "script_process", "channel": "phone",
 
 
 @pytest.fixture
-def tokens(app):
-    found = {}
-    with Session(app.state.engine, expire_on_commit=False) as s:
+def scripts(app):
+    with Session(app.state.engine) as s:
         deploy_file(s, (DATA / "scripts.bpmn").read_bytes(), filename="scripts.bpmn",
                     actor="designer", now=T0, activate=True)
-        for user in s.exec(select(User)).all():
-            _, secret = issue_token(s, user=user, name=f"{user.username} system", now=T0)
-            found[user.username] = {"Authorization": f"Bearer {secret}"}
-    return found
 
 
 @pytest.fixture
-def failed(client, tokens):
+def failed(client, tokens, scripts):
     """A case whose step ran into a failing script: the agent got a 409 naming the element."""
     case = client.post("/api/cases", json=NEW_CASE, headers=tokens["agent"]).json()
     item = case["work_items"][0]
