@@ -1,5 +1,6 @@
 """The JSON API for integrators: bearer tokens, the same rules and refusals as the pages."""
 from __future__ import annotations
+
 from sqlmodel import Session, select
 
 from cases.api_tokens import issue_token, revoke_token
