@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/deviations.py
 	$(BIN)/python bench/worklist.py
 	$(BIN)/python bench/insights.py
+	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/validate.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
