@@ -207,6 +207,21 @@ def _process_info(session: Session, case: Case) -> ProcessInfo | None:
         return None
 
 
+def _past_merges(process: ProcessInfo, target: str) -> str:
+    """The element a branch really leads to: past unnamed gateways that only pass it on (a merge
+    in front of a step), so the agent reads the step's name, not a gateway id."""
+    nodes = {n.id: n for n in process.nodes}
+    seen = set()
+    while target not in seen:
+        seen.add(target)
+        node = nodes.get(target)
+        onward = [f.target for f in process.flows if f.source == target]
+        if node is None or node.name or not node.type.endswith("Gateway") or len(onward) != 1:
+            break
+        target = onward[0]
+    return target
+
+
 def _reachable_steps(process: ProcessInfo, starts: list[str]) -> list[str]:
     """Human steps reachable along sequence flows from the given elements, in walking order."""
     outgoing: dict[str, list[str]] = {}
@@ -287,7 +302,7 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
             if node.type != "exclusiveGateway":
                 continue
             branches = tuple(Choice(f.target, f"{f.name + ': ' if f.name else ''}"
-                                    f"{names.get(f.target, f.target)}")
+                                    f"{names.get(_past_merges(process, f.target), f.target)}")
                              for f in process.flows if f.source == node.id)
             if len(branches) > 1:
                 gateways.append(GatewayView(node.id, names.get(node.id, node.id), branches))

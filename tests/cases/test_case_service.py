@@ -16,6 +16,8 @@ from cases.work_items import claim
 from engine.store import WorkflowInstance
 from tests.conftest import T0
 
+from .conftest import deploy_shipped
+
 ORDER = {"customer_id": "C-1001", "product": "fibre_broadband",
          "installation_address": "12 Harbour Road, Dunmore", "contact_phone": "+353 1 555 0101",
          "requested_date": "2026-03-10"}
@@ -221,3 +223,15 @@ def test_an_agent_completes_only_steps_of_their_teams(session, install, people, 
     case = complete_step(session, actor=people.sam, now=T0, case_id=case.id, work_item_id=item.id,
                          data=ORDER, expected_version=case.row_version)
     assert case.row_version == before[0] + 1, "a supervisor may step in for any team"
+
+
+def test_a_branch_names_the_step_behind_a_merging_gateway(session, people, customer):
+    from cases.case_view import case_view
+
+    deploy_shipped(session, "billing_inquiry")
+    case = open_case(session, actor=people.ann, now=T0, customer_id=customer.id,
+                     process_id="billing_inquiry", channel="phone")
+    view = case_view(session, case.id, now=T0)
+    [above_limit] = [g for g in view.gateways if g.id == "Gateway_AboveLimit"]
+    labels = {c.value: c.label for c in above_limit.branches}
+    assert labels["Gateway_Apply"] == "no: Apply the adjustment in billing", labels
