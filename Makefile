@@ -31,8 +31,9 @@ run: $(STAMP)
 	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow demo
 	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow serve --host 127.0.0.1 --port 8000
 
+# Two processes (one per core), whole files each: module fixtures stay shared within a file.
 test: $(TEST_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
