@@ -146,6 +146,8 @@ def _record(session: Session, delivery_id: int, job: Job, outcome: http.Outcome,
     if outcome.ok:
         delivery.status, delivery.delivered_at = "delivered", ctx.now
         jobs.done(session, job, ctx.owner)
+        if job in session:
+            session.expunge(job)  # deleted by SQL; SQLite may hand its id to the next job
     else:
         stored = jobs.fail(session, job.id, ctx.owner, error=outcome.error or "failed", now=ctx.now)
         if final or stored.state == "failed":

@@ -77,7 +77,8 @@ def add_subscription(session: Session, *, actor: str, now: datetime, url: str,
 
 def list_subscriptions(session: Session) -> list[WebhookSubscription]:
     """Every subscription, oldest first."""
-    return list(session.exec(select(WebhookSubscription).order_by(WebhookSubscription.id)).all())
+    return list(session.exec(select(WebhookSubscription).order_by(WebhookSubscription.id)
+                             .execution_options(populate_existing=True)).all())
 
 
 def get_subscription(session: Session, subscription_id: int) -> WebhookSubscription:
@@ -116,7 +117,8 @@ def set_active(session: Session, *, actor: str, now: datetime, subscription_id: 
 def list_deliveries(session: Session, *, failed_only: bool = False,
                     subscription_id: int | None = None, limit: int = 100) -> list[WebhookDelivery]:
     """The latest deliveries (or only the failed ones), newest first."""
-    query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+    query = (select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)
+             .execution_options(populate_existing=True))
     if failed_only:
         query = query.where(WebhookDelivery.status == "failed")
     if subscription_id is not None:
