@@ -268,3 +268,50 @@ def test_bad_fields_are_refused_together_and_nothing_is_stored(session):
     assert hooks.list_subscriptions(session) == []
     sub, secret = _subscribe(session, "https://93.184.216.34/hook", events=["task_opened"])
     assert secret.startswith("whsec_") and sub.secret == secret and sub.created_by == "admin"
+
+
+def test_the_command_line_adds_lists_replays_and_removes(tmp_path, monkeypatch, receiver):
+    from typer.testing import CliRunner
+
+    from cases.cli import app
+    from cases.customers import create_customer
+    from cases.db import make_engine
+    from cases.users import create_user
+    from sqlmodel import Session
+
+    from .conftest import deploy_shipped
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("CASEFLOW_DATABASE_URL", url)
+    monkeypatch.setenv("CASEFLOW_SECRET_KEY", "k" * 40)
+    run = CliRunner().invoke
+    assert run(app, ["migrate"]).exit_code == 0
+    refused = run(app, ["webhooks", "add", "http://169.254.169.254/", "--events", "case_opened"])
+    assert refused.exit_code == 1 and "url: Refused" in refused.output
+    added = run(app, ["webhooks", "add", receiver.url, "--events", "case_opened"])
+    assert added.exit_code == 0, added.output
+    secret = added.output.strip().splitlines()[-1]
+    assert secret.startswith("whsec_")
+    listed = run(app, ["webhooks", "list"]).output
+    assert receiver.url in listed and "case_opened" in listed and secret not in listed
+    engine = make_engine(url)
+    with Session(engine) as session:
+        deploy_shipped(session, "install_service")
+        ann = create_user(session, username="ann", password="correct horse", role="agent",
+                          now=T0, teams=["Customer Care"])
+        customer = create_customer(session, actor="ann", now=T0, name="Ada", account_number="C-1")
+        open_case(session, actor=ann, now=T0, customer_id=customer.id,
+                  process_id="install_service", channel="phone", data={})
+    engine.dispose()
+    assert run(app, ["worker", "--once"]).exit_code == 0
+    assert [b["type"] for b in _bodies(receiver)] == ["case_opened"]
+    assert verify(secret, receiver.got[0].headers["Caseflow-Signature"], receiver.got[0].body)
+    log = run(app, ["webhooks", "deliveries"]).output
+    assert "case_opened" in log and "delivered" in log and "answer 200" in log
+    assert run(app, ["webhooks", "deliveries", "--failed"]).output == ""
+    delivery_id = log.split()[0]
+    assert run(app, ["webhooks", "replay", delivery_id]).exit_code == 0
+    assert run(app, ["worker", "--once"]).exit_code == 0
+    assert len(receiver.got) == 2 and receiver.got[0].body == receiver.got[1].body
+    assert run(app, ["webhooks", "remove", "1"]).output.strip() == "Webhook 1 removed."
+    assert run(app, ["webhooks", "remove", "1"]).exit_code == 1
