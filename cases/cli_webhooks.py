@@ -36,7 +36,8 @@ def _refused(err: CaseError) -> typer.Exit:
 @webhooks_app.command("add")
 def add(url: str,
         events: Annotated[str, typer.Option(help="Comma-separated event types, or * for all.")],
-        processes: Annotated[str, typer.Option(help="Only these process ids (comma-separated).")] = ""
+        processes: Annotated[str, typer.Option(
+            help="Only these process ids (comma-separated).")] = ""
         ) -> None:
     """Subscribe URL to case events; the signing secret is printed once."""
     from .webhooks.service import add_subscription
@@ -79,7 +80,8 @@ def remove(subscription_id: int) -> None:
 
 @webhooks_app.command("deliveries")
 def deliveries(failed: Annotated[bool, typer.Option("--failed", help="Only failed ones.")] = False,
-               subscription: Annotated[Optional[int], typer.Option(help="Of one subscription.")] = None,
+               subscription: Annotated[Optional[int], typer.Option(
+                   help="Of one subscription.")] = None,
                limit: int = 50) -> None:
     """The latest deliveries: status, attempts, last answer."""
     from .webhooks.service import list_deliveries

@@ -42,7 +42,8 @@ class OutboxEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: str = Field(max_length=36)
-    case_id: int = Field(foreign_key="case_record.id", index=True)
+    # Not indexed: nothing looks events up by case here, and each index costs every action a write.
+    case_id: int = Field(foreign_key="case_record.id")
     process_id: str = Field(max_length=255)
     type: str = Field(max_length=64)
     at: datetime = utc_column()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -51,7 +51,8 @@ def body_of(event: OutboxEvent) -> bytes:
 
 def _matches(sub: WebhookSubscription, event: OutboxEvent) -> bool:
     types, processes = json.loads(sub.events), json.loads(sub.processes)
-    return ("*" in types or event.type in types) and (not processes or event.process_id in processes)
+    wanted_type = "*" in types or event.type in types
+    return wanted_type and (not processes or event.process_id in processes)
 
 
 def job_key(delivery_id: int) -> str:
@@ -70,7 +71,7 @@ def ensure_head_job(session: Session, subscription_id: int, case_id: int, *, now
 
 
 def fan_out(session: Session, *, now: datetime, max_attempts: int, limit: int = BATCH) -> int:
-    """Turn undispatched outbox events into deliveries (session.add only); return how many events."""
+    """Turn undispatched outbox events into deliveries (session.add only); return their count."""
     events = session.exec(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))
                           .order_by(OutboxEvent.id).limit(limit)).all()
     if not events:
@@ -98,14 +99,8 @@ def dispatch(session: Session, job: Job, ctx: Context) -> None:
     settings = WebhookSettings()
     fan_out(session, now=ctx.now, max_attempts=settings.max_attempts)
     jobs.reschedule(session, job, ctx.owner, now=ctx.now,
-                    due_at=ctx.now + _seconds(settings.dispatch_every))
+                    due_at=ctx.now + timedelta(seconds=settings.dispatch_every))
     session.commit()
-
-
-def _seconds(value: float):
-    from datetime import timedelta
-
-    return timedelta(seconds=value)
 
 
 def deliver(session: Session, job: Job, ctx: Context) -> None:
@@ -140,7 +135,8 @@ def _record(session: Session, delivery_id: int, job: Job, outcome: http.Outcome,
     log = json.loads(delivery.log)[-(LOG_KEEP - 1):]
     log.append({"at": ctx.now.isoformat(timespec="seconds"), "status_code": outcome.status_code,
                 "duration_ms": outcome.duration_ms, "error": outcome.error})
-    delivery.log, delivery.attempts, delivery.updated_at = json.dumps(log), delivery.attempts + 1, ctx.now
+    delivery.log, delivery.updated_at = json.dumps(log), ctx.now
+    delivery.attempts += 1
     delivery.last_status_code, delivery.last_response = outcome.status_code, outcome.response
     delivery.last_error, delivery.last_duration_ms = outcome.error, outcome.duration_ms
     if outcome.ok:

@@ -9,7 +9,9 @@ import ssl
 import time
 from dataclasses import dataclass
 from typing import Mapping
+from urllib.parse import urlsplit
 
+from ..errors import InvalidInput
 from . import urls
 
 EXCERPT = 500
@@ -73,8 +75,6 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -
 
 
 def _target(url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
@@ -84,8 +84,6 @@ def _ms(started: float) -> int:
 
 
 def _describe(err: Exception) -> str:
-    from ..errors import InvalidInput
-
     if isinstance(err, InvalidInput):
         return "; ".join(err.errors.values())
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__

@@ -51,7 +51,8 @@ def parse_networks(text: str) -> tuple[Network, ...]:
             try:
                 found.append(ipaddress.ip_network(part, strict=False))
             except ValueError:
-                raise ValueError(f"CASEFLOW_WEBHOOK_ALLOW_NETWORKS: '{part}' is not a CIDR") from None
+                raise ValueError(f"CASEFLOW_WEBHOOK_ALLOW_NETWORKS: '{part}' is not a CIDR"
+                                 ) from None
     return tuple(found)
 
 

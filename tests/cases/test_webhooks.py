@@ -144,7 +144,7 @@ def test_a_delivery_failing_for_good_is_listed_not_an_incident_and_can_be_replay
     [failed] = hooks.list_deliveries(session, failed_only=True)
     assert (failed.event_type, failed.attempts, failed.last_status_code) == ("case_opened", 2, 503)
     assert failed.last_response == "try again later"
-    assert session.exec(select(Incident)).all() == [], "a receiver being down is not the case's fault"
+    assert session.exec(select(Incident)).all() == [], "a receiver down is not the case's fault"
     assert session.exec(select(Job).where(Job.kind == "webhook", Job.state == "failed")).all() == []
     assert [b["type"] for b in _bodies(receiver)][-1] == "task_opened", "the next one went on"
     receiver.status = 200
@@ -186,7 +186,8 @@ def test_the_outbox_holds_an_event_iff_its_action_committed(session, people, cus
 
 def test_subscriptions_filter_by_event_type_and_process_and_pause(session, install, people,
                                                                   customer, receiver, clock):
-    sub, _ = _subscribe(session, receiver.url, events=["task_opened"], processes=["install_service"])
+    sub, _ = _subscribe(session, receiver.url, events=["task_opened"],
+                        processes=["install_service"])
     other, _ = _subscribe(session, receiver.url, events="*", processes="complaint")
     _open(session, people, customer)
     executor = _executor(session, clock)
@@ -315,3 +316,13 @@ def test_the_command_line_adds_lists_replays_and_removes(tmp_path, monkeypatch, 
     assert len(receiver.got) == 2 and receiver.got[0].body == receiver.got[1].body
     assert run(app, ["webhooks", "remove", "1"]).output.strip() == "Webhook 1 removed."
     assert run(app, ["webhooks", "remove", "1"]).exit_code == 1
+
+
+def test_a_bad_allow_list_stops_the_settings_naming_the_cidr():
+    from pydantic import ValidationError
+
+    from cases.settings import Settings
+
+    with pytest.raises(ValidationError, match="10.0.0.0/33"):
+        Settings(secret_key="k" * 40, webhook_allow_networks="127.0.0.1/32, 10.0.0.0/33")
+    assert Settings(secret_key="k" * 40, webhook_allow_networks="10.0.0.0/8").webhook_timeout == 5

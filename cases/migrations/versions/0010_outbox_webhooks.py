@@ -45,7 +45,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('event_id', name='uq_outbox_event_event_id')
     )
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_outbox_event_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_outbox_event_undispatched', ['dispatched_at', 'id'], unique=False)
 
     op.create_table('webhook_delivery',
@@ -64,7 +63,8 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('last_duration_ms', sa.Integer(), nullable=True),
     sa.Column('log', sa.Text(), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')", name='ck_webhook_delivery_status'),
+    sa.CheckConstraint("status IN ('pending', 'delivered', 'failed')",
+                       name='ck_webhook_delivery_status'),
     sa.ForeignKeyConstraint(['case_id'], ['case_record.id'], ),
     sa.ForeignKeyConstraint(['outbox_id'], ['outbox_event.id'], ),
     sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscription.id'], ),
@@ -73,7 +73,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_delivery_status', ['status', 'id'], unique=False)
-        batch_op.create_index('ix_webhook_delivery_stream', ['subscription_id', 'case_id', 'status', 'outbox_id'], unique=False)
+        batch_op.create_index('ix_webhook_delivery_stream',
+                              ['subscription_id', 'case_id', 'status', 'outbox_id'], unique=False)
 
 
 
@@ -85,7 +86,6 @@ def downgrade() -> None:
     op.drop_table('webhook_delivery')
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_event_undispatched')
-        batch_op.drop_index(batch_op.f('ix_outbox_event_case_id'))
 
     op.drop_table('outbox_event')
     op.drop_table('webhook_subscription')
