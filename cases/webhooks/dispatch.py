@@ -6,7 +6,9 @@ exactly once. `webhook` delivers one delivery: a signed POST, then, in the job's
 the attempt's log and either success or the executor's attempt counting and backoff.
 
 Order: a case's deliveries to one subscription form a stream; only its earliest pending delivery
-has a job, and finishing it (delivered, or failed for good) gives the next one its job.
+has a job, and finishing it (delivered, or failed for good) gives the next one its job (each
+dispatch round also gives one to a head that missed it in a race). Within a stream, delivery ids
+follow outbox order: the dispatcher creates them in that order, one round at a time.
 Deliveries carry no case on their job: a receiver that is down is the integrator's problem, not
 an incident on the customer's case; failed deliveries are listed for an admin to replay.
 """
@@ -94,10 +96,30 @@ def fan_out(session: Session, *, now: datetime, max_attempts: int, limit: int = 
     return len(events)
 
 
+def repair_heads(session: Session, *, now: datetime, max_attempts: int,
+                 limit: int = BATCH) -> int:
+    """Give a job to every stream head left without one; return how many (session.add only).
+
+    A delivery finishing while the dispatcher adds the next one of its stream may each miss the
+    other's uncommitted row; the next dispatch round picks the stream up here."""
+    heads = session.exec(select(sa.func.min(WebhookDelivery.id)).where(
+        WebhookDelivery.status == "pending").group_by(
+        WebhookDelivery.subscription_id, WebhookDelivery.case_id).limit(limit)).all()
+    if not heads:
+        return 0
+    keys = {job_key(h): h for h in heads}
+    have = set(session.exec(select(Job.key).where(Job.key.in_(list(keys)))).all())
+    for key in keys.keys() - have:
+        jobs.ensure(session, kind=KIND, key=key, due_at=now, now=now,
+                    payload={"delivery_id": keys[key]}, max_attempts=max_attempts)
+    return len(keys.keys() - have)
+
+
 def dispatch(session: Session, job: Job, ctx: Context) -> None:
     """Fan out the outbox, then come back in a moment (the periodic `webhook_dispatch` job)."""
     settings = WebhookSettings()
     fan_out(session, now=ctx.now, max_attempts=settings.max_attempts)
+    repair_heads(session, now=ctx.now, max_attempts=settings.max_attempts)
     jobs.reschedule(session, job, ctx.owner, now=ctx.now,
                     due_at=ctx.now + timedelta(seconds=settings.dispatch_every))
     session.commit()

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from cases import events
@@ -326,3 +327,19 @@ def test_a_bad_allow_list_stops_the_settings_naming_the_cidr():
     with pytest.raises(ValidationError, match="10.0.0.0/33"):
         Settings(secret_key="k" * 40, webhook_allow_networks="127.0.0.1/32, 10.0.0.0/33")
     assert Settings(secret_key="k" * 40, webhook_allow_networks="10.0.0.0/8").webhook_timeout == 5
+
+
+def test_a_stream_head_left_without_a_job_is_picked_up_by_the_next_dispatch(
+        session, install, people, customer, receiver, clock):
+    _subscribe(session, receiver.url)
+    case = _open(session, people, customer)
+    executor = _executor(session, clock)
+    receiver.status = 503
+    executor.run_until_idle()
+    # as if the head finished while the dispatcher added the next one, each missing the other
+    session.execute(sa.delete(Job).where(Job.kind == "webhook"))
+    session.commit()
+    receiver.status = 200
+    clock.advance(seconds=2)
+    executor.run_until_idle()
+    assert [b["type"] for b in _bodies(receiver)][1:] == _published(session, case.id)
