@@ -50,8 +50,8 @@ def _timed(fn):
     return result, time.perf_counter() - t
 
 
-def run(cases: int = 40) -> dict[str, list[float]]:
-    """Return seconds per operation kind, one sample per case."""
+def run(cases: int = 40, each_case=None) -> dict[str, list[float]]:
+    """Return seconds per operation kind, one sample per case; `each_case(i)` runs before case i."""
     times: dict[str, list[float]] = {"complete_step": [], "skip": [], "go_back": []}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.sqlite3"
@@ -65,7 +65,9 @@ def run(cases: int = 40) -> dict[str, list[float]]:
                                 teams=["Customer Care"])
             s.commit()
             customer = create_customer(s, actor="bench", now=NOW, name="Ada", account_number="A-1")
-            for _ in range(cases):
+            for i in range(cases):
+                if each_case is not None:
+                    each_case(i)
                 case = open_case(s, actor=agent, now=NOW, customer_id=customer.id,
                                  process_id="install_service", channel="phone",
                                  contacted_at=NOW - timedelta(hours=1), data={})
@@ -87,6 +89,23 @@ def run(cases: int = 40) -> dict[str, list[float]]:
     return times
 
 
+def outbox_cost(cases: int = 120) -> dict[bool, dict[str, list[float]]]:
+    """Time the same actions with the outbox written (odd cases) and not (even cases)."""
+    from cases import events
+
+    published = events.PUBLISHED
+
+    def toggle(i: int) -> None:
+        events.PUBLISHED = published if i % 2 else frozenset()
+
+    try:
+        times = run(cases, each_case=toggle)
+    finally:
+        events.PUBLISHED = published
+    return {on: {kind: samples[int(on)::2] for kind, samples in times.items()}
+            for on in (True, False)}
+
+
 def main() -> None:
     times = run()
     base = statistics.median(times["complete_step"])
@@ -94,6 +113,12 @@ def main() -> None:
     for kind, samples in times.items():
         median = statistics.median(samples)
         print(f"  {kind:14} median {median * 1000:7.2f} ms   ({median / base:4.2f}x a plain step)")
+    both = outbox_cost()
+    print("Added by the webhook outbox (one insert per published event, same commit)")
+    for kind in both[True]:
+        on, off = (statistics.median(both[flag][kind]) for flag in (True, False))
+        print(f"  {kind:14} {off * 1000:7.2f} ms without, {on * 1000:7.2f} ms with "
+              f"({(on - off) * 1000:+.2f} ms, {on / off:4.2f}x)")
 
 
 if __name__ == "__main__":

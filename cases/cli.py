@@ -333,8 +333,8 @@ def audit_rekey(case: Optional[int] = typer.Option(None, help="Re-chain one case
         raise typer.Exit(1)
 
 
-# Commands of the designer, insights and jobs areas (cli_*.py) register on `app`.
-from . import cli_designer, cli_insights, cli_jobs  # noqa: E402,F401
+# Commands of the designer, insights, jobs and webhooks areas (cli_*.py) register on `app`.
+from . import cli_designer, cli_insights, cli_jobs, cli_webhooks  # noqa: E402,F401
 
 if __name__ == "__main__":
     app()

@@ -25,6 +25,7 @@ from engine.store import utc_column
 
 from .audit_key import configured_audit_key
 from .case_models import Case
+from .outbox.models import PUBLISHED, OutboxEvent, new_event_id
 
 # Engine event type -> case event type (same name where it already reads as subject + verb).
 ENGINE_EVENT_TYPES = {
@@ -83,7 +84,7 @@ def stored_hash(event: CaseEvent, key: bytes | None, prev_hash: str | None) -> s
 
 def record(session: Session, case: Case, type: str, *, actor: str, at: datetime,
            element_id: str | None = None, details: Mapping[str, Any] | None = None) -> CaseEvent:
-    """Append an event to the case's chain (session.add only)."""
+    """Append an event to the case's chain, and to the outbox if published (session.add only)."""
     details = json.loads(canonical_json(dict(details or {})))
     seq = case.event_seq + 1
     digest = event_hash(key=configured_audit_key(), prev_hash=case.event_hash, case_id=case.id,
@@ -95,6 +96,12 @@ def record(session: Session, case: Case, type: str, *, actor: str, at: datetime,
     case.event_seq, case.event_hash = seq, digest
     session.add(event)
     session.add(case)
+    if type in PUBLISHED:
+        # Same transaction as the action: announced iff it committed (cases/outbox).
+        session.add(OutboxEvent(event_id=new_event_id(), case_id=case.id,
+                                process_id=case.process_id, type=type, at=at,
+                                data=canonical_json({"seq": seq, "element_id": element_id,
+                                                     "actor": actor, "details": details})))
     return event
 
 

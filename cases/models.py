@@ -11,6 +11,8 @@ from .reason_codes import ReasonCode  # noqa: F401
 from .users import User  # noqa: F401
 from .incidents.models import Incident  # noqa: F401
 from .jobs.models import Job  # noqa: F401
+from .outbox.models import OutboxEvent  # noqa: F401
+from .webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: F401
 from .subscriptions.models import Subscription  # noqa: F401
 from .auth.sessions import UserSession  # noqa: F401
 from .auth.throttle import SigninFailure  # noqa: F401

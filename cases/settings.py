@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     run_jobs: bool = True
     job_poll_seconds: float = 1.0
     sla_sweep_every: float = 60.0
+    # Webhooks (cases/webhooks, README "Webhooks"): networks beyond the public internet that
+    # webhook URLs may reach (comma-separated CIDRs; link-local and metadata stay refused),
+    # attempts before a delivery fails, seconds to wait for a receiver, seconds between looks
+    # at the outbox. Deliveries read the same CASEFLOW_WEBHOOK_* variables (urls.WebhookSettings).
+    webhook_allow_networks: str = ""
+    webhook_max_attempts: int = 8
+    webhook_timeout: float = 5.0
+    webhook_dispatch_every: float = 2.0
 
     @field_validator("script_time_limit")
     @classmethod
@@ -80,6 +88,21 @@ class Settings(BaseSettings):
     def _at_least_one(cls, value: int, info) -> int:
         if value < 1:
             raise ValueError(f"{info.field_name} must be at least 1")
+        return value
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from .webhooks.urls import parse_networks
+
+        parse_networks(value)
+        return value
+
+    @field_validator("webhook_max_attempts", "webhook_timeout", "webhook_dispatch_every")
+    @classmethod
+    def _webhook_positive(cls, value: float, info) -> float:
+        if value <= 0 or (info.field_name == "webhook_max_attempts" and value < 1):
+            raise ValueError(f"{info.field_name} must be positive")
         return value
 
     @field_validator("sla_at_risk")

@@ -20,7 +20,8 @@ from cases.settings import Settings
 from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
-from . import api, api_events, designer, incidents, insights, pages, refusals, work
+from . import (admin_webhooks, api, api_events, api_webhooks, designer, incidents, insights, pages,
+               refusals, work)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
 from .security_headers import SecurityHeaders
@@ -51,8 +52,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(designer.router)
     app.include_router(insights.router)
     app.include_router(incidents.router)
+    app.include_router(admin_webhooks.router)
     app.include_router(api.router, prefix="/api")
     app.include_router(api_events.router, prefix="/api")
+    app.include_router(api_webhooks.router, prefix="/api")
     _add_error_handlers(app)
     return app
 

@@ -27,7 +27,8 @@ from .handlers import HANDLERS, Context, Retry, load_all
 
 log = logging.getLogger("caseflow.jobs")
 BUSY_RETRY = timedelta(seconds=2)
-PERIODIC = {"sla_sweep": "sla_sweep"}  # key -> kind of the jobs every executor makes sure exist
+# key -> kind of the jobs every executor makes sure exist
+PERIODIC = {"sla_sweep": "sla_sweep", "webhook_dispatch": "webhook_dispatch"}
 
 
 @dataclass

@@ -98,7 +98,8 @@ def register(kind: str, handler: Callable[[Session, Job, Context], None]) -> Non
 
 
 # Modules whose job kinds register themselves (imported lazily: they depend on this one).
-HANDLER_MODULES = ("cases.subscriptions.signals", "cases.jobs.timer_starts")
+HANDLER_MODULES = ("cases.subscriptions.signals", "cases.jobs.timer_starts",
+                   "cases.webhooks.dispatch")
 
 
 def load_all() -> None:

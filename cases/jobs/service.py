@@ -157,12 +157,13 @@ def retry_failed(session: Session, job_id: int, *, now: datetime) -> bool:
 
 
 def ensure(session: Session, *, kind: str, key: str, due_at: datetime, now: datetime,
-           payload: Mapping[str, Any] | None = None) -> bool:
+           payload: Mapping[str, Any] | None = None,
+           max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> bool:
     """Create a job unless one with the key exists; return whether it was created (caller commits)."""
     if session.exec(select(Job.id).where(Job.key == key)).first() is not None:
         return False
     session.add(Job(kind=kind, key=key, due_at=due_at, payload=json.dumps(dict(payload or {})),
-                    created_at=now, updated_at=now))
+                    max_attempts=max_attempts, created_at=now, updated_at=now))
     return True
 
 

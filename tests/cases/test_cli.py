@@ -98,7 +98,8 @@ def test_timers_sweep_runs_on_an_empty_database(env):
 
 def test_worker_once_signal_and_incidents_commands(env):
     worker = runner.invoke(app, ["worker", "--once"])
-    assert worker.exit_code == 0 and "ran 1 job(s)" in worker.output, worker.output  # the SLA sweep
+    # the periodic jobs: the SLA sweep and the webhook dispatcher
+    assert worker.exit_code == 0 and "ran 2 job(s)" in worker.output, worker.output
     signal = runner.invoke(app, ["signal", "mass_outage_cleared", "--payload", '{"area": "D4"}'])
     assert signal.exit_code == 0 and "goes to 0 waiting case(s)" in signal.output
     bad = runner.invoke(app, ["signal", "x", "--payload", "{oops"])

@@ -41,6 +41,8 @@ API_ANY =     "l          o      o           o           o         o      o"
 API_WORKERS = "l          o      o           o           f         o      o"
 API_TEAM =    "l          o      f           o           f         o      o"
 API_DECIDERS = "l         f      f           o           f         o      f"
+ADMINS =      "l          f      f           f           f         o      l"
+API_ADMINS =  "l          f      f           f           f         o      f"
 
 # (method, route) -> (address, body, expected class per caller in ROLES order)
 # {case} is the case of the Customer Care step {item}; {case2} has a cancel waiting for approval
@@ -154,6 +156,21 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
                                                      API_DECIDERS),
     ("POST", "/api/incidents/{incident_id}/resolve"): ("/api/incidents/{incident}/resolve",
                                                        {"note": ""}, API_DECIDERS),
+    # webhooks are for admins: {webhook} and {webhook3} get removed, {delivery} (of {webhook2})
+    # is a failed delivery sent again
+    ("GET", "/admin/webhooks"): ("/admin/webhooks", None, ADMINS),
+    ("POST", "/admin/webhooks"): ("/admin/webhooks", {"url": ""}, ADMINS),
+    ("POST", "/admin/webhooks/{webhook_id}/remove"): ("/admin/webhooks/{webhook}/remove", {},
+                                                      ADMINS),
+    ("POST", "/admin/webhooks/deliveries/{delivery_id}/replay"): (
+        "/admin/webhooks/deliveries/{delivery}/replay", {}, ADMINS),
+    ("GET", "/api/webhooks"): ("/api/webhooks", None, API_ADMINS),
+    ("POST", "/api/webhooks"): ("/api/webhooks", {"url": "http://169.254.169.254/",
+                                                  "events": ["case_opened"]}, API_ADMINS),
+    ("DELETE", "/api/webhooks/{webhook_id}"): ("/api/webhooks/{webhook3}", None, API_ADMINS),
+    ("GET", "/api/webhook-deliveries"): ("/api/webhook-deliveries", None, API_ADMINS),
+    ("POST", "/api/webhook-deliveries/{delivery_id}/replay"): (
+        "/api/webhook-deliveries/{delivery}/replay", {}, API_ADMINS),
 }
 
 
@@ -240,10 +257,28 @@ class World:
         from cases.approvals import ApprovalRequest
         from cases.incidents.models import Incident
 
+        self._webhooks(s)
         self.ids.update(case=case.id, item=item.id, esc=esc.id, case2=case2.id,
                         version=case.definition_id,
                         request=s.exec(sa.select(ApprovalRequest.id)).scalars().one(),
                         incident=s.exec(sa.select(Incident.id)).scalars().one())
+
+    def _webhooks(self, s) -> None:
+        from cases.outbox.models import OutboxEvent
+        from cases.webhooks.models import WebhookDelivery
+        from cases.webhooks.service import add_subscription
+
+        for name in ("webhook", "webhook2", "webhook3"):
+            sub, _ = add_subscription(s, actor="root", now=T0, url="https://93.184.216.34/hook",
+                                      events="*")
+            self.ids[name] = sub.id
+        event = s.exec(sa.select(OutboxEvent)).scalars().first()
+        delivery = WebhookDelivery(subscription_id=self.ids["webhook2"], outbox_id=event.id,
+                                   case_id=event.case_id, event_type=event.type, status="failed",
+                                   created_at=T0, updated_at=T0)
+        s.add(delivery)
+        s.commit()
+        self.ids["delivery"] = delivery.id
 
     def _client(self, role: str) -> TestClient:
         client = TestClient(self.app, raise_server_exceptions=False, follow_redirects=False)
@@ -277,6 +312,8 @@ class World:
         url = address.format(row_version=version, **self.ids)
         if method == "GET":
             return client.get(url)
+        if method == "DELETE":
+            return client.delete(url, headers={"X-CSRF-Token": client.csrf})
         if url.startswith("/api/"):
             data = {k: (v.format(row_version=version) if isinstance(v, str) else v)
                     for k, v in body.items()}
