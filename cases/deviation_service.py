@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from sqlmodel import Session, select
 
 from engine import deviations as engine_deviations
+from engine import store
 from engine.errors import FormInvalid, StepNotFound, TaskNotReady
 
 from . import approvals, duties, events, policy
@@ -20,7 +21,10 @@ from .case_models import Case, WorkItem
 from .case_service import EngineAction, engine_action, get_case
 from .deviations import Deviation
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .preview.needs import skip_data
 from .reason_codes import ReasonCode, require_reason
+from .rework import previous_worker
+from .sla import team_for_lane
 from .users import User
 
 LIVE = ("open",)
@@ -102,20 +106,27 @@ def _drop_engine_skips(action: EngineAction) -> None:
 
 
 def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
-         reason_code: str, note: str, work_item_id: int,
+         reason_code: str, note: str, work_item_id: int, data: Mapping[str, Any] | None = None,
          approval: Approval | None = None) -> Case:
-    """Mark a ready step done without doing it; later steps get the form's defaults. Commit once."""
+    """Mark a ready step done without doing it; later steps get `data`, else the form's defaults.
+
+    A field a later decision reads must be in `data` (InvalidInput names each one left out), so a
+    skip never routes on a default. Commit once.
+    """
+    _skip_data(session, case_id, work_item_id, data)  # refuse before a request is stored
+    params = {"work_item_id": work_item_id, **({"data": dict(data)} if data else {})}
     waiting = _gate(session, "skip", actor=actor, now=now, case_id=case_id,
                     expected_version=expected_version, reason_code=reason_code, note=note,
-                    approval=approval, params={"work_item_id": work_item_id})
+                    approval=approval, params=params)
     if waiting is not None:
         return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version) as action:
         reason = _reason(session, action, "skip", reason_code, note)
         item = _open_item(session, action.case, work_item_id, actor=actor)
+        given = skip_data(action.live.process, item.element_id, data)
         try:
-            engine_deviations.skip(action.live, item.task_id, now=now)
+            engine_deviations.skip(action.live, item.task_id, now=now, data=given)
         except TaskNotReady:
             raise Conflict("That step is no longer waiting; reload the case") from None
         _drop_engine_skips(action)
@@ -123,8 +134,19 @@ def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected
         session.add(item)
         _deviate(session, action, reason, kind="skip", event_type="task_skipped", actor=actor,
                   now=now, note=note, element_id=item.element_id,
-                  details={"work_item_id": item.id}, approval=approval)
+                  details={"work_item_id": item.id, **({"data": given} if given else {})},
+                  approval=approval)
     return action.case
+
+
+def _skip_data(session: Session, case_id: int, work_item_id: int,
+               data: Mapping[str, Any] | None) -> None:
+    """Refuse a skip that leaves out data a later decision reads (read-only, before any lock)."""
+    item = session.get(WorkItem, work_item_id)
+    case = get_case(session, case_id)
+    if item is None or item.case_id != case.id or item.kind == "adhoc":
+        return  # the service's own checks name these
+    skip_data(store.compiled_by_id(session, case.definition_id), item.element_id, data)
 
 
 def go_back(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
@@ -143,10 +165,20 @@ def go_back(session: Session, *, actor: User, now: datetime, case_id: int, expec
             step = engine_deviations.go_back(action.live, element_id, now=now)
         except StepNotFound as err:
             raise InvalidInput({"element_id": str(err)}) from None
+        _keep_worker(session, action, step.task_id)
         _deviate(session, action, reason, kind="go_back", event_type="process_rewound_to_task",
                   actor=actor, now=now, note=note, element_id=element_id,
                   details={"name": step.name}, approval=approval)
     return action.case
+
+
+def _keep_worker(session: Session, action: EngineAction, task_id: str) -> None:
+    """Give the reopened step back to whoever did it, if they may still work its team's steps."""
+    reopened = [t for t in action.live.ready_tasks() if t.id == task_id]
+    if reopened:
+        worker = previous_worker(session, action.case, task_id, team_for_lane(reopened[0].lane))
+        if worker is not None:
+            action.assignees[task_id] = worker
 
 
 def jump_to(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
