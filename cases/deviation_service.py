@@ -7,7 +7,7 @@ plus a `Deviation` row in the same transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlmodel import Session, select
 
@@ -39,7 +39,8 @@ def _reason(session: Session, action: EngineAction, kind: str, reason_code: str 
 
 def _gate(session: Session, kind: str, *, actor: User, now: datetime, case_id: int,
           expected_version: int, reason_code: str | None, note: str | None,
-          approval: Approval | None, params: Mapping[str, Any]) -> Case | None:
+          approval: Approval | None, params: Mapping[str, Any],
+          check: Callable[[], None] | None = None) -> Case | None:
     """Consult the policy for what this deviation touches; store a request when it must wait.
 
     Returns None when the actor may go ahead (or carries out a request a supervisor approved)
@@ -49,7 +50,10 @@ def _gate(session: Session, kind: str, *, actor: User, now: datetime, case_id: i
     """
     case = get_case(session, case_id)
     step = duties.action_step(session, case, kind, params)
-    if policy.decide(actor, kind, step, approval=approval) == "allowed":
+    decision = policy.decide(actor, kind, step, approval=approval)
+    if check is not None:  # refuse bad input before a request for it is stored
+        check()
+    if decision == "allowed":
         return None
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version, statuses=NOT_CLOSED, load=False) as action:
@@ -113,11 +117,11 @@ def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected
     A field a later decision reads must be in `data` (InvalidInput names each one left out), so a
     skip never routes on a default. Commit once.
     """
-    _skip_data(session, case_id, work_item_id, data)  # refuse before a request is stored
     params = {"work_item_id": work_item_id, **({"data": dict(data)} if data else {})}
     waiting = _gate(session, "skip", actor=actor, now=now, case_id=case_id,
                     expected_version=expected_version, reason_code=reason_code, note=note,
-                    approval=approval, params=params)
+                    approval=approval, params=params,
+                    check=lambda: _skip_data(session, case_id, work_item_id, data))
     if waiting is not None:
         return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
