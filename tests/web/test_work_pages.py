@@ -658,6 +658,7 @@ def test_skipping_a_supervisors_step_says_it_waits_for_approval(client, world):
     csrf = sign_in(client)
     r = client.post(f"/cases/{case.id}/deviations/skip", follow_redirects=False, data={
         "csrf_token": csrf, "expected_version": str(case.row_version), "work_item_id": str(item.id),
+        f"skip-{item.id}-credit_approved": "true",  # "Approved?" reads it: a skip must say it
         "reason_code": "step_not_applicable", "note": "Customer agreed the amount already"})
     assert r.status_code == 303
     page = htmllib.unescape(client.get(r.headers["location"]).text)
