@@ -66,3 +66,12 @@ def skip_data(process: CompiledProcess, element_id: str, data: Mapping[str, Any]
     if errors:
         raise InvalidInput(errors, dict(data or {}))
     return cleaned
+
+
+def needs_for_items(session, case, items) -> dict[int, list[NeededField]]:
+    """Return {work item id: fields a skip of it must be given} for a case's open steps."""
+    from engine import store
+
+    process = store.compiled_by_id(session, case.definition_id)
+    found = {item.id: needed(process, item.element_id) for item in items if item.kind != "adhoc"}
+    return {item_id: fields for item_id, fields in found.items() if fields}

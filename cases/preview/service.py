@@ -128,3 +128,15 @@ def _apply(session: Session, live: Instance, case_id: int, kind: str, params: Ma
     else:
         engine_deviations.override_decision(live, params.get("gateway_id") or "",
                                             params.get("target_id") or "", now=now)
+
+
+def waiting_now(session: Session, case_id: int) -> str:
+    """Say which steps of a case wait for a person now, in one sentence."""
+    from sqlmodel import select
+
+    names = session.exec(select(WorkItem.name).where(WorkItem.case_id == case_id,
+                                                     WorkItem.state == "open")
+                         .order_by(WorkItem.id)).all()
+    if not names:
+        return "No step waits for a person now."
+    return "Waiting now: " + "; ".join(names) + "."
