@@ -12,7 +12,6 @@ from typing import Any, Callable, Mapping
 from sqlmodel import Session, select
 
 from engine import deviations as engine_deviations
-from engine import store
 from engine.errors import FormInvalid, StepNotFound, TaskNotReady
 
 from . import approvals, duties, events, policy
@@ -21,10 +20,9 @@ from .case_models import Case, WorkItem
 from .case_service import EngineAction, engine_action, get_case
 from .deviations import Deviation
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .preview.needs import skip_data
+from .preview.needs import check_skip, skip_data
 from .reason_codes import ReasonCode, require_reason
-from .rework import previous_worker
-from .sla import team_for_lane
+from .rework import keep_worker
 from .users import User
 
 LIVE = ("open",)
@@ -121,7 +119,7 @@ def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected
     waiting = _gate(session, "skip", actor=actor, now=now, case_id=case_id,
                     expected_version=expected_version, reason_code=reason_code, note=note,
                     approval=approval, params=params,
-                    check=lambda: _skip_data(session, case_id, work_item_id, data))
+                    check=lambda: check_skip(session, case_id, work_item_id, data))
     if waiting is not None:
         return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
@@ -143,16 +141,6 @@ def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected
     return action.case
 
 
-def _skip_data(session: Session, case_id: int, work_item_id: int,
-               data: Mapping[str, Any] | None) -> None:
-    """Refuse a skip that leaves out data a later decision reads (read-only, before any lock)."""
-    item = session.get(WorkItem, work_item_id)
-    case = get_case(session, case_id)
-    if item is None or item.case_id != case.id or item.kind == "adhoc":
-        return  # the service's own checks name these
-    skip_data(store.compiled_by_id(session, case.definition_id), item.element_id, data)
-
-
 def go_back(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
             reason_code: str, note: str, element_id: str,
             approval: Approval | None = None) -> Case:
@@ -169,20 +157,11 @@ def go_back(session: Session, *, actor: User, now: datetime, case_id: int, expec
             step = engine_deviations.go_back(action.live, element_id, now=now)
         except StepNotFound as err:
             raise InvalidInput({"element_id": str(err)}) from None
-        _keep_worker(session, action, step.task_id)
+        keep_worker(session, action, step.task_id)
         _deviate(session, action, reason, kind="go_back", event_type="process_rewound_to_task",
                   actor=actor, now=now, note=note, element_id=element_id,
                   details={"name": step.name}, approval=approval)
     return action.case
-
-
-def _keep_worker(session: Session, action: EngineAction, task_id: str) -> None:
-    """Give the reopened step back to whoever did it, if they may still work its team's steps."""
-    reopened = [t for t in action.live.ready_tasks() if t.id == task_id]
-    if reopened:
-        worker = previous_worker(session, action.case, task_id, team_for_lane(reopened[0].lane))
-        if worker is not None:
-            action.assignees[task_id] = worker
 
 
 def jump_to(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from .case_models import Case, WorkItem
+from .sla import team_for_lane
 from .users import User
 
 
@@ -21,3 +22,12 @@ def previous_worker(session: Session, case: Case, task_id: str, team: str | None
     if user.role == "agent" and team and team not in user.team_list:
         return None
     return user.id
+
+
+def keep_worker(session: Session, action, task_id: str) -> None:
+    """Give the step a go-back reopened to whoever did it (`action`: the running EngineAction)."""
+    reopened = [t for t in action.live.ready_tasks() if t.id == task_id]
+    if reopened:
+        worker = previous_worker(session, action.case, task_id, team_for_lane(reopened[0].lane))
+        if worker is not None:
+            action.assignees[task_id] = worker

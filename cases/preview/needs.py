@@ -75,3 +75,15 @@ def needs_for_items(session, case, items) -> dict[int, list[NeededField]]:
     process = store.compiled_by_id(session, case.definition_id)
     found = {item.id: needed(process, item.element_id) for item in items if item.kind != "adhoc"}
     return {item_id: fields for item_id, fields in found.items() if fields}
+
+
+def check_skip(session, case_id: int, work_item_id: int, data: Mapping[str, Any] | None) -> None:
+    """Refuse a skip that leaves out data a later decision reads (read-only, before any lock)."""
+    from engine import store
+
+    from ..case_models import Case, WorkItem
+
+    item, case = session.get(WorkItem, work_item_id), session.get(Case, case_id)
+    if item is None or case is None or item.case_id != case.id or item.kind == "adhoc":
+        return  # the service's own checks name these
+    skip_data(store.compiled_by_id(session, case.definition_id), item.element_id, data)
