@@ -121,3 +121,9 @@ def finished_elements(instance: Instance) -> dict[str, str]:
 
     return {str(t.id): t.task_spec.bpmn_id for t in instance._all_tasks()
             if t.has_state(TaskState.COMPLETED) and getattr(t.task_spec, "bpmn_id", None)}
+
+
+def element_name(process: CompiledProcess, element_id: str) -> str:
+    """Return an element's name as the diagram shows it (its id when it has none)."""
+    spec = _spec_of(process, element_id)
+    return (getattr(spec, "bpmn_name", None) or element_id) if spec is not None else element_id

@@ -214,6 +214,7 @@ class DeviationPreviewOut(BaseModel):
     needs: list[NeededOut]  # a skip: the fields those decisions read
     missing: list[str]  # a skip: needed fields not given in `data`
     failure: str | None  # the process model would fail on the way
+    later: str | None  # an override of a decision the case has not reached yet, in words
     summary: str
 
 

@@ -10,7 +10,8 @@ from sqlmodel import Session
 from engine import deviations as engine_deviations
 from engine import store
 from engine.errors import ScriptFailed, StepNotFound, TaskNotReady
-from engine.preview import DecisionRead, Reached, decisions_reading, finished_elements, outcome
+from engine.preview import (DecisionRead, Reached, decisions_reading, element_name,
+                            finished_elements, outcome)
 from engine.runtime import Instance
 
 from .. import policy
@@ -36,6 +37,7 @@ class Preview:
     needs: list[NeededField] = field(default_factory=list)   # a skip's fields those decisions read
     missing: list[str] = field(default_factory=list)      # needed fields the caller left out
     failure: str | None = None                           # the model would fail on the way
+    later: str | None = None                             # an override of a decision not reached yet
 
     @property
     def lines(self) -> list[str]:
@@ -51,6 +53,8 @@ class Preview:
             out.append("The process would end at " + "; ".join(e.name for e in self.ends) + ".")
         elif not self.steps:
             out.append("No step would wait for a person (the case waits for a timer or a message).")
+        if self.later:
+            out.append(self.later)
         for read in self.reads:
             out.append(f"The later decision “{read.name}” reads {', '.join(read.fields)}, which "
                        "the skipped step would have provided.")
@@ -68,7 +72,8 @@ class Preview:
                               for r in self.reads],
                 "needs": [{"field": n.field.id, "label": n.field.label, "decisions": list(n.decisions),
                            "default": n.default} for n in self.needs],
-                "missing": self.missing, "failure": self.failure, "summary": " ".join(self.lines)}
+                "missing": self.missing, "failure": self.failure, "later": self.later,
+                "summary": " ".join(self.lines)}
 
 
 def preview(session: Session, *, actor: User, now: datetime, case_id: int, kind: str,
@@ -126,8 +131,10 @@ def _apply(session: Session, live: Instance, case_id: int, kind: str, params: Ma
         result.reads = [r for e in dict.fromkeys(skipped)
                         for r in decisions_reading(live.process, e) if r.element_id not in routed]
     else:
-        engine_deviations.override_decision(live, params.get("gateway_id") or "",
-                                            params.get("target_id") or "", now=now)
+        gateway, target = params.get("gateway_id") or "", params.get("target_id") or ""
+        if not engine_deviations.override_decision(live, gateway, target, now=now):
+            result.later = (f"When the case reaches the decision “{element_name(live.process, gateway)}"
+                            f"”, it goes to “{element_name(live.process, target)}”.")
 
 
 def waiting_now(session: Session, case_id: int) -> str:

@@ -127,3 +127,23 @@ def test_the_api_previews_a_jump_without_changing_the_case(client, world):
                                             "data": {"x": 1}}, "/preview")
     assert wrong.status_code == 422 and "data" in wrong.json()["detail"]["errors"]
     assert world.events() == before
+
+
+def test_the_jump_and_override_dialogs_preview_too(client, world):
+    csrf = sign_in(client, "supervisor")
+    before = world.events()
+    common = {"csrf_token": csrf, "expected_version": str(world.case().row_version), "preview": "1"}
+    jump = client.post(f"/cases/{world.case_id}/deviations/jump_to",
+                       data={**common, "element_id": "Task_AgreeAppointment"})
+    box = htmllib.unescape(section(jump.text, 'id="preview-jump_to"', "</div>"))
+    assert "Steps passed without being done: Capture order, Check eligibility and credit." in box
+    assert "Next: Agree installation appointment." in box
+    override = client.post(f"/cases/{world.case_id}/deviations/override_decision",
+                           data={**common, "branch": "Gateway_Eligible|Task_ExplainDecline"})
+    box = htmllib.unescape(section(override.text, 'id="preview-override_decision"', "</div>"))
+    assert "Next: Capture order." in box
+    assert ("When the case reaches the decision “Eligible?”, it goes to “Explain decline and offer "
+            "alternatives”.") in box
+    nowhere = client.post(f"/cases/{world.case_id}/deviations/jump_to", data={**common})
+    assert nowhere.status_code == 400 and "Choose the step" in nowhere.text
+    assert world.events() == before
