@@ -22,8 +22,8 @@ from .case_models import Case, WorkItem
 from .case_service import get_case
 from .customers import Customer, get_customer
 from .deviations import Deviation
-from .prefill import form_start, known_values
 from .events import CaseEvent
+from .prefill import form_start, known_values
 from .reason_codes import ReasonCode
 from .sla import definition_metadata
 from .users import User

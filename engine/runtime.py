@@ -25,8 +25,8 @@ from .errors import EngineError, ScriptFailed, TaskNotReady
 from .event_specs import settle_event_subprocesses
 from .forms import Form, validate_form
 from .sandbox import SandboxError, new_script_engine
-from .timer_starts import pass_start_event
 from .serializer import SERIALIZER_VERSION, dump_state, workflow_from_dict
+from .timer_starts import pass_start_event
 from .waits import Subscription, adopt, expected_correlation, timer_due, waits
 
 HUMAN_KINDS = ("UserTask", "ManualTask", "NoneTask")

@@ -24,7 +24,6 @@ from engine.store import DefinitionVersion
 
 from .inputs import PathId, field_problem, fields_problems, refuse_fields
 from .security import CurrentUser, SessionDep, require_csrf
-from .work_preview import dialog_preview, preview_markers, skip_data, skip_errors
 from .work_common import (
     SupervisorUser,
     WorkUser,
@@ -40,6 +39,7 @@ from .work_common import (
     settings,
     status_for,
 )
+from .work_preview import dialog_preview, preview_markers, skip_data, skip_errors
 
 router = APIRouter()
 

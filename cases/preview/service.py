@@ -10,8 +10,14 @@ from sqlmodel import Session
 from engine import deviations as engine_deviations
 from engine import store
 from engine.errors import ScriptFailed, StepNotFound, TaskNotReady
-from engine.preview import (DecisionRead, Reached, decisions_reading, element_name,
-                            finished_elements, outcome)
+from engine.preview import (
+    DecisionRead,
+    Reached,
+    decisions_reading,
+    element_name,
+    finished_elements,
+    outcome,
+)
 from engine.runtime import Instance
 
 from .. import policy

@@ -10,7 +10,7 @@ from engine import deviations as dv
 from engine.errors import StepNotFound, TaskNotReady
 from tests.conftest import T0
 
-from .helpers import DATA, Runner, complete, compile_file, ready_ids, task_for
+from .helpers import DATA, Runner, compile_file, complete, ready_ids, task_for
 
 
 @pytest.fixture(params=[False, True], ids=["plain", "roundtrip"])

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import html as htmllib
 
-from tests.web.test_work_pages import PASSWORD, client, section, sign_in, world  # noqa: F401
+from tests.web import test_work_pages as pages
+from tests.web.test_work_pages import section, sign_in
+
+world, client = pages.world, pages.client  # the same fixtures: a SQLite file, an install case
 
 ORDER = {"customer_id": "C-1001", "product": "fibre_broadband",
          "installation_address": "12 Harbour Road, Dunmore", "contact_phone": "+353 1 555 0101"}
