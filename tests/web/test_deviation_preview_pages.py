@@ -34,15 +34,6 @@ def _skip(client, world, csrf, item_id: int, **fields):
         "work_item_id": str(item_id), **REASON, **fields})
 
 
-def test_the_first_step_is_prefilled_from_the_customer_record(client, world):
-    sign_in(client)
-    page = client.get(f"/cases/{world.case_id}").text
-    [item] = world.items()
-    assert f'id="i{item.id}-customer_id" name="customer_id" value="C-1001"' in page
-    assert f'id="i{item.id}-contact_phone" name="contact_phone" value="+353 1 555 0101"' in page
-    assert f'id="i{item.id}-installation_address" name="installation_address" value=""' in page
-
-
 def test_the_skip_dialog_asks_for_what_the_eligibility_decision_reads(client, world):
     csrf = sign_in(client)
     item_id = _capture(client, world, csrf)
@@ -81,8 +72,13 @@ def test_the_preview_says_where_the_skip_leads_and_changes_nothing(client, world
     assert [i.name for i in world.items()] == ["Agree installation appointment"]
 
 
-def test_going_back_shows_the_captured_values_to_the_same_person(client, world):
+def test_the_first_form_is_prefilled_and_going_back_shows_what_was_captured(client, world):
     csrf = sign_in(client)
+    page = client.get(f"/cases/{world.case_id}").text
+    [item] = world.items()
+    assert f'id="i{item.id}-customer_id" name="customer_id" value="C-1001"' in page
+    assert f'id="i{item.id}-contact_phone" name="contact_phone" value="+353 1 555 0101"' in page
+    assert f'id="i{item.id}-installation_address" name="installation_address" value=""' in page
     _capture(client, world, csrf)
     r = client.post(f"/cases/{world.case_id}/deviations/go_back", follow_redirects=False, data={
         "csrf_token": csrf, "expected_version": str(world.case().row_version),
@@ -120,19 +116,7 @@ def test_the_api_skip_names_the_fields_a_later_decision_needs_and_takes_them(cli
     assert [i["name"] for i in done.json()["work_items"]] == ["Agree installation appointment"]
 
 
-def test_the_api_previews_a_jump_without_changing_the_case(client, world):
-    before = world.events()
-    look = _api(client, world, "jump_to", {"element_id": "Task_AgreeAppointment"}, "/preview")
-    assert look.status_code == 200
-    assert look.json()["skipped"] == ["Capture order", "Check eligibility and credit"]
-    assert look.json()["next_steps"][0]["element_id"] == "Task_AgreeAppointment"
-    wrong = _api(client, world, "jump_to", {"element_id": "Task_AgreeAppointment",
-                                            "data": {"x": 1}}, "/preview")
-    assert wrong.status_code == 422 and "data" in wrong.json()["detail"]["errors"]
-    assert world.events() == before
-
-
-def test_the_jump_and_override_dialogs_preview_too(client, world):
+def test_the_jump_and_override_dialogs_and_the_api_preview_too(client, world):
     csrf = sign_in(client, "supervisor")
     before = world.events()
     common = {"csrf_token": csrf, "expected_version": str(world.case().row_version), "preview": "1"}
@@ -149,4 +133,13 @@ def test_the_jump_and_override_dialogs_preview_too(client, world):
             "alternatives”.") in box
     nowhere = client.post(f"/cases/{world.case_id}/deviations/jump_to", data={**common})
     assert nowhere.status_code == 400 and "Choose the step" in nowhere.text
+    api = f"/api/cases/{world.case_id}/deviations/jump_to/preview"
+    look = client.post(api, json={"element_id": "Task_AgreeAppointment"},
+                       headers={"X-CSRF-Token": csrf})
+    assert look.status_code == 200
+    assert look.json()["skipped"] == ["Capture order", "Check eligibility and credit"]
+    assert look.json()["next_steps"][0]["element_id"] == "Task_AgreeAppointment"
+    wrong = client.post(api, json={"element_id": "Task_AgreeAppointment", "data": {"x": 1}},
+                        headers={"X-CSRF-Token": csrf})
+    assert wrong.status_code == 422 and "data" in wrong.json()["detail"]["errors"]
     assert world.events() == before
