@@ -111,6 +111,7 @@ class EngineAction:
     row: WorkflowInstance | None
     live: Instance | None
     due_overrides: dict[str, datetime] = field(default_factory=dict)
+    assignees: dict[str, int] = field(default_factory=dict)  # task id -> user, for reopened steps
     sync_timer: bool = False  # write the timer job even if the due time looks unchanged
 
 
@@ -143,7 +144,7 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
                 raise Conflict("Someone else changed this case meanwhile; reload and retry",
                                submitted) from None
             _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
-                          due_overrides=action.due_overrides)
+                          due_overrides=action.due_overrides, assignees=action.assignees)
             if row.next_timer_due != timer_before or action.sync_timer:
                 jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
             if subscribed:
@@ -212,10 +213,12 @@ def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict,
 
 def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, now: datetime,
                   lane_teams: Mapping[str, str] | None,
-                  due_overrides: Mapping[str, datetime] | None = None) -> None:
+                  due_overrides: Mapping[str, datetime] | None = None,
+                  assignees: Mapping[str, int] | None = None) -> None:
     """Record what the engine did, re-project work items and resolve a finished case."""
     events.record_engine_events(session, case, live.drain_events(), actor="engine", at=now)
-    project(session, case, live, now=now, lane_teams=lane_teams, due_overrides=due_overrides)
+    project(session, case, live, now=now, lane_teams=lane_teams, due_overrides=due_overrides,
+            assignees=assignees)
     if live.is_completed and case.status == "open":
         case.status, case.closed_at = "resolved", now
         session.add(case)

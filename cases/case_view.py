@@ -23,6 +23,7 @@ from .case_service import get_case
 from .customers import Customer, get_customer
 from .deviations import Deviation
 from .events import CaseEvent
+from .prefill import form_start, known_values
 from .reason_codes import ReasonCode
 from .sla import definition_metadata
 from .users import User
@@ -260,6 +261,7 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
                          .order_by(WorkItem.id)).all()
     open_items = [i for i in items if i.state == "open"]
     submitted, errors = submitted or {}, errors or {}
+    known = known_values(customer, live.data)
     steps = []
     for item in open_items:
         task = ready.get(item.task_id)
@@ -268,8 +270,8 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
         node = nodes.get(item.element_id)
         steps.append(StepView(
             item, assignee.display_name if assignee else None,
-            form_fields(form, task.data if task else {}, submitted.get(item.id),
-                        errors.get(item.id)),
+            form_fields(form, form_start(task.data, task.previous, known) if task else {},
+                        submitted.get(item.id), errors.get(item.id)),
             node.documentation if node else None,
             urgency(item.created_at, item.due_at, now, at_risk), form is not None,
             submitted.get(item.id), errors.get(item.id)))

@@ -7,7 +7,7 @@ plus a `Deviation` row in the same transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlmodel import Session, select
 
@@ -20,7 +20,9 @@ from .case_models import Case, WorkItem
 from .case_service import EngineAction, engine_action, get_case
 from .deviations import Deviation
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .preview.needs import check_skip, skip_data
 from .reason_codes import ReasonCode, require_reason
+from .rework import keep_worker
 from .users import User
 
 LIVE = ("open",)
@@ -35,7 +37,8 @@ def _reason(session: Session, action: EngineAction, kind: str, reason_code: str 
 
 def _gate(session: Session, kind: str, *, actor: User, now: datetime, case_id: int,
           expected_version: int, reason_code: str | None, note: str | None,
-          approval: Approval | None, params: Mapping[str, Any]) -> Case | None:
+          approval: Approval | None, params: Mapping[str, Any],
+          check: Callable[[], None] | None = None) -> Case | None:
     """Consult the policy for what this deviation touches; store a request when it must wait.
 
     Returns None when the actor may go ahead (or carries out a request a supervisor approved)
@@ -45,7 +48,10 @@ def _gate(session: Session, kind: str, *, actor: User, now: datetime, case_id: i
     """
     case = get_case(session, case_id)
     step = duties.action_step(session, case, kind, params)
-    if policy.decide(actor, kind, step, approval=approval) == "allowed":
+    decision = policy.decide(actor, kind, step, approval=approval)
+    if check is not None:  # refuse bad input before a request for it is stored
+        check()
+    if decision == "allowed":
         return None
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version, statuses=NOT_CLOSED, load=False) as action:
@@ -102,20 +108,27 @@ def _drop_engine_skips(action: EngineAction) -> None:
 
 
 def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected_version: int,
-         reason_code: str, note: str, work_item_id: int,
+         reason_code: str, note: str, work_item_id: int, data: Mapping[str, Any] | None = None,
          approval: Approval | None = None) -> Case:
-    """Mark a ready step done without doing it; later steps get the form's defaults. Commit once."""
+    """Mark a ready step done without doing it; later steps get `data`, else the form's defaults.
+
+    A field a later decision reads must be in `data` (InvalidInput names each one left out), so a
+    skip never routes on a default. Commit once.
+    """
+    params = {"work_item_id": work_item_id, **({"data": dict(data)} if data else {})}
     waiting = _gate(session, "skip", actor=actor, now=now, case_id=case_id,
                     expected_version=expected_version, reason_code=reason_code, note=note,
-                    approval=approval, params={"work_item_id": work_item_id})
+                    approval=approval, params=params,
+                    check=lambda: check_skip(session, case_id, work_item_id, data))
     if waiting is not None:
         return waiting
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version) as action:
         reason = _reason(session, action, "skip", reason_code, note)
         item = _open_item(session, action.case, work_item_id, actor=actor)
+        given = skip_data(action.live.process, item.element_id, data)
         try:
-            engine_deviations.skip(action.live, item.task_id, now=now)
+            engine_deviations.skip(action.live, item.task_id, now=now, data=given)
         except TaskNotReady:
             raise Conflict("That step is no longer waiting; reload the case") from None
         _drop_engine_skips(action)
@@ -123,7 +136,8 @@ def skip(session: Session, *, actor: User, now: datetime, case_id: int, expected
         session.add(item)
         _deviate(session, action, reason, kind="skip", event_type="task_skipped", actor=actor,
                   now=now, note=note, element_id=item.element_id,
-                  details={"work_item_id": item.id}, approval=approval)
+                  details={"work_item_id": item.id, **({"data": given} if given else {})},
+                  approval=approval)
     return action.case
 
 
@@ -143,6 +157,7 @@ def go_back(session: Session, *, actor: User, now: datetime, case_id: int, expec
             step = engine_deviations.go_back(action.live, element_id, now=now)
         except StepNotFound as err:
             raise InvalidInput({"element_id": str(err)}) from None
+        keep_worker(session, action, step.task_id)
         _deviate(session, action, reason, kind="go_back", event_type="process_rewound_to_task",
                   actor=actor, now=now, note=note, element_id=element_id,
                   details={"name": step.name}, approval=approval)

@@ -18,12 +18,14 @@ from .users import User
 
 def project(session: Session, case: Case, live: Instance, *, now: datetime,
             lane_teams: Mapping[str, str] | None = None,
-            due_overrides: Mapping[str, datetime] | None = None) -> list[WorkItem]:
+            due_overrides: Mapping[str, datetime] | None = None,
+            assignees: Mapping[str, int] | None = None) -> list[WorkItem]:
     """Open a work item per newly ready step and cancel open items whose step is gone.
 
     Items completed by the current action are marked done by the caller before this runs.
     Escalation items (cases/sla_sweep.py) are not steps of the process and are left alone.
-    `due_overrides` (task id -> due) sets the due of steps that have none in the model (ad-hoc).
+    `due_overrides` (task id -> due) sets the due of steps that have none in the model (ad-hoc);
+    `assignees` (task id -> user id) gives a reopened step back to whoever did it (rework).
     Returns the items opened now.
     """
     open_items = {w.task_id: w for w in session.exec(
@@ -44,14 +46,15 @@ def project(session: Session, case: Case, live: Instance, *, now: datetime,
                         name=task.name[:255], kind=task.kind, team=team_for_lane(task.lane, lane_teams),
                         due_at=(due_overrides or {}).get(task.id) or task_due(
                             session, case.definition_id, task.process_id, task.element_id, now),
-                        created_at=now)
+                        assignee_id=(assignees or {}).get(task.id), created_at=now)
         session.add(item)
         opened.append(item)
     session.flush()
     for item in opened:
         events.record(session, case, "task_opened", actor="engine", at=now, element_id=item.element_id,
                       details={"work_item_id": item.id, "team": item.team,
-                               "due_at": item.due_at.isoformat() if item.due_at else None})
+                               "due_at": item.due_at.isoformat() if item.due_at else None,
+                               **({"assignee_id": item.assignee_id} if item.assignee_id else {})})
     return opened
 
 

@@ -23,8 +23,8 @@ MAX_JUMP_STEPS = 200
 
 
 def skip(instance: Instance, task_id: str, defaults: Mapping[str, Any] | None = None, *,
-         now: datetime) -> None:
-    """Mark a ready step done without doing it, giving downstream steps default data."""
+         now: datetime, data: Mapping[str, Any] | None = None) -> None:
+    """Mark a ready step done without doing it, giving downstream steps `data`, else defaults."""
     adhoc = instance._adhoc(task_id)
     if adhoc is not None:
         adhoc.update(open=False, skipped=True, completed_at=now.isoformat())
@@ -36,13 +36,18 @@ def skip(instance: Instance, task_id: str, defaults: Mapping[str, Any] | None = 
     with engine_time(now):
         for key, value in (defaults or {}).items():
             task.data.setdefault(key, value)
+        task.data.update(data or {})  # what the agent said the step would have recorded
         task.complete()
         instance.events.append(EngineEvent("step_skipped", task.task_spec.bpmn_id, task.task_spec.bpmn_name))
     instance.run_engine(now=now)
 
 
 def go_back(instance: Instance, element_id: str, *, now: datetime) -> CompletedStep:
-    """Reopen the latest completed run of a step; return it with the data it was completed with."""
+    """Reopen the latest completed run of a step; return it with the data it was completed with.
+
+    The reset gives the task its parent's data, so the values its form captured last time are
+    kept beside it (`ReadyTask.previous`) for the form to show again.
+    """
     steps = [s for s in instance.completed_steps() if s.element_id == element_id]
     if not steps:
         raise StepNotFound(f"Step '{element_id}' has not been completed, so the case cannot go back to it")
@@ -54,6 +59,11 @@ def go_back(instance: Instance, element_id: str, *, now: datetime) -> CompletedS
         _purge_stale_waiting(workflow)
         workflow.completed = False
     instance.run_engine(now=now)
+    form = instance.process.forms.get(element_id)
+    captured = {f.id: step.data[f.id] for f in (form.fields if form else ())
+                if step.data.get(f.id) is not None}
+    if captured and any(t.id == step.task_id for t in instance.ready_tasks()):
+        instance.envelope.setdefault("previous", {})[step.task_id] = captured
     return step
 
 

@@ -25,8 +25,8 @@ from .errors import EngineError, ScriptFailed, TaskNotReady
 from .event_specs import settle_event_subprocesses
 from .forms import Form, validate_form
 from .sandbox import SandboxError, new_script_engine
-from .timer_starts import pass_start_event
 from .serializer import SERIALIZER_VERSION, dump_state, workflow_from_dict
+from .timer_starts import pass_start_event
 from .waits import Subscription, adopt, expected_correlation, timer_due, waits
 
 HUMAN_KINDS = ("UserTask", "ManualTask", "NoneTask")
@@ -47,6 +47,7 @@ class ReadyTask:
     blocking: bool = True
     form: Form | None = field(default=None, repr=False)
     ready_since: datetime | None = None  # engine time at which the step became ready
+    previous: dict = field(default_factory=dict, repr=False)  # form values of the run gone back from
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,9 @@ class Instance:
         since = self.envelope.setdefault("ready_since", {})
         for task_id in [t for t in since if t not in ready]:
             del since[task_id]
+        previous = self.envelope.get("previous") or {}
+        for task_id in [t for t in previous if t not in ready]:
+            del previous[task_id]
         for task_id in ready:
             since.setdefault(task_id, now.isoformat())
 
@@ -277,7 +281,8 @@ class Instance:
         return ReadyTask(str(task.id), spec.bpmn_id, spec.bpmn_name or spec.bpmn_id,
                          getattr(spec, "lane", None), _kind(task), task.workflow.spec.name,
                          dict(task.data), form=self.process.forms.get(spec.bpmn_id),
-                         ready_since=datetime.fromisoformat(since) if since else None)
+                         ready_since=datetime.fromisoformat(since) if since else None,
+                         previous=dict((self.envelope.get("previous") or {}).get(str(task.id), {})))
 
     def _ready_spiff_task(self, task_id: str):
         for task in self._human_ready():

@@ -23,6 +23,7 @@ from cases.definitions import list_definitions
 from cases.errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound
 from cases.events import CaseEvent
 from cases.messages import deliver_message
+from cases.preview.service import PREVIEW_KINDS, preview
 from cases.reason_codes import DEVIATION_KINDS
 from cases.users import User
 from cases.worklist import VIEWS, worklist
@@ -36,6 +37,8 @@ from .api_models import (
     Completion,
     DefinitionList,
     DeviationPending,
+    DeviationPreviewOut,
+    DeviationPreviewRequest,
     DeviationRequest,
     EventList,
     Health,
@@ -85,7 +88,7 @@ def definitions(user: Caller, session: SessionDep) -> dict:
 
 # Which fields each kind takes (required ones first in the error message when missing).
 KIND_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "skip": (("work_item_id",), ()),
+    "skip": (("work_item_id",), ("data",)),
     "go_back": (("element_id",), ()),
     "jump_to": (("element_id",), ()),
     "override_decision": (("gateway_id", "target_id"), ()),
@@ -284,6 +287,27 @@ def api_deviate(case_id: PathId, kind: str, body: DeviationRequest, user: Caller
             "message": "A supervisor must approve this before it happens.",
             "case": _case_json(session, case)})
     return _case_json(session, case)
+
+
+@router.post("/cases/{case_id}/deviations/{kind}/preview", response_model=DeviationPreviewOut,
+             responses=REFUSALS)
+def api_deviation_preview(case_id: PathId, kind: str, body: DeviationPreviewRequest, user: Caller,
+                          session: SessionDep) -> dict:
+    """Where a skip, go back, jump or override would lead, without doing it (a dry run)."""
+    _worker(user)
+    if kind not in PREVIEW_KINDS:
+        raise HTTPException(status_code=404, detail={
+            "message": f"No preview for '{kind}'; choose one of {', '.join(PREVIEW_KINDS)}"})
+    required, optional = KIND_FIELDS[kind]
+    given = body.model_dump(exclude_unset=True)
+    missing = {f: f"'{kind}' needs {f}" for f in required if given.get(f) is None}
+    extra = {f: f"'{kind}' does not take {f}" for f in given if f not in (*required, *optional)}
+    if missing or extra:
+        raise HTTPException(status_code=422, detail={"message": "Check the fields of this preview",
+                                                     "errors": {**missing, **extra}})
+    result = _run(preview, session, actor=user, now=utcnow(), case_id=case_id, kind=kind,
+                  params=given)
+    return result.as_dict()
 
 
 @router.get("/work-items", response_model=Worklist, responses=REFUSALS)

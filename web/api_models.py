@@ -75,6 +75,18 @@ class DeviationRequest(BaseModel):
     due_at: When | None = None
     blocking: bool = True
     changes: JsonObject | None = None
+    data: JsonObject | None = None  # skip: what the step would have recorded (fields later decisions read)
+
+
+class DeviationPreviewRequest(BaseModel):
+    """What a dry run needs: the kind's target, and for a skip the data it would give."""
+
+    model_config = _STRICT
+    work_item_id: DbId | None = None
+    element_id: Text(DEVIATION_ELEMENT_ID_LEN) | None = None
+    gateway_id: Text(WORK_ITEM_ELEMENT_ID_LEN) | None = None
+    target_id: Text(WORK_ITEM_ELEMENT_ID_LEN) | None = None
+    data: JsonObject | None = None
 
 
 # ---- answers (what the routes return, so the OpenAPI documents it) -----------------------------
@@ -170,6 +182,40 @@ class DeviationPending(BaseModel):
     request_id: int
     message: str
     case: CaseOut
+
+
+class ReachedOut(BaseModel):
+    element_id: str
+    name: str
+
+
+class DecisionOut(BaseModel):
+    element_id: str
+    name: str
+    fields: list[str]
+
+
+class NeededOut(BaseModel):
+    field: str
+    label: str | None
+    decisions: list[str]
+    default: Any = None
+
+
+class DeviationPreviewOut(BaseModel):
+    """Where a deviation would lead; nothing was changed."""
+
+    kind: str
+    next_steps: list[ReachedOut]  # waiting for a person afterwards
+    ends: list[ReachedOut]  # end events it would reach
+    completed: bool
+    skipped: list[str]  # steps a jump passes
+    decisions: list[DecisionOut]  # later decisions that would read data the skipped step(s) did not give
+    needs: list[NeededOut]  # a skip: the fields those decisions read
+    missing: list[str]  # a skip: needed fields not given in `data`
+    failure: str | None  # the process model would fail on the way
+    later: str | None  # an override of a decision the case has not reached yet, in words
+    summary: str
 
 
 class WorklistEntry(WorkItemOut):

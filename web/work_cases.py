@@ -14,6 +14,8 @@ from cases.case_view import case_timeline, case_view
 from cases.errors import CaseError, Conflict, Forbidden, InvalidInput
 from cases.incidents import service as incidents
 from cases.notes import add_note
+from cases.preview.needs import needs_for_items
+from cases.preview.service import waiting_now
 from cases.reason_codes import DEVIATION_KINDS, ReasonCode
 from cases.users import User
 from cases.work_items import claim as claim_item
@@ -37,6 +39,7 @@ from .work_common import (
     settings,
     status_for,
 )
+from .work_preview import dialog_preview, preview_markers, skip_data, skip_errors
 
 router = APIRouter()
 
@@ -112,8 +115,9 @@ def _pending(session, case_id: int) -> list:
 
 def _page(request: Request, session, user: User, case_id: int, *, status_code: int = 200,
           submitted: dict | None = None, errors: dict | None = None, message: str | None = None,
-          dialog: dict | None = None, note: dict | None = None):
-    """Render the case page; `submitted`/`errors` refill a step form, `dialog` a deviation dialog."""
+          dialog: dict | None = None, note: dict | None = None, preview=None):
+    """Render the case page; `submitted`/`errors` refill a step form, `dialog` a deviation dialog
+    (with `preview`, where its change would lead)."""
     cfg = settings(request)
     view = case_view(session, case_id, now=now(), at_risk=cfg.sla_at_risk,
                      time_limit=cfg.script_time_limit, submitted=submitted, errors=errors)
@@ -128,8 +132,10 @@ def _page(request: Request, session, user: User, case_id: int, *, status_code: i
         "people": people, "pending": _pending(session, case_id),
         "incidents": [i for i in incidents.for_case(session, case_id) if i.state == "open"],
         "names": {u.username: u.display_name for u in session.exec(select(User)).all()},
-        "markers_json": json.dumps(view.markers), "flash": pop_flash(request),
-        "message": message, "dialog": dialog or {}, "note": note or {},
+        "markers_json": json.dumps(preview_markers(view.markers, preview)),
+        "flash": pop_flash(request), "message": message, "dialog": dialog or {},
+        "note": note or {}, "preview": preview,
+        "skip_needs": needs_for_items(session, view.case, [s.item for s in view.steps]),
     }
     return render(request, "work/case.html", context, status_code=status_code)
 
@@ -276,6 +282,7 @@ def _deviation_args(session, kind: str, form: dict, case_id: int) -> dict:
 
     if kind == "skip":
         args["work_item_id"] = need_int("work_item_id", "Choose the step to skip")
+        args["data"] = skip_data(form, args["work_item_id"])
     elif kind in ("go_back", "jump_to"):
         if not form.get("element_id"):
             errors["element_id"] = "Choose the step"
@@ -332,6 +339,8 @@ def deviate(request: Request, session: SessionDep, user: WorkUser, case_id: Path
     if version is None:
         raise HTTPException(400, "The form lacks the case version; reload the case and try again")
     dialog = {"kind": kind, "typed": form, "errors": {}}
+    if form.get("preview"):
+        return _preview_page(request, session, user, case_id, kind, form, dialog)
     before = {r.id for r in approvals.for_case(session, case_id)}
     try:
         args = _deviation_args(session, kind, form, case_id)
@@ -341,7 +350,10 @@ def deviate(request: Request, session: SessionDep, user: WorkUser, case_id: Path
     except InvalidInput as err:
         known = {"reason_code", "note", "field", "value", "element_id", "work_item_id", "branch",
                  "target_id", "title", "team", "assignee_id", "due_at"}
-        dialog["errors"] = {(k if k in known else "value"): v for k, v in err.errors.items()}
+        if kind == "skip":
+            dialog["errors"] = skip_errors(err.errors, int_or_none(form.get("work_item_id")))
+        else:
+            dialog["errors"] = {(k if k in known else "value"): v for k, v in err.errors.items()}
         return _page(request, session, user, case_id, status_code=400, dialog=dialog,
                      message="The change was not made: " + "; ".join(err.errors.values()))
     except (Conflict, Forbidden) as err:
@@ -356,5 +368,21 @@ def deviate(request: Request, session: SessionDep, user: WorkUser, case_id: Path
     if mode == "needs_approval" or {r.id for r in approvals.for_case(session, case_id)} - before:
         flash(request, "Your request is waiting for a supervisor's approval.")
     else:
-        flash(request, f"Done: {KIND_TITLES[kind][0].lower()}{KIND_TITLES[kind][1:]}.")
+        flash(request, f"Done: {KIND_TITLES[kind][0].lower()}{KIND_TITLES[kind][1:]}. "
+                       + waiting_now(session, case_id))
     return redirect(f"/cases/{case_id}")
+
+
+def _preview_page(request, session, user, case_id: int, kind: str, form: dict, dialog: dict):
+    """The case page with the dialog open and where its change would lead; nothing changes."""
+    try:
+        result = dialog_preview(request, session, user, case_id, kind, form)
+    except InvalidInput as err:
+        dialog["errors"] = skip_errors(err.errors, int_or_none(form.get("work_item_id")))
+        return _page(request, session, user, case_id, status_code=400, dialog=dialog,
+                     message="Nothing to show yet: " + "; ".join(err.errors.values()))
+    except CaseError as err:
+        dialog["errors"] = {"_": str(err)}
+        return _page(request, session, user, case_id, status_code=status_for(err), dialog=dialog,
+                     message=str(err))
+    return _page(request, session, user, case_id, dialog=dialog, preview=result)

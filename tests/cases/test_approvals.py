@@ -218,7 +218,8 @@ def test_an_agent_cannot_skip_the_credit_approval_alone(session, people, custome
     case = _billing_case_at_credit_approval(session, people, customer)
     [item] = _open_items(session, case.id)
     assert (item.element_id, item.team) == ("Task_ApproveCredit", "Supervisors")
-    case = _go(dev.skip, session, people, case, "step_not_applicable", work_item_id=item.id)
+    case = _go(dev.skip, session, people, case, "step_not_applicable", work_item_id=item.id,
+               data={"credit_approved": True})
     assert [i.element_id for i in _open_items(session, case.id)] == ["Task_ApproveCredit"]
     [request] = approvals.for_case(session, case.id)
     assert (request.kind, request.status) == ("skip", "pending")
@@ -314,7 +315,7 @@ def test_attack_moving_the_credit_approval_to_billing_then_skipping_it(session, 
     assert session.get(WorkItem, item.id).team == "Billing"
     before = _snapshot(session, case.id)
     case = _go(dev.skip, session, people, case, "step_not_applicable", actor=bill,
-               work_item_id=item.id)
+               work_item_id=item.id, data={"credit_approved": True})
     assert ("skip", "bill") in _pending(session, case), "its lane, not its team, makes it a check"
     _unchanged(before, _snapshot(session, case.id))
     with pytest.raises(Forbidden, match="supervisor's check"):
@@ -345,14 +346,15 @@ def test_nobody_approves_a_credit_they_set_themselves_by_any_path(session, peopl
     before = _snapshot(session, case.id)
     for attempt in (lambda: _complete(session, people.sam, case, item),
                     lambda: _go(dev.skip, session, people, case, "step_not_applicable",
-                                actor=people.sam, work_item_id=item.id),
+                                actor=people.sam, work_item_id=item.id,
+                                data={"credit_approved": True}),
                     lambda: _go(dev.jump_to, session, people, case, "step_not_applicable",
                                 actor=people.sam, element_id="Task_ApplyAdjustment")):
         with pytest.raises(Forbidden, match="whoever asked for it"):
             attempt()
         assert _snapshot(session, case.id) == before
     case = _go(dev.skip, session, people, case, "step_not_applicable", actor=people.ann,
-               work_item_id=item.id)
+               work_item_id=item.id, data={"credit_approved": True})
     [request] = approvals.for_case(session, case.id)
     with pytest.raises(Forbidden, match="whoever asked for it"):
         approvals.approve(session, actor=people.sam, now=T0, request_id=request.id)

@@ -199,6 +199,9 @@ def decision(state: str, what: str, kind: str, **params) -> tuple:
     return state, False, act, done
 
 
+# a skip gives the fields later decisions read (cases/preview/needs.py)
+REVIEW_READ = {"invoice_wrong": True, "root_cause_in_billing": True}
+APPROVED = {"credit_approved": True}
 CUSTOMER_CARE = {"title": "Send a written confirmation", "team": "Customer Care"}
 SCENARIOS: dict[tuple[str, str], tuple] = {
     ("claim", "ordinary"): work("review", "claim"),
@@ -207,8 +210,8 @@ SCENARIOS: dict[tuple[str, str], tuple] = {
     ("complete", "approval_step"): work("approve", "complete", {"credit_approved": True}),
     ("complete", "credit_above_limit"): work("determine", "complete", {
         "adjustment_type": "credit_note", "credit_amount": 5000}),
-    ("skip", "ordinary"): deviation("review", "skip", work_item_id=item_id),
-    ("skip", "approval_step"): deviation("approve", "skip", work_item_id=item_id),
+    ("skip", "ordinary"): deviation("review", "skip", work_item_id=item_id, data=REVIEW_READ),
+    ("skip", "approval_step"): deviation("approve", "skip", work_item_id=item_id, data=APPROVED),
     ("go_back", "ordinary"): deviation("determine", "go_back", element_id="Task_ReviewInvoice"),
     ("go_back", "approval_step"): deviation("apply", "go_back",
                                             element_id="Task_DetermineAdjustment"),
@@ -245,12 +248,14 @@ SCENARIOS: dict[tuple[str, str], tuple] = {
                                                    element_id="Task_DetermineAdjustment",
                                                    changes={"credit_amount": 900}),
     ("approve", "ordinary"): decision("review", "approve", "cancel"),
-    ("approve", "approval_step"): decision("approve", "approve", "skip", work_item_id=item_id),
+    ("approve", "approval_step"): decision("approve", "approve", "skip", work_item_id=item_id,
+                                                data=APPROVED),
     ("approve", "credit_above_limit"): decision("approve", "approve", "edit_data",
                                                 element_id="Task_DetermineAdjustment",
                                                 changes={"credit_amount": 900}),
     ("reject", "ordinary"): decision("review", "reject", "cancel"),
-    ("reject", "approval_step"): decision("approve", "reject", "skip", work_item_id=item_id),
+    ("reject", "approval_step"): decision("approve", "reject", "skip", work_item_id=item_id,
+                                               data=APPROVED),
     ("reject", "credit_above_limit"): decision("approve", "reject", "edit_data",
                                                element_id="Task_DetermineAdjustment",
                                                changes={"credit_amount": 900}),

@@ -10,7 +10,7 @@ from engine import deviations as dv
 from engine.errors import StepNotFound, TaskNotReady
 from tests.conftest import T0
 
-from .helpers import DATA, Runner, complete, compile_file, ready_ids, task_for
+from .helpers import DATA, Runner, compile_file, complete, ready_ids, task_for
 
 
 @pytest.fixture(params=[False, True], ids=["plain", "roundtrip"])
@@ -307,3 +307,27 @@ def test_edit_data_refuses_unknown_fields_bad_values_and_no_change(dev_process):
     with pytest.raises(FormInvalid, match="already stored"):
         dv.edit_data(inst, "Capture", {"amount": 7}, now=T0)
     assert task_for(inst, "Check").data["amount"] == 7, "a refused correction changes nothing"
+
+
+def test_go_back_keeps_the_captured_values_beside_the_reopened_step(dev_process, roundtrip):
+    run = Runner(dev_process, roundtrip)
+    inst = run.start(now=T0)
+    complete(inst, "Capture", {"amount": 7}, now=T0)
+    inst = run.again(inst)
+    dv.go_back(inst, "Capture", now=T0)
+    inst = run.again(inst)
+    assert task_for(inst, "Capture").previous == {"amount": 7}
+    assert task_for(inst, "Capture").data.get("amount") is None, "the reset gave it its parent's"
+    complete(inst, "Capture", {"amount": 8}, now=T0)
+    inst = run.again(inst)
+    assert inst.envelope.get("previous") == {}, "forgotten once the step is done again"
+
+
+def test_a_decision_reading_a_steps_field_is_found_in_its_python(dev_process):
+    from engine.preview import decisions_reading, names_read
+
+    assert names_read("amount > 100 and not vip") == {"amount", "vip"}
+    assert names_read("total = amount * 2\nif total: x = 1") == {"amount", "total"}
+    [read] = decisions_reading(dev_process, "Capture")
+    assert read.fields == ("amount",)
+    assert decisions_reading(dev_process, "Check") == []  # no form, nothing to read

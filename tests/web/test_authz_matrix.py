@@ -145,6 +145,8 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
         "/api/cases/{case}/deviations/hold",
         {"expected_version": "{row_version}", "reason_code": "no_such_reason", "note": "n"},
         API_WORKERS),
+    ("POST", "/api/cases/{case_id}/deviations/{kind}/preview"): (
+        "/api/cases/{case}/deviations/jump_to/preview", {"element_id": "Nowhere"}, API_WORKERS),
     ("GET", "/api/work-items"): ("/api/work-items", None, API_WORKERS),
     ("POST", "/api/messages"): ("/api/messages", {"name": "nobody", "business_key": "x"},
                                 API_WORKERS),

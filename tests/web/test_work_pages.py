@@ -332,9 +332,11 @@ def test_skip_then_go_back_show_in_the_timeline_and_markers(client, world):
     _complete(client, world, csrf, world.items()[0], CAPTURE)
     check = world.items()[0]
     r = _deviate(client, world, csrf, "skip", work_item_id=str(check.id),
-                 reason_code="customer_already_confirmed", note="Checked on the first call")
+                 reason_code="customer_already_confirmed", note="Checked on the first call",
+                 **{f"skip-{check.id}-address_serviceable": "true",
+                    f"skip-{check.id}-credit_result": "passed"})
     assert r.status_code == 303
-    assert [i.element_id for i in world.items()] == ["Task_ExplainDecline"]
+    assert [i.element_id for i in world.items()] == ["Task_AgreeAppointment"]  # never the decline
     page = client.get(f"/cases/{world.case_id}").text
     assert ("Ann Agent skipped “Check eligibility and credit” — reason: Customer already confirmed "
             "this in an earlier contact (customer driven): Checked on the first call") in page
@@ -658,6 +660,7 @@ def test_skipping_a_supervisors_step_says_it_waits_for_approval(client, world):
     csrf = sign_in(client)
     r = client.post(f"/cases/{case.id}/deviations/skip", follow_redirects=False, data={
         "csrf_token": csrf, "expected_version": str(case.row_version), "work_item_id": str(item.id),
+        f"skip-{item.id}-credit_approved": "true",  # "Approved?" reads it: a skip must say it
         "reason_code": "step_not_applicable", "note": "Customer agreed the amount already"})
     assert r.status_code == 303
     page = htmllib.unescape(client.get(r.headers["location"]).text)
