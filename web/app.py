@@ -20,7 +20,7 @@ from cases.settings import Settings
 from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
-from . import api, api_events, designer, incidents, insights, pages, refusals, work
+from . import api, api_events, api_external, designer, incidents, insights, pages, refusals, work
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
 from .security_headers import SecurityHeaders
@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(incidents.router)
     app.include_router(api.router, prefix="/api")
     app.include_router(api_events.router, prefix="/api")
+    app.include_router(api_external.router, prefix="/api")
     _add_error_handlers(app)
     return app
 
