@@ -153,3 +153,31 @@ def test_bad_bodies_name_the_field_and_designers_are_not_workers(api):
         "worker_id": "w", "topics": [{"name": "nothing.here", "lock_duration_ms": 10}],
         "async_response_timeout_ms": 300}) == []
 
+
+
+def test_the_case_page_says_which_system_holds_the_step_and_how_it_went(app, client, tokens):
+    """In-process app: the case page of a case waiting for a worker (signed-in agent)."""
+    from tests.web.conftest import sign_in
+
+    with Session(app.state.engine) as s:
+        deploy_file(s, FILE.read_bytes(), filename=FILE.name, actor="designer", now=T0,
+                    activate=True)
+    case = client.post("/api/cases", headers=tokens["agent"], json={
+        "process_id": "external_tasks", "channel": "web",
+        "customer": {"name": "Ada", "account_number": "C-9"}}).json()
+    assert case["work_items"] == []
+    [task] = client.post("/api/external-tasks/fetch-and-lock", headers=tokens["agent"], json={
+        "worker_id": "nms-7", "topics": [{"name": "network.provision",
+                                          "lock_duration_ms": 600_000}]}).json()
+    client.post(f"/api/external-tasks/{task['id']}/extend-lock", headers=tokens["agent"],
+                json={"worker_id": "nms-7", "new_duration_ms": 3_600_000}).raise_for_status()
+    assert sign_in(client).status_code == 303
+    page = client.get(f"/cases/{case['id']}").text
+    assert "Waiting for other systems" in page and "network.provision" in page
+    assert "Locked by worker <code>nms-7</code>" in page
+    client.post(f"/api/external-tasks/{task['id']}/failure", headers=tokens["agent"], json={
+        "worker_id": "nms-7", "error_message": "NMS timeout", "retries": 2,
+        "retry_timeout_ms": 60_000}).raise_for_status()
+    page = client.get(f"/cases/{case['id']}").text
+    assert "No worker holds it; it is tried again from" in page
+    assert "1 failed attempt, 2 retries left; last error: NMS timeout" in page
