@@ -106,6 +106,13 @@ def work_external(sim: "Simulation", at: datetime, case_id: int) -> None:
         else:
             external.complete(sim.s, actor=worker, now=at, external_task_id=task.id,
                               worker_id="sim-worker",
-                              variables=sim.p.external_results.get(task.topic, {}))
+                              variables=_result(sim, at, task.topic))
         sim.result.external += 1  # another case's task done here: its own wake-up finds it gone
     sim.next(case_id, at)
+
+
+def _result(sim: "Simulation", at: datetime, topic: str) -> dict:
+    """The variables a worker of the topic reports; "{tomorrow}" is the next day's date."""
+    tomorrow = (at + timedelta(days=1)).date().isoformat()
+    return {k: tomorrow if v == "{tomorrow}" else v
+            for k, v in sim.p.external_results.get(topic, {}).items()}

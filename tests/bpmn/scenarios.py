@@ -98,6 +98,12 @@ RESTORE = [
         ready("Task_RemoteFixByHand"), do("Task_RemoteFixByHand", remote_action="reroute"),
         ready("Task_VerifyWithCustomer"), _BACK,
     ), ("EndEvent_Restored",)),
+    Scenario("no_repair_slot_so_a_dispatcher_books_one_by_hand", (
+        _FAULT, _FIELD, ready("Task_DispatchTechnician"),
+        bpmn_error("Task_DispatchTechnician", "NO_REPAIR_SLOT"), ready("Task_DispatchByHand"),
+        do("Task_DispatchByHand", repair_date="2026-03-03", repair_slot="repair_eve",
+           technician_id="T-31"), ready("Task_RepairOnSite"), _REPAIRED, _BACK,
+    ), ("EndEvent_Restored",)),
     Scenario("repaired_in_the_field", (
         _FAULT, _FIELD, ready("Task_DispatchTechnician"), _DISPATCHED, _REPAIRED, _BACK,
     ), ("EndEvent_Restored",)),
