@@ -1,16 +1,17 @@
 """External tasks: service tasks with a topic that workers outside the engine fetch and complete.
 
-The engine never calls out. A serviceTask with `camunda:type="external" camunda:topic="…"` (Camunda 7)
-or a `caseflow.topic` extension property (Caseflow's own files) becomes an `ExternalServiceTask`: a
-manual spec, so `do_engine_steps` leaves it READY, which the runtime reports apart from people's steps.
-A worker completes it with variables or throws a BPMN error that an error boundary event on the same
-task catches. Service tasks without a topic stay human steps.
+The engine never calls out. A serviceTask with `camunda:type="external" camunda:topic="…"`
+(Camunda 7) or a `caseflow.topic` extension property (Caseflow's own files) becomes an
+`ExternalServiceTask`: a manual spec, so `do_engine_steps` leaves it READY, and the runtime reports
+it apart from people's steps. A worker completes it with variables or throws a BPMN error that an
+error boundary event on the same task catches. Service tasks without a topic stay human steps.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
@@ -30,7 +31,7 @@ TOPIC_PROPERTY = "caseflow.topic"
 
 
 def external_topic(element: etree._Element) -> str | None:
-    """Return the topic a serviceTask element names (Camunda attributes or caseflow.topic), or None."""
+    """Return the topic a serviceTask names (Camunda attributes or caseflow.topic), or None."""
     from .metadata import read_properties  # late: metadata imports the parser, which imports us
 
     topic = element.get(f"{{{CAMUNDA_NS}}}topic")
@@ -85,14 +86,15 @@ def is_external(task) -> bool:
     return isinstance(task.task_spec, ExternalServiceTask)
 
 
-def ready_external(instance: "Instance") -> list:
+def ready_external(instance: Instance) -> list:
     """Return the READY external service tasks of the instance (SpiffWorkflow tasks)."""
     if instance.is_cancelled:
         return []
-    return [t for t in instance.workflow.get_tasks(state=TaskState.READY, manual=True) if is_external(t)]
+    ready = instance.workflow.get_tasks(state=TaskState.READY, manual=True)
+    return [t for t in ready if is_external(t)]
 
 
-def external_tasks(instance: "Instance") -> list[ExternalTask]:
+def external_tasks(instance: Instance) -> list[ExternalTask]:
     """Return every external task waiting for a worker."""
     since = instance.envelope.get("ready_since", {})
     found = []
@@ -104,14 +106,14 @@ def external_tasks(instance: "Instance") -> list[ExternalTask]:
     return found
 
 
-def _ready(instance: "Instance", task_id: str):
+def _ready(instance: Instance, task_id: str):
     for task in ready_external(instance):
         if str(task.id) == task_id:
             return task
     raise TaskNotReady(f"External task {task_id} is not waiting for a worker")
 
 
-def complete_external(instance: "Instance", task_id: str, variables: Mapping[str, Any], *,
+def complete_external(instance: Instance, task_id: str, variables: Mapping[str, Any], *,
                       now: datetime) -> None:
     """Complete an external task with the worker's variables and run the engine on."""
     task = _ready(instance, task_id)
@@ -121,7 +123,7 @@ def complete_external(instance: "Instance", task_id: str, variables: Mapping[str
     instance.run_engine(now=now)
 
 
-def throw_bpmn_error(instance: "Instance", task_id: str, code: str, message: str | None = None,
+def throw_bpmn_error(instance: Instance, task_id: str, code: str, message: str | None = None,
                      variables: Mapping[str, Any] | None = None, *, now: datetime) -> str:
     """Throw a BPMN error from an external task to an error boundary event on it; return the
     boundary's element id, or raise ErrorNotCaught when none catches the code."""
@@ -137,10 +139,11 @@ def throw_bpmn_error(instance: "Instance", task_id: str, code: str, message: str
             with engine_time(now):
                 task.data.update(dict(variables or {}))
                 payload = {"code": code, "message": message, **dict(variables or {})}
-                instance._guard(wait.task, lambda w=wait: deliver(w, w.definition, payload, {}))
+                instance._guard(wait.task,
+                                lambda w=wait, p=payload: deliver(w, w.definition, p, {}))
                 wait.task.data.update(dict(variables or {}))
-            instance.events.append(EngineEvent("bpmn_error_caught", wait.element_id, code,
-                                               {"task": task.task_spec.bpmn_id, "message": message}))
+            detail = {"task": task.task_spec.bpmn_id, "message": message}
+            instance.events.append(EngineEvent("bpmn_error_caught", wait.element_id, code, detail))
             instance.run_engine(now=now)
             return wait.element_id
     raise ErrorNotCaught(code, task.task_spec.bpmn_id)

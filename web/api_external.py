@@ -1,4 +1,4 @@
-"""The JSON API for external-task workers: fetch-and-lock, complete, failure, BPMN error, extend lock.
+"""The JSON API for external-task workers: fetch-and-lock, complete, fail, BPMN error, extend lock.
 
 Workers are programs holding an API token of an agent, supervisor or admin user (designers do not
 work cases); the token's user is the actor in the case events, and `worker_id` names the worker
@@ -120,7 +120,7 @@ def api_complete(task_id: PathId, body: CompleteBody, user: Caller, session: Ses
 
 @router.post("/external-tasks/{task_id}/failure", responses=REFUSALS)
 def api_failure(task_id: PathId, body: FailureBody, user: Caller, session: SessionDep) -> dict:
-    """Report a failure: fetchable again after retry_timeout_ms while retries > 0, else an incident."""
+    """Report a failure: fetchable again after retry_timeout_ms while retries > 0, else incident."""
     _worker(user)
     return task_json(_run(ext.report_failure, session, actor=user, now=utcnow(),
                           external_task_id=task_id, worker_id=body.worker_id,

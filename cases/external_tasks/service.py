@@ -1,18 +1,20 @@
 """Fetch-and-lock, complete, report failures, throw BPMN errors and extend locks of external tasks.
 
-Claiming is one statement on both databases, `UPDATE external_task SET worker, lock ... WHERE id IN
-(SELECT ... LIMIT n) RETURNING id`: on PostgreSQL the inner SELECT takes `FOR UPDATE OF external_task,
-case_record SKIP LOCKED`, so competing workers skip each other's tasks and any case a person is
-changing right now; on SQLite the statement runs under the database write lock. Either way two workers
-never get the same task. A lock that expires (its worker died or gave up) makes the task fetchable
-again without anything having to run. Every other action holds the case lock (engine_action) and
-refuses a worker whose lock is gone with LockNotHeld (409), so a stale worker's result is never stored.
+Claiming is one statement on both databases, `UPDATE external_task SET worker, lock ... WHERE id
+IN (SELECT ... LIMIT n) RETURNING id`: on PostgreSQL the inner SELECT takes `FOR UPDATE OF
+external_task, case_record SKIP LOCKED`, so competing workers skip each other's tasks and any case
+a person is changing right now; on SQLite the statement runs under the database write lock. Either
+way two workers never get the same task. A lock that expires (its worker died or gave up) makes the
+task fetchable again without anything having to run. Every other action holds the case lock
+(engine_action) and refuses a worker whose lock is gone with LockNotHeld (409), so a stale
+worker's result is never stored.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -70,7 +72,8 @@ def fetch_and_lock(session: Session, *, actor: User, now: datetime, worker_id: s
     pick = (select(ExternalTask.id).join(Case, Case.id == ExternalTask.case_id)
             .where(ExternalTask.state == "open", ExternalTask.topic.in_(list(durations)),
                    Case.status == "open",
-                   sa.or_(ExternalTask.lock_expires_at.is_(None), ExternalTask.lock_expires_at <= now),
+                   sa.or_(ExternalTask.lock_expires_at.is_(None),
+                          ExternalTask.lock_expires_at <= now),
                    sa.or_(ExternalTask.retry_at.is_(None), ExternalTask.retry_at <= now))
             .order_by(ExternalTask.created_at, ExternalTask.id).limit(max_tasks))
     if session.get_bind().dialect.name == "postgresql":
@@ -127,7 +130,8 @@ def _act(session: Session, *, actor: User, now: datetime, external_task_id: int,
     """Run `body(action, row)` under the case lock for the worker holding the task. Commit once."""
     conflict: Conflict | None = None
     for _ in range(3):  # a person may change the case meanwhile: take the lock again
-        case = session.get(Case, get_task(session, external_task_id).case_id, populate_existing=True)
+        case_id = get_task(session, external_task_id).case_id
+        case = session.get(Case, case_id, populate_existing=True)
         try:
             with engine_action(session, actor=actor, now=now, case_id=case.id,
                                expected_version=case.row_version, load=load,
@@ -173,7 +177,8 @@ def report_failure(session: Session, *, actor: User, now: datetime, external_tas
     """Record a worker's failure: fetchable again after `retry_timeout` while `retries` is above
     0, at 0 an incident on the case that a supervisor retries. Commit once."""
     if retries < 0 or retry_timeout < timedelta(0):
-        raise InvalidInput({"retries" if retries < 0 else "retry_timeout_ms": "Must not be negative"})
+        name = "retries" if retries < 0 else "retry_timeout_ms"
+        raise InvalidInput({name: "Must not be negative"})
     message = (error_message or "").strip() or "The worker reported a failure without a message"
 
     def body(action, row):
@@ -201,7 +206,8 @@ def _open_incident(session: Session, case: Case, row: ExternalTask, error: str,
 
 def throw_error(session: Session, *, actor: User, now: datetime, external_task_id: int,
                 worker_id: str, error_code: str, error_message: str | None = None,
-                variables: Mapping[str, Any] | None = None, time_limit: float = 2.0) -> ExternalTask:
+                variables: Mapping[str, Any] | None = None,
+                time_limit: float = 2.0) -> ExternalTask:
     """Throw a BPMN error from a task the worker holds: the error boundary event on the task takes
     the process down its path; with none catching the code, an incident. Commit once."""
     if not (error_code or "").strip():
@@ -257,9 +263,10 @@ def search(session: Session, *, topic: str | None = None, state: str | None = "o
            case_id: int | None = None, limit: int = 50, offset: int = 0
            ) -> tuple[list[ExternalTask], int]:
     """Return external tasks matching the filters (oldest first) and how many match in all."""
-    conditions = [c for c in (ExternalTask.topic == topic if topic else None,
-                              ExternalTask.state == state if state else None,
-                              ExternalTask.case_id == case_id if case_id else None) if c is not None]
+    wanted = (ExternalTask.topic == topic if topic else None,
+              ExternalTask.state == state if state else None,
+              ExternalTask.case_id == case_id if case_id else None)
+    conditions = [c for c in wanted if c is not None]
     query = select(ExternalTask).where(*conditions)
     total = session.exec(select(sa.func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(ExternalTask.created_at, ExternalTask.id)

@@ -45,7 +45,8 @@ def _fetch(session, people, worker="w1", now=T0, topics=PROVISION, max_tasks=5):
                               topics=topics, max_tasks=max_tasks)
 
 
-def test_a_waiting_service_task_is_fetched_locked_and_completed_never_a_work_item(session, people, opened):
+def test_a_waiting_service_task_is_fetched_locked_and_completed_never_a_work_item(
+        session, people, opened):
     case = opened(order=9)
     [row] = ext.for_case(session, case.id)
     assert (row.element_id, row.topic, row.state, row.worker_id) == (
@@ -109,7 +110,8 @@ def test_failures_wait_out_the_retry_timeout_then_become_an_incident_a_retry_reo
     assert locked.task.id == row.id and locked.task.retries == 1
 
 
-def test_a_bpmn_error_takes_the_boundary_path_to_a_person_an_uncaught_code_is_an_incident(session, people, opened):
+def test_a_bpmn_error_takes_the_boundary_path_to_a_person_an_uncaught_code_is_an_incident(
+        session, people, opened):
     case = opened()
     [locked] = _fetch(session, people)
     row = ext.throw_error(session, actor=people.sam, now=T0, external_task_id=locked.task.id,

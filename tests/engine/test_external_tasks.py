@@ -11,7 +11,7 @@ from engine.external import complete_external, throw_bpmn_error
 from tests.conftest import T0
 
 from .bpmn_snippets import check
-from .helpers import DATA, Runner, complete, compile_file, ready_ids
+from .helpers import DATA, Runner, compile_file, complete, ready_ids
 
 FILE = DATA / "external_tasks.bpmn"
 

@@ -7,8 +7,8 @@ import json
 import re
 import urllib.error
 
-import pytest
 import httpx
+import pytest
 from sqlmodel import Session
 
 from cases.api_tokens import issue_token
@@ -26,7 +26,7 @@ def readme_worker() -> str:
     """The Python worker example of the README's external-task section, as printed there."""
     text = (ROOT / "README.md").read_text()
     section = text[text.index("## External tasks"):]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
 @pytest.fixture(scope="module")
