@@ -148,6 +148,11 @@ def test_bad_bodies_name_the_field_and_designers_are_not_workers(api):
     status, _ = refused(worker_for(api, "designer"), "/external-tasks/fetch-and-lock", {
         "worker_id": "w", "topics": [{"name": "x", "lock_duration_ms": 10}]})
     assert status == 403
+    base, tokens = api
+    answer = httpx.get(f"{base}/external-tasks", params={"topic": "network.provision"},
+                       headers={"Authorization": f"Bearer {tokens['agent']}"}).json()
+    assert answer["data"] and {t["topic"] for t in answer["data"]} == {"network.provision"}
+    assert answer["count"] == len(answer["data"]) and "variables" not in answer["data"][0]
     # long polling with nothing to fetch answers an empty list once the wait is over
     assert ns["call"]("/external-tasks/fetch-and-lock", {
         "worker_id": "w", "topics": [{"name": "nothing.here", "lock_duration_ms": 10}],
