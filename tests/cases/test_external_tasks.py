@@ -45,7 +45,7 @@ def _fetch(session, people, worker="w1", now=T0, topics=PROVISION, max_tasks=5):
                               topics=topics, max_tasks=max_tasks)
 
 
-def test_a_waiting_service_task_is_fetched_locked_and_completed_never_a_work_item(
+def test_a_task_is_fetched_locked_completed_and_refetched_after_its_lock_expires(
         session, people, opened):
     case = opened(order=9)
     [row] = ext.for_case(session, case.id)
@@ -66,10 +66,7 @@ def test_a_waiting_service_task_is_fetched_locked_and_completed_never_a_work_ite
     types = _types(session, case.id)
     assert (types.index("external_task_created") < types.index("external_task_locked")
             < types.index("external_task_completed"))
-
-
-def test_an_expired_lock_makes_the_task_fetchable_and_the_stale_worker_is_refused(
-        session, people, opened):
+    # an expired lock makes the task fetchable again; the stale worker is refused
     opened()
     [first] = _fetch(session, people, worker="slow")
     later = T0 + timedelta(minutes=6)
