@@ -26,7 +26,7 @@ from engine.external import complete_external, throw_bpmn_error
 from .. import events
 from ..case_models import Case
 from ..case_service import engine_action
-from ..errors import Conflict, InvalidInput, LockNotHeld, NotFound
+from ..errors import Conflict, InvalidInput, LockNotHeld, NotFound, ProcessFailed
 from ..incidents.service import EXTERNAL_SOURCE, add_failure
 from ..users import User
 from .models import ExternalTask
@@ -131,10 +131,10 @@ def _act(session: Session, *, actor: User, now: datetime, external_task_id: int,
     conflict: Conflict | None = None
     for _ in range(3):  # a person may change the case meanwhile: take the lock again
         case_id = get_task(session, external_task_id).case_id
-        case = session.get(Case, case_id, populate_existing=True)
+        seen = session.get(Case, case_id, populate_existing=True).row_version
         try:
-            with engine_action(session, actor=actor, now=now, case_id=case.id,
-                               expected_version=case.row_version, load=load,
+            with engine_action(session, actor=actor, now=now, case_id=case_id,
+                               expected_version=seen, load=load,
                                time_limit=time_limit) as action:
                 row = _held(session, external_task_id, worker_id, now)
                 body(action, row)
@@ -144,8 +144,9 @@ def _act(session: Session, *, actor: User, now: datetime, external_task_id: int,
         except LockNotHeld:
             raise
         except Conflict as err:
-            if "changed" not in str(err):
-                raise
+            fresh = session.get(Case, case_id, populate_existing=True)
+            if isinstance(err, ProcessFailed) or fresh.row_version == seen:
+                raise  # not a race: the model failed, or the case is not open
             conflict = err
     raise conflict
 
