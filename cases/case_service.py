@@ -17,6 +17,7 @@ from engine.store import WorkflowInstance
 from . import duties, events, policy
 from .case_models import CHANNELS, Case, WorkItem
 from .customers import get_customer
+from .external_tasks.projection import project as project_external
 from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed
 from .jobs import service as jobs
 from .subscriptions import service as subscriptions
@@ -219,6 +220,7 @@ def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, 
     events.record_engine_events(session, case, live.drain_events(), actor="engine", at=now)
     project(session, case, live, now=now, lane_teams=lane_teams, due_overrides=due_overrides,
             assignees=assignees)
+    project_external(session, case, live, now=now)
     if live.is_completed and case.status == "open":
         case.status, case.closed_at = "resolved", now
         session.add(case)

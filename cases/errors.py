@@ -43,3 +43,8 @@ class ProcessFailed(Conflict):
         super().__init__(message, submitted)
         self.element_id = element_id
         self.incident_id = incident_id
+
+
+class LockNotHeld(Conflict):
+    """An external-task worker acted on a task it no longer holds (its lock expired or another
+    worker took it): its result must not be stored."""

@@ -16,3 +16,4 @@ from .webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: F401
 from .subscriptions.models import Subscription  # noqa: F401
 from .auth.sessions import UserSession  # noqa: F401
 from .auth.throttle import SigninFailure  # noqa: F401
+from .external_tasks.models import ExternalTask  # noqa: F401

@@ -13,8 +13,9 @@ The patterns are a `Patterns` object (defaults below):
 - SLA breaches: some steps take longer than their target, more often for one team;
 - repeat contacts, ad-hoc steps, reassignments, deadline extensions, holds and cancellations
   (cancels by a supervisor, who needs no approval);
-- customers who reply to a complaint's check-back question, and mass outages cleared by a broadcast
-  signal (cases/simulate_outside.py).
+- customers who reply to a complaint's check-back question, mass outages cleared by a broadcast
+  signal, and workers that fetch and complete external tasks, now and then throwing the BPMN error
+  that sends the step to a person (cases/simulate_outside.py).
 """
 from __future__ import annotations
 
@@ -118,6 +119,14 @@ class Patterns:
     # the outside world: customers who answer in writing, outages cleared before the second look
     reply_rate: float = 0.6
     outage_clear_rate: float = 0.85
+    # external-task workers: what they report per topic, and how often the BPMN error instead
+    external_results: dict[str, dict] = field(default_factory=lambda: {
+        "network.remote_fix": {"remote_action": "port_reset"},
+        "field.dispatch": {"repair_date": "{tomorrow}", "repair_slot": "repair_am",
+                           "technician_id": "T-SIM"}})
+    external_errors: dict[str, str] = field(default_factory=lambda: {
+        "network.remote_fix": "REMOTE_FIX_FAILED", "field.dispatch": "NO_REPAIR_SLOT"})
+    external_error_rate: float = 0.2
 
 
 @dataclass
@@ -130,6 +139,7 @@ class Result:
     stuck: int = 0
     replies: int = 0
     signals: int = 0
+    external: int = 0  # external tasks done by simulated workers (completed or errored)
     errors: list[str] = field(default_factory=list)
 
 
@@ -303,6 +313,8 @@ class Simulation:
                     outside.clear_outage(self, at)
                 elif kind == "look":
                     self.next(ref, at)
+                elif kind == "worker":
+                    outside.work_external(self, at, ref)
                 else:
                     self.act(at, ref)
             except CaseError as err:  # a refusal is part of life: note it, move on
@@ -355,6 +367,9 @@ class Simulation:
         if case.status in ("resolved", "cancelled"):
             return
         item = self._open_item(case_id)
+        if item is None and outside.waits_for_worker(self, case_id):
+            self.push(at + timedelta(minutes=self.rnd.uniform(1, 30)), "worker", case_id)
+            return
         if item is None:  # waiting for a timer, a message or a signal: look again later
             self.checks[case_id] = self.checks.get(case_id, 0) + 1
             if self.checks[case_id] > 40:

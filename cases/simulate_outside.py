@@ -7,6 +7,9 @@ mass outages clear. Through the case services only, like the rest of `caseflow s
 - A restore case linked to a mass outage waits for the broadcast `mass_outage_cleared`. Most outages
   clear within the 12 hours before the process takes a second look; one broadcast releases every
   case waiting at that moment, as `caseflow signal` does, and the job executor delivers it.
+- External tasks are fetched and locked by a simulated worker a few minutes after they appear and
+  completed with the topic's result, or (`external_error_rate`) answered with the topic's BPMN
+  error, which the model's error boundary sends to a person.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 from engine import store
 
 from .case_models import Case
+from .external_tasks import service as external
 from .messages import deliver_message
 from .subscriptions.signals import broadcast
 
@@ -77,3 +81,38 @@ def clear_outage(sim: "Simulation", at: datetime) -> None:
     if released:
         Executor(sim.s.get_bind(), clock=lambda: at, kinds=("signal",)).run_until_idle()
     sim.result.signals += 1
+
+
+def waits_for_worker(sim: "Simulation", case_id: int) -> bool:
+    """Return whether an external task of the case waits for a worker (not in an incident)."""
+    return any(t.state == "open" for t in external.for_case(sim.s, case_id))
+
+
+def work_external(sim: "Simulation", at: datetime, case_id: int) -> None:
+    """A worker fetches the case's external tasks and completes them or throws their error."""
+    topics = {t.topic: timedelta(minutes=5) for t in external.for_case(sim.s, case_id)
+              if t.state == "open"}
+    if not topics:
+        sim.next(case_id, at)
+        return
+    worker = sim.users[NETWORK_TEAM][0]
+    for locked in external.fetch_and_lock(sim.s, actor=worker, now=at, worker_id="sim-worker",
+                                          topics=topics, max_tasks=10):
+        task, code = locked.task, sim.p.external_errors.get(locked.task.topic)
+        if code and sim.rnd.random() < sim.p.external_error_rate:
+            external.throw_error(sim.s, actor=worker, now=at, external_task_id=task.id,
+                                 worker_id="sim-worker", error_code=code,
+                                 error_message="Simulated: the system could not do it")
+        else:
+            external.complete(sim.s, actor=worker, now=at, external_task_id=task.id,
+                              worker_id="sim-worker",
+                              variables=_result(sim, at, task.topic))
+        sim.result.external += 1  # another case's task done here: its own wake-up finds it gone
+    sim.next(case_id, at)
+
+
+def _result(sim: "Simulation", at: datetime, topic: str) -> dict:
+    """The variables a worker of the topic reports; "{tomorrow}" is the next day's date."""
+    tomorrow = (at + timedelta(days=1)).date().isoformat()
+    return {k: tomorrow if v == "{tomorrow}" else v
+            for k, v in sim.p.external_results.get(topic, {}).items()}

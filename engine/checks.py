@@ -10,6 +10,7 @@ from lxml import etree
 
 from .bpmntree import Model, bpmn, describe, element_name, kind, local, problem, scope_of
 from .errors import Problem
+from .external import external_topic
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -193,6 +194,8 @@ def check_unsupported(m: Model) -> list[Problem]:
     """Report elements Caseflow runs differently (service tasks) or cannot run at all."""
     found = []
     for task in m.iter("serviceTask"):
+        if external_topic(task) is not None:
+            continue  # an external task: workers of its topic complete it
         found.append(problem(task, f"{describe(task)} runs as a human step: Caseflow does not call "
                              "services from the model. A person or an integration completes it "
                              "through the task list or the API.", "warning"))

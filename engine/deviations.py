@@ -93,7 +93,7 @@ def jump_to(instance: Instance, element_id: str, defaults_for: DefaultsFor | Non
 def override_decision(instance: Instance, gateway_id: str, target_id: str, *, now: datetime) -> bool:
     """Send the case down the branch to `target_id` at an exclusive gateway; return whether it rewound."""
     spec = _gateway_spec(instance, gateway_id)
-    outputs = {o.bpmn_id: o.name for o in spec.outputs}
+    outputs = {_branch_target(o): o.name for o in spec.outputs}
     if target_id not in outputs:
         choices = ", ".join(sorted(outputs))
         raise StepNotFound(f"'{target_id}' does not follow decision '{gateway_id}' (choices: {choices})")
@@ -109,6 +109,14 @@ def override_decision(instance: Instance, gateway_id: str, target_id: str, *, no
         workflow.completed = False
     instance.run_engine(now=now)
     return True
+
+
+def _branch_target(output) -> str | None:
+    """The element a gateway branch leads to; a task with boundary events sits behind a split."""
+    if output.bpmn_id:
+        return output.bpmn_id
+    return next((o.bpmn_id for o in output.outputs
+                 if o.bpmn_id and type(o).__name__ != "BoundaryEvent"), None)
 
 
 def add_adhoc_task(instance: Instance, title: str, *, lane: str | None, blocking: bool = True,

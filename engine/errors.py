@@ -71,3 +71,12 @@ class TimerInvalid(EngineError):
 
 class MessageNotCorrelated(EngineError):
     """The process waits for the message, but not with the correlation values it carries."""
+
+
+class ErrorNotCaught(EngineError):
+    """A BPMN error thrown by an external task has no error boundary event on that task to catch it."""
+
+    def __init__(self, code: str, element_id: str | None = None):
+        self.code = code
+        self.element_id = element_id
+        super().__init__(f"No error boundary event on {element_id} catches error code '{code}'")

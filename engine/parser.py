@@ -1,8 +1,9 @@
 """The one configured SpiffWorkflow parser and serializer registry used by validation and runtime.
 
 Decisions recorded here (see README "Engine decisions"):
-- A serviceTask runs as a human step (a work item for its lane, completable by a person or an
-  integrator through the API). Caseflow calls no external services from the model.
+- A serviceTask with a topic (camunda:type="external" camunda:topic, or a caseflow.topic property)
+  is an external task that workers fetch and complete (engine/external.py); one without a topic
+  runs as a human step. Caseflow calls no external services from the model.
 - Timer expressions written the way Camunda Modeler writes them (PT30S, R3/PT1H, 2026-12-01T10:00Z)
   are accepted as literals; anything else is treated as a Python expression, as SpiffWorkflow does.
 - Exclusive gateways are `RoutableExclusiveGateway`, so decisions can be overridden.
@@ -20,10 +21,10 @@ from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser
 from SpiffWorkflow.bpmn.serializer.default.task_spec import ExclusiveGatewayConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ManualTask
 
+from .external import ExternalServiceTask, ExternalServiceTaskConverter, ServiceTaskParser
 from .event_specs import CaseflowStartEvent, CaseflowStartEventConverter, CaseflowStartEventParser
 from .specs import RoutableExclusiveGateway
 
@@ -48,7 +49,7 @@ class CaseflowParser(SpiffBpmnParser):
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("serviceTask"): (SpiffTaskParser, ManualTask),
+        full_tag("serviceTask"): (ServiceTaskParser, ManualTask),
         full_tag("exclusiveGateway"): (ConditionalGatewayParser, RoutableExclusiveGateway),
         full_tag("startEvent"): (CaseflowStartEventParser, CaseflowStartEvent),
     }
@@ -97,4 +98,5 @@ def new_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[RoutableExclusiveGateway] = ExclusiveGatewayConverter
     config[CaseflowStartEvent] = CaseflowStartEventConverter
+    config[ExternalServiceTask] = ExternalServiceTaskConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

@@ -11,7 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -28,6 +28,9 @@ from .sandbox import SandboxError, new_script_engine
 from .serializer import SERIALIZER_VERSION, dump_state, workflow_from_dict
 from .timer_starts import pass_start_event
 from .waits import Subscription, adopt, expected_correlation, timer_due, waits
+
+if TYPE_CHECKING:
+    from .external import ExternalTask
 
 HUMAN_KINDS = ("UserTask", "ManualTask", "NoneTask")
 _TICK = timedelta(microseconds=1)
@@ -121,6 +124,12 @@ class Instance:
                                        item["blocking"],
                                        ready_since=datetime.fromisoformat(item["created_at"])))
         return tasks
+
+    def external_tasks(self) -> list["ExternalTask"]:
+        """Return every service task waiting for a worker of its topic (never a person's step)."""
+        from .external import external_tasks
+
+        return external_tasks(self)
 
     def ready_task(self, task_id: str) -> ReadyTask:
         """Return one ready task by id or raise TaskNotReady."""
@@ -220,7 +229,7 @@ class Instance:
 
     def _stamp_ready(self, now: datetime) -> None:
         """Remember when each waiting step became ready (by the engine clock, not wall time)."""
-        ready = {str(t.id) for t in self._human_ready()}
+        ready = {str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
         since = self.envelope.setdefault("ready_since", {})
         for task_id in [t for t in since if t not in ready]:
             del since[task_id]
@@ -273,7 +282,10 @@ class Instance:
         return getattr(task.task_spec, "bpmn_id", None) if task is not None else None
 
     def _human_ready(self) -> list:
-        return self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        from .external import is_external
+
+        return [t for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+                if not is_external(t)]
 
     def _ready_task(self, task) -> ReadyTask:
         spec = task.task_spec

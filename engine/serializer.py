@@ -18,6 +18,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.task_spec import ExclusiveGatewayConverter
 
 from .event_specs import CaseflowStartEvent, CaseflowStartEventConverter
+from .external import ExternalServiceTask, ExternalServiceTaskConverter
 from .specs import RoutableExclusiveGateway
 
 SERIALIZER_VERSION = SPIFF_SERIALIZER_VERSION
@@ -48,6 +49,7 @@ def _config() -> dict:
     config = dict(SPIFF_CONFIG)
     config[RoutableExclusiveGateway] = ExclusiveGatewayConverter
     config[CaseflowStartEvent] = CaseflowStartEventConverter
+    config[ExternalServiceTask] = ExternalServiceTaskConverter
     config[BpmnWorkflow] = SpecOnceWorkflowConverter
     return config
 

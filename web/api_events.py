@@ -58,7 +58,7 @@ def incident_json(i: Incident) -> dict:
             "attempts": i.attempts, "state": i.state, "opened_at": _iso(i.opened_at),
             "last_failed_at": _iso(i.last_failed_at), "resolved_at": _iso(i.resolved_at),
             "resolved_by": i.resolved_by, "resolution": i.resolution, "note": i.note,
-            "retryable": i.job_id is not None}
+            "retryable": i.job_id is not None or i.source == incidents.EXTERNAL_SOURCE}
 
 
 @router.post("/signals", status_code=202, responses=REFUSALS)

@@ -12,6 +12,7 @@ from cases import approvals, deviation_service, policy
 from cases.case_service import complete_step, get_case
 from cases.case_view import case_timeline, case_view
 from cases.errors import CaseError, Conflict, Forbidden, InvalidInput
+from cases.external_tasks import service as external_tasks
 from cases.incidents import service as incidents
 from cases.notes import add_note
 from cases.preview.needs import needs_for_items
@@ -131,6 +132,7 @@ def _page(request: Request, session, user: User, case_id: int, *, status_code: i
         "reasons": _reasons(session, view.case.process_id), "teams": _teams(session, view),
         "people": people, "pending": _pending(session, case_id),
         "incidents": [i for i in incidents.for_case(session, case_id) if i.state == "open"],
+        "external": external_tasks.for_case(session, case_id), "now": now(),
         "names": {u.username: u.display_name for u in session.exec(select(User)).all()},
         "markers_json": json.dumps(preview_markers(view.markers, preview)),
         "flash": pop_flash(request), "message": message, "dialog": dialog or {},

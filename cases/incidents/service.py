@@ -15,6 +15,7 @@ from ..users import User
 from .models import Incident
 
 DECIDERS = ("supervisor", "admin")
+EXTERNAL_SOURCE = "external_task"  # a worker's failure: a retry makes the task fetchable again
 ANY_STATUS = ("open", "on_hold", "resolved", "cancelled")
 
 
@@ -37,6 +38,13 @@ def record_failure(session: Session, *, case_id: int, element_id: str | None, so
         except Conflict:
             continue
     raise Conflict(f"Case {case_id} kept changing; the failure at {element_id} was not recorded")
+
+
+def add_failure(session: Session, case: Case, *, element_id: str | None, source: str, error: str,
+                now: datetime, attempts: int = 1) -> Incident:
+    """Open an incident inside the caller's transaction, which holds the case lock (session.add only)."""
+    return _add_failure(session, case, element_id=element_id, source=source, error=error, now=now,
+                        job_id=None, attempts=attempts)
 
 
 def _add_failure(session: Session, case: Case, *, element_id, source, error, now, job_id,
@@ -90,6 +98,10 @@ def _decide(session: Session, *, actor: User, now: datetime, incident_id: int, r
             raise Conflict(f"Incident {incident_id} is already resolved")
         if resolution == "retried" and incident.job_id is not None:
             jobs.retry_failed(session, incident.job_id, now=now)
+        if resolution == "retried" and incident.source == EXTERNAL_SOURCE:
+            from ..external_tasks.service import reopen_after_incident
+
+            reopen_after_incident(session, incident.id, now=now)
         events.record(session, action.case, f"incident_{resolution}", actor=actor.username,
                       at=now, element_id=incident.element_id,
                       details={"incident_id": incident.id, "note": note})
@@ -98,9 +110,10 @@ def _decide(session: Session, *, actor: User, now: datetime, incident_id: int, r
 
 def retry(session: Session, *, actor: User, now: datetime, incident_id: int,
           note: str | None = None) -> Incident:
-    """Run the failed job again now (after the data or the model was fixed). Commit once."""
+    """Run the failed job again now, or make a failed external task fetchable again (after the data,
+    the model or the outside system was fixed). Commit once."""
     incident = get_incident(session, incident_id)
-    if incident.job_id is None:
+    if incident.job_id is None and incident.source != EXTERNAL_SOURCE:
         raise Conflict("This failure came from a person's action: once the cause is fixed, "
                        "they do the step again; resolve the incident with a note")
     return _decide(session, actor=actor, now=now, incident_id=incident_id, resolution="retried",

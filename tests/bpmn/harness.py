@@ -2,14 +2,16 @@
 
 A scenario is a list of steps taken by people, the clock and the customer:
 - `do(element_id, **form)`: the one ready task with that element id is completed with the form data,
-  after the data went through the task's own form (engine.forms), as the case layer does it;
+  after the data went through the task's own form (engine.forms), as the case layer does it; for an
+  external task (a service task with a topic) a worker completes it with these variables;
+- `bpmn_error(element_id, code, **variables)`: the worker of an external task throws a BPMN error;
 - `wait(**timedelta)`: the clock moves on and due timers fire;
 - `contact()`: the customer contacts us again (message `customer_contacted_again`);
 - `message(name, **payload)`: a message from outside (the customer's reply) that the process must be
   waiting for;
 - `signal(name, **payload)`: a broadcast (a mass outage cleared) as the case layer hands it to each
   waiting case (engine.signals);
-- `ready(*element_ids)`: exactly these steps wait for people now;
+- `ready(*element_ids)`: exactly these steps wait for people or workers now;
 - `skip(element_id)`, `go_back(element_id)`, `override(gateway_id, target_id)`: an agent leaves the
   path (engine.deviations; a skip gives the step its form defaults).
 """
@@ -26,6 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import deviations, runtime
 from engine.definitions import CompiledProcess, compile_processes
+from engine.external import complete_external, throw_bpmn_error
 from engine.forms import parse_form, validate_form
 from engine.messages import send_message
 from engine.parser import NS
@@ -50,6 +53,10 @@ class Step:
 
 def do(element_id: str, **form: Any) -> Step:
     return Step("do", element_id, form)
+
+
+def bpmn_error(element_id: str, code: str, **variables: Any) -> Step:
+    return Step("bpmn_error", element_id, {"code": code, "variables": variables})
 
 
 def wait(**delta: float) -> Step:
@@ -147,11 +154,28 @@ class Run:
         return runtime.load(self.process, instance.dump()) if self.roundtrip else instance
 
     def ready_ids(self) -> tuple[str, ...]:
-        return tuple(sorted(t.element_id for t in self.instance.ready_tasks()))
+        waiting = [*self.instance.ready_tasks(), *self.instance.external_tasks()]
+        return tuple(sorted(t.element_id for t in waiting))
+
+    def _external(self, step: Step) -> bool:
+        """Let a worker complete an external task or throw its error; False for a person's step."""
+        matches = [t for t in self.instance.external_tasks() if t.element_id == step.element_id]
+        if not matches or step.action not in ("do", "bpmn_error"):
+            assert step.action != "bpmn_error", f"{step.element_id} waits for no worker"
+            return False
+        self.now += STEP_TIME
+        if step.action == "do":
+            complete_external(self.instance, matches[0].id, step.data, now=self.now)
+        else:
+            throw_bpmn_error(self.instance, matches[0].id, step.data["code"], None,
+                             step.data["variables"], now=self.now)
+        return True
 
     def step(self, step: Step) -> None:
         inst = self.instance
-        if step.action in ("do", "skip"):
+        if self._external(step):
+            pass
+        elif step.action in ("do", "skip"):
             matches = [t for t in inst.ready_tasks() if t.element_id == step.element_id]
             assert len(matches) == 1, f"{step.element_id} is not ready; ready: {self.ready_ids()}"
             self.now += STEP_TIME

@@ -6,7 +6,7 @@ test_processes.test_scenarios_cover_every_flow).
 """
 from __future__ import annotations
 
-from .harness import Scenario, contact, do, message, ready, signal, wait
+from .harness import Scenario, bpmn_error, contact, do, message, ready, signal, wait
 
 # ---- install_service -------------------------------------------------------------------------
 
@@ -91,6 +91,18 @@ RESTORE = [
     Scenario("fixed_remotely", (
         ready("Task_LogFault"), _FAULT, ready("Task_RemoteDiagnosis"), _REMOTE,
         ready("Task_RemoteFix"), _FIXED_REMOTELY, ready("Task_VerifyWithCustomer"), _BACK,
+    ), ("EndEvent_Restored",)),
+    Scenario("the_remote_fix_fails_and_an_engineer_does_it_by_hand", (
+        _FAULT, _REMOTE, ready("Task_RemoteFix"),
+        bpmn_error("Task_RemoteFix", "REMOTE_FIX_FAILED", remote_fix_note="Port does not answer"),
+        ready("Task_RemoteFixByHand"), do("Task_RemoteFixByHand", remote_action="reroute"),
+        ready("Task_VerifyWithCustomer"), _BACK,
+    ), ("EndEvent_Restored",)),
+    Scenario("no_repair_slot_so_a_dispatcher_books_one_by_hand", (
+        _FAULT, _FIELD, ready("Task_DispatchTechnician"),
+        bpmn_error("Task_DispatchTechnician", "NO_REPAIR_SLOT"), ready("Task_DispatchByHand"),
+        do("Task_DispatchByHand", repair_date="2026-03-03", repair_slot="repair_eve",
+           technician_id="T-31"), ready("Task_RepairOnSite"), _REPAIRED, _BACK,
     ), ("EndEvent_Restored",)),
     Scenario("repaired_in_the_field", (
         _FAULT, _FIELD, ready("Task_DispatchTechnician"), _DISPATCHED, _REPAIRED, _BACK,

@@ -61,3 +61,18 @@ def test_an_outage_nobody_clears_gets_a_second_look_after_12_hours(session):
     assert result.signals == 0 and _events(session, "signal_sent") == 0
     linked = _reached(session, "Task_LinkOutage")
     assert linked > 2 and _reached(session, "Task_RemoteDiagnosis") == linked  # looked again
+
+
+def test_simulated_workers_fix_remotely_and_book_the_crew_or_hand_it_to_a_person(session):
+    result = simulate(session, cases=8, days=4, seed=5, end=END, patterns=Patterns(
+        mix={"restore_service": 1.0}, external_error_rate=0.4,
+        true_rates={"area_outage": 0.0, "remote_fix_possible": 0.5, "service_restored": 1.0},
+        **QUIET))
+    assert result.cases == 8 and not result.errors, result.errors[:3]
+    done, errored = _events(session, "external_task_completed"), _events(
+        session, "external_task_bpmn_error")
+    assert result.external == done + errored and done > 0 and errored > 0
+    by_hand = _reached(session, "Task_RemoteFixByHand"), _reached(session, "Task_DispatchByHand")
+    assert sum(by_hand) == errored and all(by_hand)
+    assert _reached(session, "Task_RemoteFix") == _reached(session, "Task_DispatchTechnician") == 0
+    assert result.stuck == 0

@@ -237,13 +237,18 @@ def test_data_stores_are_refused():
     assert "has no data stores" in only(report, "Store_Ref").message
 
 
-def test_a_service_task_is_a_warning_about_human_steps():
-    xml = doc(process(linear('    <bpmn:serviceTask id="Mid" name="Charge card" '
-                             'camunda:type="external" camunda:topic="charge"/>\n')))
+def test_a_service_task_without_a_topic_is_a_warning_about_human_steps():
+    xml = doc(process(linear('    <bpmn:serviceTask id="Mid" name="Charge card"/>\n')))
     report = check(xml)
     warning = only(report, "Mid", "warning")
     assert "runs as a human step: Caseflow does not call services from the model" in warning.message
     assert report.valid and warning.line == line_of(xml, 'id="Mid"')
+
+
+def test_a_service_task_with_a_topic_is_an_external_task_without_a_warning():
+    report = check(doc(process(linear('    <bpmn:serviceTask id="Mid" name="Charge card" '
+                                      'camunda:type="external" camunda:topic="charge"/>\n'))))
+    assert report.valid and [p for p in report.problems if p.element_id == "Mid"] == []
 
 
 def test_a_business_rule_task_is_an_error_about_dmn():

@@ -173,6 +173,23 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("GET", "/api/webhook-deliveries"): ("/api/webhook-deliveries", None, API_ADMINS),
     ("POST", "/api/webhook-deliveries/{delivery_id}/replay"): (
         "/api/webhook-deliveries/{delivery}/replay", {}, API_ADMINS),
+    # external-task workers: tokens of people who work cases; {ext} is held by no worker (409)
+    ("POST", "/api/external-tasks/fetch-and-lock"): (
+        "/api/external-tasks/fetch-and-lock",
+        {"worker_id": "w", "topics": [{"name": "no.such.topic", "lock_duration_ms": 1000}]},
+        API_WORKERS),
+    ("GET", "/api/external-tasks"): ("/api/external-tasks", None, API_WORKERS),
+    ("POST", "/api/external-tasks/{task_id}/complete"): (
+        "/api/external-tasks/{ext}/complete", {"worker_id": "nobody"}, API_WORKERS),
+    ("POST", "/api/external-tasks/{task_id}/failure"): (
+        "/api/external-tasks/{ext}/failure", {"worker_id": "nobody", "error_message": "x"},
+        API_WORKERS),
+    ("POST", "/api/external-tasks/{task_id}/bpmn-error"): (
+        "/api/external-tasks/{ext}/bpmn-error", {"worker_id": "nobody", "error_code": "X"},
+        API_WORKERS),
+    ("POST", "/api/external-tasks/{task_id}/extend-lock"): (
+        "/api/external-tasks/{ext}/extend-lock", {"worker_id": "nobody", "new_duration_ms": 1000},
+        API_WORKERS),
 }
 
 
@@ -209,7 +226,7 @@ class World:
         self.clients = {role: self._client(role) for role in ROLES}
 
     def _people(self, s) -> None:
-        for name in ("deviations.bpmn", "scripts.bpmn"):
+        for name in ("deviations.bpmn", "scripts.bpmn", "external_tasks.bpmn"):
             deploy_file(s, (DATA / name).read_bytes(), filename=name, actor="designer", now=T0,
                         activate=True)
         draft = deploy_file(s, (DATA / "parallel.bpmn").read_bytes(), filename="parallel.bpmn",
@@ -257,9 +274,14 @@ class World:
                           data={"items": "not a list", "spin": False},
                           expected_version=case3.row_version)
         from cases.approvals import ApprovalRequest
+        from cases.external_tasks.models import ExternalTask
         from cases.incidents.models import Incident
 
         self._webhooks(s)
+        open_case(s, actor=agent, now=T0, customer_id=customer.id, process_id="external_tasks",
+                  channel="phone")
+        self.ids["ext"] = s.exec(sa.select(ExternalTask.id)).scalars().one()
+
         self.ids.update(case=case.id, item=item.id, esc=esc.id, case2=case2.id,
                         version=case.definition_id,
                         request=s.exec(sa.select(ApprovalRequest.id)).scalars().one(),
