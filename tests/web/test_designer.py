@@ -306,7 +306,7 @@ def test_dry_run_warns_about_steps_people_often_deviate_at(app, client):
                                                  WorkItem.state == "open")).one()
             dev.skip(s, actor=agent, now=T0, case_id=case_id, expected_version=s.get(Case, case_id).row_version,
                      reason_code="customer_already_confirmed", note="Said so on the phone",
-                     work_item_id=item.id)
+                     work_item_id=item.id, data={"amount": 50})  # "Amount high?" reads it
     token = signed_in(client, "designer")
     upload(client, token, "deviations.bpmn", V2)
     plan = client.get("/designer/migrate?from=1&to=2").text
