@@ -365,6 +365,9 @@ def timeline(session: Session, case: Case, *, names: Mapping[str, str] | None = 
             names[event.element_id] = details.get("title") or event.element_id
         who = ("Caseflow" if event.actor in ("engine", "system")
                else by_username.get(event.actor, event.actor))
+        if details.get("requested_by"):  # people read names, not usernames
+            details["requested_by"] = by_username.get(details["requested_by"],
+                                                      details["requested_by"])
         text = describe(event.type, details, who=who,
                         step=names.get(event.element_id or "", details.get("name") or event.element_id),
                         names=names, people=by_id, reasons=reasons)

@@ -122,10 +122,15 @@ def migrate() -> None:
     from .reason_codes import sync_reason_codes
 
     settings = _settings()
-    upgrade(settings.database_url)
+    before, after = upgrade(settings.database_url)
     with session_scope(make_engine(settings.database_url)) as session:
         sync_reason_codes(session, path=settings.bpmn_dir / "reason_codes.toml")
-    typer.echo(f"Database is up to date: {settings.database_url}")
+    if before is None:
+        typer.echo(f"Created the database at schema {after}: {settings.database_url}")
+    elif before != after:
+        typer.echo(f"Upgraded the database from schema {before} to {after}: {settings.database_url}")
+    else:
+        typer.echo(f"The database is up to date (schema {after}): {settings.database_url}")
 
 
 @app.command()
@@ -163,7 +168,8 @@ def demo() -> None:
 
         opened = seed_demo_cases(session, now=utcnow(), lane_teams=settings.lane_teams)
         if opened:
-            typer.echo(f"Demo cases opened: {', '.join(map(str, opened))} (see /work)")
+            typer.echo(f"Demo cases opened: {', '.join(map(str, opened))} "
+                       "(on the worklist, http://127.0.0.1:8000/work, once the server runs)")
 
 
 @app.command()

@@ -55,8 +55,9 @@ def session_scope(engine: sa.Engine) -> Iterator[Session]:
             raise
 
 
-def upgrade(url: str) -> None:
-    """Run Alembic migrations up to head on the database at `url`."""
+def upgrade(url: str) -> tuple[str | None, str | None]:
+    """Run Alembic migrations up to head on the database at `url`; return the schema revision
+    before and after (None before: the tables were created now)."""
     from alembic import command
     from alembic.config import Config
 
@@ -64,4 +65,18 @@ def upgrade(url: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    before = schema_revision(url)
     command.upgrade(config, "head")
+    return before, schema_revision(url)
+
+
+def schema_revision(url: str) -> str | None:
+    """The Alembic revision the database at `url` is at (None for a database without tables)."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = sa.create_engine(normalize_url(url))
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()

@@ -400,7 +400,10 @@ def test_an_agents_cancellation_waits_for_a_supervisor_who_approves_it(client, w
     assert world.case().status == "cancelled"
     page = boss.get(f"/cases/{world.case_id}").text
     assert "Sam Supervisor approved the request to cancel" in page
-    assert "promise kept" in page and 'id="dialog-' not in page, "a closed case offers no changes"
+    assert 'id="dialog-' not in page, "a closed case offers no changes"
+    assert "promise kept" not in page, "a cancelled case kept no promise"
+    assert re.search(r"approved the request to cancel the case asked by (?!agent\b)\w", page), \
+        "the requester is named as a person, not by username"
     r = boss.post(f"/approvals/{request_id}/approve", data={"csrf_token": boss_csrf, "note": "OK"})
     assert r.status_code == 409
 
