@@ -92,7 +92,7 @@ def test_designer_upload_compare_deploy_migrate(designer_server, page, tmp_path)
     # Compare with the active version: the changes listed and marked on both sides.
     page.get_by_role("link", name="Compare with active v1").click()
     page.wait_for_url(f"{base}/designer/compare?left=1&right=2")
-    page.wait_for_function("document.querySelectorAll('figure.diagram.diagram-ready').length == 2")
+    page.locator("figure.diagram.diagram-ready").nth(1).wait_for()  # both drawn (no eval: CSP)
     changed = page.locator("tr.diff-changed")
     assert changed.count() >= 3
     listing = page.locator("table.diffs").inner_text()
@@ -141,7 +141,7 @@ def test_narrow_screens_and_read_only_view(designer_server, browser, tmp_path):
         _upload(page, tmp_path, FIXED)
         page.wait_for_url(f"{base}/designer/versions/2")
         page.goto(f"{base}/designer/compare?left=1&right=2")
-        page.wait_for_function("document.querySelectorAll('figure.diagram.diagram-ready').length == 2")
+        page.locator("figure.diagram.diagram-ready").nth(1).wait_for()  # both drawn (no eval: CSP)
         screenshot(page, "designer-compare-420")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 440, f"the compare page scrolls sideways ({width}px)"

@@ -70,14 +70,14 @@ def test_comparison_page_shows_both_versions(history_server, page):
     _sign_in(page, history_server)
     page.get_by_role("link", name="Compare v1 with v2").click()
     page.wait_for_selector("figure.diagram:nth-of-type(2).diagram-ready")
-    page.wait_for_function("document.querySelectorAll('figure.diagram.diagram-ready').length == 2")
+    page.locator("figure.diagram.diagram-ready").nth(1).wait_for()  # both drawn (no eval: CSP)
     assert page.get_by_role("heading", name="Did the redesign work? v1 → v2").is_visible()
     row = page.locator('tr[data-element-id="Task_AgreeAppointment"]')
     assert "removed" in row.inner_text()
     screenshot(page, "insights-compare")
     page.set_viewport_size({"width": 420, "height": 800})
     page.reload()
-    page.wait_for_function("document.querySelectorAll('figure.diagram.diagram-ready').length == 2")
+    page.locator("figure.diagram.diagram-ready").nth(1).wait_for()  # both drawn (no eval: CSP)
     screenshot(page, "insights-compare-narrow")
 
 
