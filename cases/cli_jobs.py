@@ -36,7 +36,7 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Run what is due no
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for sig in (os_signal.SIGTERM, os_signal.SIGINT):
-        os_signal.signal(sig, lambda *_: executor._stop.set())
+        os_signal.signal(sig, lambda *_: executor.stop(timeout=0))
     typer.echo(f"Job worker {executor.owner} running; stop with Ctrl-C.")
     executor.loop(poll=poll)
     typer.echo("Job worker stopped.")

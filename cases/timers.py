@@ -20,4 +20,4 @@ def advance_due_timers(session: Session, *, now: datetime, limit: int = 100,
     session.rollback()
     executor = Executor(session.get_bind(), clock=lambda: now, batch=limit, kinds=("timer",),
                         time_limit=time_limit)
-    return executor.run_until_idle(max_rounds=max(1, limit // executor.batch) + 1).done
+    return executor.run_until_idle().done

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from sqlmodel import select
 
-from cases.case_models import Case
 from cases.errors import CaseError, InvalidInput
 from cases.incidents import service as incidents
 from cases.users import User
@@ -27,9 +25,7 @@ def _page(request: Request, session, user: User, *, filters: dict, page: int = 1
                                    element_id=filters["element"] or None,
                                    error=filters["error"] or None,
                                    limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    cases = {c.id: c for c in session.exec(select(Case).where(
-        Case.id.in_({i.case_id for i in rows} or {0}))).all()}
-    context = {"user": user, "rows": rows, "total": total, "cases": cases, "filters": filters,
+    context = {"user": user, "rows": rows, "total": total, "filters": filters,
                "states": STATES, "page": page, "has_next": page * PAGE_SIZE < total,
                "errors": errors or {}, "typed": typed or {}, "message": message,
                "flash": pop_flash(request)}

@@ -11,6 +11,7 @@ from ..case_models import Case
 from ..case_service import engine_action, get_case
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..jobs import service as jobs
+from ..timers import SYSTEM
 from ..users import User
 from .models import Incident
 
@@ -30,7 +31,7 @@ def record_failure(session: Session, *, case_id: int, element_id: str | None, so
     for _ in range(3):  # a person may change the case meanwhile: take the lock again
         case = session.get(Case, case_id, populate_existing=True)
         try:
-            with engine_action(session, actor=_system(), now=now, case_id=case_id,
+            with engine_action(session, actor=SYSTEM, now=now, case_id=case_id,
                                expected_version=case.row_version, statuses=ANY_STATUS,
                                load=False) as action:
                 return _add_failure(session, action.case, element_id=element_id, source=source,
@@ -153,14 +154,3 @@ def search(session: Session, *, state: str | None = "open", process_id: str | No
                         .limit(limit).offset(offset)).all()
     return list(rows), total
 
-
-def open_count(session: Session) -> int:
-    """How many incidents are open (for the navigation badge and health)."""
-    return session.exec(select(sa.func.count()).select_from(Incident)
-                        .where(Incident.state == "open")).one()
-
-
-def _system() -> User:
-    from ..timers import SYSTEM
-
-    return SYSTEM

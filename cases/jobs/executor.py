@@ -114,7 +114,7 @@ class Executor:
             handler = HANDLERS.get(job.kind)
             try:
                 if handler is None:
-                    raise LookupError(f"no handler for jobs of kind '{job.kind}'")
+                    raise LookupError(f"no handler for jobs of kind {job.kind!r}")
                 handler(session, job, ctx)
                 result.done += 1
             except (Retry, service.LeaseLost) as err:
@@ -183,8 +183,7 @@ def _describe(err: BaseException) -> str:
         return str(err)
     if isinstance(err, SystemExit):
         return "the model's code tried to stop the server (SystemExit); it was refused"
-    text = str(err) or type(err).__name__
-    return f"{type(err).__name__}: {text}" if not isinstance(err, LookupError) else text
+    return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
 
 def from_settings(engine: sa.Engine, settings) -> Executor:

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from ..case_models import Case
 from ..case_service import EngineAction, engine_action
 from ..errors import Conflict
+from ..timers import SYSTEM
 from . import service
 from .models import Job
 
@@ -39,12 +40,6 @@ class Context:
     sla_every: timedelta = timedelta(seconds=60)
 
 
-def _system():
-    from ..timers import SYSTEM
-
-    return SYSTEM
-
-
 @contextmanager
 def case_action(session: Session, job: Job, ctx: Context) -> Iterator[EngineAction | None]:
     """The case transaction a case's job runs in: yields None (and drops the job) when the case
@@ -56,7 +51,7 @@ def case_action(session: Session, job: Job, ctx: Context) -> Iterator[EngineActi
         yield None
         return
     try:
-        with engine_action(session, actor=_system(), now=ctx.now, case_id=case.id,
+        with engine_action(session, actor=SYSTEM, now=ctx.now, case_id=case.id,
                            expected_version=case.row_version, statuses=OPEN_OR_HELD,
                            time_limit=ctx.time_limit, lane_teams=ctx.lane_teams,
                            incidents=False) as action:

@@ -171,8 +171,3 @@ def payload_of(job: Job) -> dict:
     """Return a job's payload as a dict."""
     return json.loads(job.payload or "{}")
 
-
-def pending_count(session: Session, *, now: datetime) -> int:
-    """How many jobs are due now (for health and metrics)."""
-    return session.exec(select(sa.func.count()).select_from(Job).where(
-        Job.state == "pending", Job.due_at <= now)).one()

@@ -21,6 +21,7 @@ from engine.store import DefinitionVersion
 from engine.timer_starts import next_start_time
 
 from ..customers import Customer
+from ..timers import SYSTEM
 from . import service
 from .handlers import Context, register
 from .models import Job
@@ -91,8 +92,6 @@ def _system_customer_id(session: Session, *, now: datetime) -> int:
 def fire(session: Session, job: Job, ctx: Context) -> None:
     """Open the case of this firing and schedule the next one, in one transaction."""
     from ..case_service import open_case
-    from ..timers import SYSTEM
-
     customer_id = _system_customer_id(session, now=ctx.now)
     job = service.held(session, job.id, ctx.owner)
     if job is None:
