@@ -161,6 +161,9 @@ class ExportEvent:
 def iter_events(session: Session, f: ExportFilter = ExportFilter()) -> Iterator[ExportEvent]:
     """Yield every event of the selected cases, case by case, in audit order."""
     names = element_names(session, f)
+    versions = {(pid, n): (vid, n) for vid, pid, n in session.execute(
+        sa.select(VERSION.c.id, VERSION.c.process_id, VERSION.c.version)).all()}
+    case_id, at_version = None, (None, None)
     q = (sa.select(EVENT.c.case_id, CASE.c.process_id, VERSION.c.version, CASE.c.channel,
                    CASE.c.status, CASE.c.definition_id, EVENT.c.seq, EVENT.c.at, EVENT.c.type,
                    EVENT.c.actor, EVENT.c.element_id, EVENT.c.details)
@@ -169,7 +172,17 @@ def iter_events(session: Session, f: ExportFilter = ExportFilter()) -> Iterator[
          .where(EVENT.c.case_id.in_(_cases(f))).order_by(EVENT.c.case_id, EVENT.c.seq))
     for row in _stream(session, q):
         details = json.loads(row.details or "{}")
-        element = names.get((row.definition_id, row.element_id), row.element_id)
+        # History as it happened: each event named and versioned by the version the case was on
+        # then (a case migrated later keeps its earlier steps' old names and version).
+        if row.case_id != case_id:
+            case_id, at_version = row.case_id, (row.definition_id, row.version)
+        if row.type == "case_opened":
+            at_version = versions.get((row.process_id, details.get("version")), at_version)
+        definition_id, version = at_version
+        if row.type == "process_migrated":
+            at_version = versions.get((row.process_id, details.get("to_version")), at_version)
+        element = (names.get((definition_id, row.element_id))
+                   or names.get((row.definition_id, row.element_id), row.element_id))
         if row.type in STEP_EVENTS and element:
             activity = element
         elif element:
@@ -178,7 +191,7 @@ def iter_events(session: Session, f: ExportFilter = ExportFilter()) -> Iterator[
             activity = _label(row.type)
         reason = details.get("reason_code")
         yield ExportEvent(
-            row.case_id, row.process_id, row.version, row.channel, row.status, row.seq,
+            row.case_id, row.process_id, version, row.channel, row.status, row.seq,
             row.at, row.type, activity,
             LIFECYCLE.get(row.type, "complete"), row.actor, row.element_id,
             DEVIATION_EVENTS.get(row.type) if reason else None, reason,
