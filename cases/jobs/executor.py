@@ -169,6 +169,12 @@ class Executor:
         self._thread = threading.Thread(target=self.loop, args=(poll,), name="caseflow-jobs",
                                         daemon=True)
         self._thread.start()
+        log.info("job executor %s started, polling every %s s", self.owner, poll)
+
+    @property
+    def running(self) -> bool:
+        """Whether the background loop's thread is alive (for /api/ready)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self, timeout: float = 10) -> None:
         """Ask the loop to stop after the job at hand and wait for it."""
