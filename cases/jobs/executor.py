@@ -146,6 +146,8 @@ class Executor:
                                           source=job.kind, error=error, now=now, job_id=job.id,
                                           attempts=job.attempts)
                 result.incidents.append(incident.id)
+                log.warning("incident %s open on case %s at %s after job %s failed for good",
+                            incident.id, job.case_id, element or job.kind, job.id)
             except Exception:  # noqa: BLE001 - the job stays failed and visible either way
                 session.rollback()
                 log.exception("could not record the incident of job %s", job.id)

@@ -254,3 +254,61 @@ def test_one_json_log_line_per_request_with_route_status_duration_and_user(world
     assert line["path"] == f"/api/cases/{case.json()['id']}"
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
     assert line["message"] == "GET /api/cases/{case_id} 200"
+
+
+def test_the_app_logs_migrations_deploys_and_activations_at_info(tmp_path, caplog):
+    from cases.db import upgrade
+    from cases.definitions import activate
+
+    caplog.set_level(logging.INFO, logger="caseflow")
+    url = f"sqlite:///{tmp_path / 'logged.sqlite3'}"
+    upgrade(url)
+    app = create_app(Settings(database_url=url, secret_key="x" * 40))
+    with Session(app.state.engine, expire_on_commit=False) as s:
+        first = deploy_file(s, (DATA / "deviations.bpmn").read_bytes(), filename="deviations.bpmn",
+                            actor="dana", now=T0, activate=False)
+        activate(s, actor="dana", now=T0, definition_id=first.versions[0].id)
+    app.state.engine.dispose()
+    said = [(r.name, r.getMessage()) for r in caplog.records if r.name.startswith("caseflow")]
+    assert any(name == "caseflow.db" and text.startswith("database schema upgraded from nothing")
+               for name, text in said)
+    assert ("caseflow.definitions",
+            "deployed dev_process v1 from deviations.bpmn by dana: draft") in said
+    assert ("caseflow.definitions", "activated dev_process v1 by dana") in said
+
+
+CHILD = """
+from fastapi.testclient import TestClient
+from cases.settings import Settings
+from web.app import create_app
+app = create_app(Settings(database_url={url!r}, secret_key="x" * 40))
+client = TestClient(app)
+for _ in range({n}):
+    assert client.get("/api/health").status_code == 200
+"""
+
+
+def test_with_a_multiprocess_folder_the_counts_of_all_workers_add_up(tmp_path, monkeypatch):
+    """Several uvicorn workers share PROMETHEUS_MULTIPROC_DIR; any one answers for all."""
+    import os
+    import subprocess
+    import sys
+
+    from cases.db import upgrade
+    from tests.conftest import ROOT
+
+    url = f"sqlite:///{tmp_path / 'workers.sqlite3'}"
+    upgrade(url)
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    for n in (3, 4):  # two worker processes, one after the other
+        subprocess.run([sys.executable, "-c", CHILD.format(url=url, n=n)], env=env, cwd=ROOT,
+                       check=True, timeout=300, capture_output=True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    app = create_app(Settings(database_url=url, secret_key="x" * 40, metrics_token=METRICS_TOKEN))
+    samples = _metrics(TestClient(app))
+    assert _value(samples, "caseflow_http_requests_total", method="GET", route="/api/health",
+                  status="200") == 7
+    assert _value(samples, "caseflow_job_queue_depth") == 0  # read from the database as before
+    app.state.engine.dispose()
