@@ -93,8 +93,12 @@ def explain(err: Exception) -> tuple[list[str], int]:
         return [f"{err.filename} is a folder; give a file"], 1
     if isinstance(err, PermissionError):
         return [f"Not allowed to read or write {err.filename or err}: check its permissions"], 1
-    if isinstance(err, InvalidBpmn):
-        return [f"{p.element_id or ''} line {p.line or '?'}: {p.message}" for p in err.problems][:5], 1
+    if isinstance(err, InvalidBpmn):  # commands list every problem themselves; this is the rest
+        first = err.problems[0] if err.problems else None
+        more = f" (and {len(err.problems) - 1} more: see `caseflow validate FILE`)" \
+            if len(err.problems) > 1 else ""
+        where = f"{first.element_id} line {first.line or '?'}: " if first and first.element_id else ""
+        return [f"not deployed: {where}{first.message if first else err}{more}"], 1
     if isinstance(err, CaseError):
         return [str(err)], 1
     return [f"unexpected error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",

@@ -13,9 +13,10 @@ from datetime import datetime, timezone
 
 from .correlation import current_request_id
 
-# Attributes every LogRecord has; anything else on a record came from `extra=`.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime",
-                                                                          "taskName"}
+# Attributes every LogRecord has; anything else on a record came from `extra=` (uvicorn's
+# color_message repeats the message with terminal colours).
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "taskName", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
