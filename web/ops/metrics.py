@@ -64,8 +64,10 @@ def _after_commit(session) -> None:
         counter.labels(label).inc()
 
 
-def _after_rollback(session) -> None:
-    session.info.pop(_PENDING, None)
+def _after_transaction_end(session, transaction) -> None:
+    # Rolled back or closed without a commit: what it wrote never happened.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def count_committed_events() -> None:
@@ -73,7 +75,7 @@ def count_committed_events() -> None:
     if not sa.event.contains(OrmSession, "after_flush", _after_flush):
         sa.event.listen(OrmSession, "after_flush", _after_flush)
         sa.event.listen(OrmSession, "after_commit", _after_commit)
-        sa.event.listen(OrmSession, "after_rollback", _after_rollback)
+        sa.event.listen(OrmSession, "after_transaction_end", _after_transaction_end)
 
 
 # ---- read at scrape time --------------------------------------------------------------------
