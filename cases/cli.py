@@ -10,10 +10,12 @@ import typer
 from engine.clock import utcnow
 from engine.errors import InvalidBpmn
 
+from .cli_errors import CaseflowGroup, SettingsInvalid, settings_problems
 from .db import make_engine, session_scope, upgrade
 from .settings import Settings
 
-app = typer.Typer(help="Caseflow: BPMN processes with adaptive case handling.", no_args_is_help=True)
+app = typer.Typer(help="Caseflow: BPMN processes with adaptive case handling.", no_args_is_help=True,
+                  cls=CaseflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
@@ -29,17 +31,29 @@ DEMO_USERS = [
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"caseflow {version('caseflow')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                            help="Print the version and exit.")) -> None:
+    """Caseflow: BPMN processes with adaptive case handling."""
+
+
 def _settings() -> Settings:
     """Return the Settings; bad configuration ends the command with one line per problem."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     try:
         return Settings()
-    except ValidationError as err:
-        for error in err.errors():
-            typer.echo(f"Caseflow cannot start: {error['msg'].removeprefix('Value error, ')}",
-                       err=True)
-        raise typer.Exit(2) from None
+    except (ValidationError, SettingsError) as err:
+        raise SettingsInvalid(settings_problems(err)) from None
 
 
 def _print_problems(problems) -> None:
@@ -69,9 +83,16 @@ def validate(file: Path, as_json: bool = typer.Option(False, "--json", help="Pri
 
 
 @app.command()
-def deploy(files: list[Path], activate: bool = typer.Option(False, help="Make it the active version."),
+def deploy(files: list[Path],
+           activate: bool = typer.Option(True, "--activate/--draft",
+                                         help="Make them the active versions (default), or only "
+                                              "store drafts (as `caseflow upload` does)."),
            actor: str = typer.Option("cli", help="Who deploys (recorded).")) -> None:
-    """Deploy BPMN files as new definition versions (the same bytes again are the same version)."""
+    """Deploy BPMN files: new cases start on them (the same bytes again are the same version).
+
+    A retired version's bytes do not bring it back while another version is active; that takes
+    `caseflow activate PROCESS VERSION`.
+    """
     from engine.store import content_hash, list_versions
     from engine.xmlsafe import process_ids
 
@@ -192,12 +213,40 @@ def sla(every: float = typer.Option(0, help="Repeat every N seconds (0: one swee
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
-    """Serve the web app and the JSON API."""
+def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False,
+          migrate_first: bool = typer.Option(False, "--migrate",
+                                             help="Migrate the database first if it is behind.")
+          ) -> None:
+    """Serve the web app and the JSON API (refuses a database that is not migrated)."""
     import uvicorn
 
-    _settings()  # fail early with a clear message on bad configuration
-    uvicorn.run("web.app:app_from_env", factory=True, host=host, port=port, reload=reload)
+    from .logs import logging_config
+
+    settings = _settings()  # fail early with a clear message on bad configuration
+    _ready_schema(settings, migrate_first)
+    uvicorn.run("web.app:app_from_env", factory=True, host=host, port=port, reload=reload,
+                log_config=logging_config(settings.log_format, settings.log_level),
+                access_log=False)
+
+
+def _ready_schema(settings: Settings, migrate_first: bool) -> None:
+    """Refuse to serve a database whose schema is not at head, or migrate it with --migrate."""
+    from .db import schema_status
+
+    engine = make_engine(settings.database_url)
+    try:
+        current, head = schema_status(engine)
+    finally:
+        engine.dispose()
+    if current == head:
+        return
+    if not migrate_first:
+        at = ", ".join(sorted(current)) or "no Caseflow tables"
+        typer.echo(f"Caseflow: the database is not migrated (it has {at}; this Caseflow needs "
+                   f"{', '.join(sorted(head))}): run `caseflow migrate`, or `caseflow serve "
+                   "--migrate`.", err=True)
+        raise typer.Exit(3)
+    migrate()
 
 
 @users_app.command("create")

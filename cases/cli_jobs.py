@@ -4,7 +4,6 @@ Imported at the end of cases/cli.py to register on its app."""
 from __future__ import annotations
 
 import json
-import logging
 import signal as os_signal
 from typing import Annotated, Optional
 
@@ -34,7 +33,11 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Run what is due no
         typer.echo(f"ran {r.done} job(s), {r.failed} failed attempt(s), {r.retried_later} left "
                    f"for later, {len(r.incidents)} incident(s) opened")
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from logging.config import dictConfig
+
+    from .logs import logging_config
+
+    dictConfig(logging_config(settings.log_format, settings.log_level))
     for sig in (os_signal.SIGTERM, os_signal.SIGINT):
         os_signal.signal(sig, lambda *_: executor.stop(timeout=0))
     typer.echo(f"Job worker {executor.owner} running; stop with Ctrl-C.")

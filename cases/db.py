@@ -1,7 +1,9 @@
 """Database engine and sessions: SQLite (WAL) by default, PostgreSQL by URL."""
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -9,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger("caseflow.db")
 
 
 def normalize_url(url: str) -> str:
@@ -67,7 +70,10 @@ def upgrade(url: str) -> tuple[str | None, str | None]:
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     before = schema_revision(url)
     command.upgrade(config, "head")
-    return before, schema_revision(url)
+    after = schema_revision(url)
+    if before != after:
+        log.info("database schema upgraded from %s to %s", before or "nothing", after)
+    return before, after
 
 
 def schema_revision(url: str) -> str | None:
@@ -80,3 +86,27 @@ def schema_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+@lru_cache(maxsize=1)
+def schema_heads() -> frozenset[str]:
+    """The Alembic head revision(s) this Caseflow's migrations lead to (read once)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def current_revisions(conn: sa.Connection) -> frozenset[str]:
+    """The revision(s) the connected database is at (empty: no Caseflow tables)."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return frozenset()
+    return frozenset(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def schema_status(engine: sa.Engine) -> tuple[frozenset[str], frozenset[str]]:
+    """(current, head) revisions of the database behind `engine`; equal when it is migrated."""
+    with engine.connect() as conn:
+        return current_revisions(conn), schema_heads()

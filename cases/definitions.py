@@ -2,6 +2,7 @@
 (service layer: one commit per action)."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from engine.xmlsafe import MAX_BYTES, parse_bpmn_xml
 from .case_models import Case
 from .errors import NotFound
 
+log = logging.getLogger("caseflow.definitions")
 
 @dataclass(frozen=True)
 class DeployResult:
@@ -37,6 +39,9 @@ def deploy_file(session: Session, data: bytes, *, filename: str, actor: str | No
     _sync_timer_starts(session, now)
     session.commit()
     new = [(v.process_id, v.content_hash) not in before for v in versions]
+    for version, fresh in zip(versions, new):
+        log.info("%s %s v%s from %s by %s: %s", "deployed" if fresh else "deployed again",
+                 version.process_id, version.version, filename, actor, version.status)
     return DeployResult(versions, new)
 
 
@@ -155,6 +160,7 @@ def activate(session: Session, *, actor: str, now: datetime, definition_id: int)
     store.activate_version(session, version, now=now, actor=actor)
     _sync_timer_starts(session, now)
     session.commit()
+    log.info("activated %s v%s by %s", version.process_id, version.version, actor)
     return version
 
 
@@ -164,6 +170,7 @@ def retire(session: Session, *, actor: str, now: datetime, definition_id: int) -
     store.retire_version(session, version, now=now, actor=actor)
     _sync_timer_starts(session, now)
     session.commit()
+    log.info("retired %s v%s by %s", version.process_id, version.version, actor)
     return version
 
 

@@ -25,6 +25,7 @@ from engine.store import utc_column
 
 from .audit_key import configured_audit_key
 from .case_models import Case
+from .correlation import current_request_id
 from .outbox.models import PUBLISHED, OutboxEvent, new_event_id
 
 # Engine event type -> case event type (same name where it already reads as subject + verb).
@@ -84,8 +85,16 @@ def stored_hash(event: CaseEvent, key: bytes | None, prev_hash: str | None) -> s
 
 def record(session: Session, case: Case, type: str, *, actor: str, at: datetime,
            element_id: str | None = None, details: Mapping[str, Any] | None = None) -> CaseEvent:
-    """Append an event to the case's chain, and to the outbox if published (session.add only)."""
-    details = json.loads(canonical_json(dict(details or {})))
+    """Append an event to the case's chain, and to the outbox if published (session.add only).
+
+    An event written while serving an HTTP request carries its id (`request_id` in details,
+    covered by the hash like every other detail), so the request's log line leads to it.
+    """
+    details = dict(details or {})
+    request_id = current_request_id()
+    if request_id and "request_id" not in details:
+        details["request_id"] = request_id
+    details = json.loads(canonical_json(details))
     seq = case.event_seq + 1
     digest = event_hash(key=configured_audit_key(), prev_hash=case.event_hash, case_id=case.id,
                         seq=seq, type=type, actor=actor, at=at, element_id=element_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,40 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 8
     webhook_timeout: float = 5.0
     webhook_dispatch_every: float = 2.0
+    # Operators (README "Running it"): log lines as JSON (one object a line) or plain text, the
+    # least level logged, and the bearer token Prometheus sends to /metrics (admins may look too).
+    log_format: Literal["json", "plain"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_token: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        import sqlalchemy as sa
+
+        try:
+            backend = sa.engine.make_url(value).get_backend_name()
+        except Exception:  # noqa: BLE001 - any unparsable address gets the same advice
+            backend = None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError("give sqlite:///path/to/file.sqlite3 or "
+                             "postgresql://user:password@host:5432/database")
+        return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lowercase(cls, value):
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if value.strip().lower() in PLACEHOLDER_SECRETS or len(value.strip()) < 32:
+            raise ValueError("use a long random value (at least 32 characters), or leave it "
+                             "unset so that only admins can read /metrics")
+        return value.strip()
 
     @field_validator("script_time_limit")
     @classmethod

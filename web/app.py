@@ -21,7 +21,7 @@ from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
 from . import (admin_webhooks, api, api_events, api_external, api_webhooks, designer, incidents,
-               insights, pages, refusals, work)
+               insights, ops, pages, refusals, work)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
 from .security_headers import SecurityHeaders
@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_webhooks.router, prefix="/api")
     app.include_router(api_external.router, prefix="/api")
     _add_error_handlers(app)
+    ops.install(app)  # request ids, request log, /metrics, /api/ready (web/ops)
     return app
 
 

@@ -58,6 +58,7 @@ def current_user(request: Request, session: SessionDep) -> User:
     if user is None:
         request.session.pop(SESSION_FIELD, None)
         raise LoginRequired()
+    request.state.user = user.username  # for the request's log line (web/ops)
     return user
 
 
@@ -93,6 +94,7 @@ def api_user(request: Request, session: SessionDep) -> User:
         if user is None:
             raise HTTPException(status_code=401, detail="That API token is unknown or revoked, "
                                                         "or its user is no longer active.")
+        request.state.user = user.username  # for the request's log line (web/ops)
         return user
     user = current_user(request, session)
     if request.method not in SAFE_METHODS:

@@ -146,6 +146,8 @@ class Executor:
                                           source=job.kind, error=error, now=now, job_id=job.id,
                                           attempts=job.attempts)
                 result.incidents.append(incident.id)
+                log.warning("incident %s open on case %s at %s after job %s failed for good",
+                            incident.id, job.case_id, element or job.kind, job.id)
             except Exception:  # noqa: BLE001 - the job stays failed and visible either way
                 session.rollback()
                 log.exception("could not record the incident of job %s", job.id)
@@ -169,6 +171,12 @@ class Executor:
         self._thread = threading.Thread(target=self.loop, args=(poll,), name="caseflow-jobs",
                                         daemon=True)
         self._thread.start()
+        log.info("job executor %s started, polling every %s s", self.owner, poll)
+
+    @property
+    def running(self) -> bool:
+        """Whether the background loop's thread is alive (for /api/ready)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self, timeout: float = 10) -> None:
         """Ask the loop to stop after the job at hand and wait for it."""

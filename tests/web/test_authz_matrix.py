@@ -59,6 +59,10 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("GET", "/redoc"): ("/redoc", None, PUBLIC),
     ("GET", "/static"): ("/static/css/caseflow.css", None, PUBLIC),
     ("GET", "/api/health"): ("/api/health", None, PUBLIC),
+    # probes for load balancers (web/ops): public, they say only which check failed
+    ("GET", "/api/ready"): ("/api/ready", None, PUBLIC),
+    # Prometheus with CASEFLOW_METRICS_TOKEN (unset here), or an admin (session or API token)
+    ("GET", "/metrics"): ("/metrics", None, API_ADMINS),
     # any signed-in person
     ("GET", "/"): ("/", None, SIGNED_IN),
     ("GET", "/cases/{case_id}/diagram.bpmn"): ("/cases/{case}/diagram.bpmn", None, SIGNED_IN),
