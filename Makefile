@@ -29,7 +29,7 @@ run: $(STAMP)
 	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow migrate
 	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow simulate --cases 80 --days 42 --seed 1 --once
 	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow demo
-	CASEFLOW_DEMO_MODE=true $(BIN)/caseflow serve --host 127.0.0.1 --port 8000
+	CASEFLOW_DEMO_MODE=true CASEFLOW_LOG_FORMAT=plain $(BIN)/caseflow serve --host 127.0.0.1 --port 8000
 
 # Two processes (one per core), whole files each: module fixtures stay shared within a file.
 test: $(TEST_STAMP)
