@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from cases import definitions as defs
 from cases import insights
+from cases import modeler as edits
 from engine.clock import utcnow
 from engine.errors import Problem
 
@@ -79,14 +80,12 @@ def save_draft(request: Request, definition_id: PathId, user: CurrentUser, sessi
                                  "limit for one BPMN file. Nothing was stored.")]
         status = 413
     else:
-        result = defs.upload_file(session, data, filename=version.filename, actor=user.username,
-                                  now=utcnow(), max_bytes=limit)
+        result = edits.save_edit(session, base_id=version.id, data=data, actor=user.username,
+                                 now=utcnow(), max_bytes=limit)
         warnings = list(result.warnings)
         if result.stored:
             return _saved(request, version, result)
         problems = list(result.problems)
-        if not problems:  # validation passed but the version's process is gone
-            problems = [_lost_process(version)]
     if _wants_json(request):
         return JSONResponse({"stored": False, "problems": [_problem_dict(p) for p in problems],
                              "warnings": [_problem_dict(w) for w in warnings]},
@@ -95,18 +94,9 @@ def save_draft(request: Request, definition_id: PathId, user: CurrentUser, sessi
                  warnings=warnings, status_code=status)
 
 
-def _lost_process(version) -> Problem:
-    return defs.refusal(f"The drawing no longer has the process '{version.process_id}'. A new "
-                        "version keeps its process id: set it back in the properties of the "
-                        "process (or pool), or upload the file as a new process instead.")
-
-
 def _saved(request: Request, version, result):
     """Answer a stored draft: where it is and what changed (or that it is not new)."""
-    mine = next((v for v in result.versions if v.process_id == version.process_id), None)
-    if mine is None:  # stored, but the process the designer edited is not among the versions
-        return JSONResponse({"stored": False, "problems": [_problem_dict(_lost_process(version))],
-                             "warnings": []}, status_code=422)
+    mine = next(v for v in result.versions if v.process_id == version.process_id)
     new = result.new[result.versions.index(mine)]
     message = (f"Saved as draft {mine.process_id} v{mine.version}. Compare it with the active "
                "version, then deploy it." if new else

@@ -113,7 +113,7 @@
       if (!isProcess && !isStep) return groups;
       var entries = [{ id: "caseflow-sla", component: SlaEntry, isEdited: B.isTextFieldEntryEdited }];
       if (isProcess) entries.push({ id: "caseflow-phase", component: PhaseEntry, isEdited: B.isSelectEntryEdited });
-      groups.splice(1, 0, { id: "caseflow", label: "Caseflow", entries: entries });
+      groups.splice(1, 0, { id: "caseflow", label: "Caseflow", entries: entries, shouldOpen: true });
       return groups;
     };
   };

@@ -31,9 +31,27 @@ window.CaseflowBpmn = { Modeler, BpmnPropertiesPanelModule, BpmnPropertiesProvid
 JS
 node_modules/.bin/esbuild entry.js --bundle --minify --format=iife --target=es2020 \
   --legal-comments=none --metafile=meta.json --outfile="$OUT/bpmn-js-modeler.min.js"
+# The properties panel writes two containers with style attributes, which a CSP without
+# 'unsafe-inline' refuses: move those two styles into the stylesheet (appended below).
+node -e '
+const fs = require("fs"), f = process.argv[1];
+let js = fs.readFileSync(f, "utf8");
+for (const [from, to] of [
+  [" style=\"height: 100%\" tabindex=\"-1\" class=\"bio-properties-panel-container\"", " tabindex=\"-1\" class=\"bio-properties-panel-container\""],
+  [" style=\"flex: none; height: auto\" class=\"bio-properties-panel ", " class=\"bio-properties-panel "]]) {
+  if (js.split(from).length !== 2) throw new Error("expected once: " + from);
+  js = js.replace(from, to);
+}
+// (the align and distribute icons carry style attributes too, but they are drawn as data: images)
+if (/["\x27]<(div|span|a|p|button|ul|li)\s[^"\x27]*style=/.test(js)) throw new Error("another style attribute in HTML markup");
+fs.writeFileSync(f, js);
+' "$OUT/bpmn-js-modeler.min.js"
 cat node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css \
   node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css \
   > "$OUT/bpmn-js-modeler.css"
+printf '%s\n' '/* moved out of style attributes by build-modeler.sh (CSP) */' \
+  '.bio-properties-panel-container { height: 100%; }' \
+  '.bio-properties-panel-header-container { flex: none; height: auto; }' >> "$OUT/bpmn-js-modeler.css"
 # The licence of every package the bundle contains, from esbuild's list of inputs.
 node -e '
 const fs = require("fs"), path = require("path");
