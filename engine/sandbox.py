@@ -8,6 +8,8 @@ evaluated in the server instead: they cannot loop or grow, and a worker round tr
 """
 from __future__ import annotations
 
+import logging
+
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
@@ -28,6 +30,7 @@ __all__ = ["DEFAULT_TIME_LIMIT", "SandboxEnvironment", "SandboxError", "ScriptEr
            "new_script_engine"]
 
 DEFAULT_TIME_LIMIT = 2.0
+SCRIPT_LOG = logging.getLogger("caseflow.scripts")  # what model scripts print()
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -57,6 +60,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         reply = self.pool.run({"mode": "exec", "source": script, "context": dict(context),
                                "external": dict(external_context or {}), "limit": self.time_limit},
                               self.time_limit)
+        if reply.get("printed"):
+            SCRIPT_LOG.info("script printed: %s", reply["printed"].rstrip())
         context.update(reply["data"])
         for key in reply["deleted"]:
             context.pop(key, None)
