@@ -40,6 +40,12 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         super().__init__({})
         self.time_limit = time_limit
         self._pool = pool
+        self.printed: list[str] = []  # print() output not yet taken into the case's events
+
+    def take_printed(self) -> str:
+        """Return and forget what scripts printed since the last call ('' when nothing)."""
+        text, self.printed = "".join(self.printed), []
+        return text
 
     @property
     def pool(self) -> ScriptPool:
@@ -61,7 +67,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
                                "external": dict(external_context or {}), "limit": self.time_limit},
                               self.time_limit)
         if reply.get("printed"):
-            SCRIPT_LOG.info("script printed: %s", reply["printed"].rstrip())
+            SCRIPT_LOG.debug("script printed: %s", reply["printed"].rstrip())
+            self.printed.append(reply["printed"])
         context.update(reply["data"])
         for key in reply["deleted"]:
             context.pop(key, None)
