@@ -13,7 +13,7 @@ import base64
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from cases import definitions as defs
@@ -63,11 +63,17 @@ def modeler(request: Request, definition_id: PathId, user: CurrentUser, session:
 
 @router.post("/designer/versions/{definition_id}/edit", dependencies=[Depends(require_csrf)])
 def save_draft(request: Request, definition_id: PathId, user: CurrentUser, session: SessionDep,
-               _editor: Editor, bpmn: Annotated[str, Form()] = ""):
-    """Validate the edited XML like an upload; store it as a draft or say what is wrong."""
+               _editor: Editor, bpmn: Annotated[str, Form()] = "",
+               file: Annotated[UploadFile | None, File()] = None):
+    """Validate the edited XML like an upload; store it as a draft or say what is wrong.
+
+    The page sends the drawing as a file part (a form field is capped at 1 MB by the form
+    parser); `bpmn` is the same XML as a plain field.
+    """
     version = _version_or_404(session, definition_id)
     limit = request.app.state.settings.max_upload_bytes
-    data = bpmn.encode("utf-8")
+    data = file.file.read(limit + 1) if file is not None else bpmn.encode("utf-8")
+    bpmn = data.decode("utf-8", "replace")
     problems: list[Problem] = []
     warnings: list[Problem] = []
     status = 422

@@ -42,11 +42,12 @@ def _sign_in(page, base):
 
 
 def _billing_version(db) -> int:
+    """Version 1 of billing_inquiry: the one with the simulated cases."""
     engine = make_engine(f"sqlite:///{db}")
     with Session(engine) as s:
         found = s.exec(select(DefinitionVersion.id).where(
             DefinitionVersion.process_id == "billing_inquiry",
-            DefinitionVersion.status == "active")).one()
+            DefinitionVersion.version == 1)).one()
     engine.dispose()
     return found
 

@@ -3,6 +3,9 @@ scripts, scope introspection refused, optional enums without values, plain words
 Every scenario runs plain and after a save/restore round trip."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from engine.definitions import compile_processes
@@ -122,3 +125,18 @@ def test_ids_inside_extension_elements_are_not_bpmn_ids():
     report = validate_bpmn(_file(body))
     assert report.valid, report.problems
     assert not [p for p in report.problems if "amount" in p.message]
+
+
+CORPUS = Path(__file__).parents[2].parent / "shared" / "corpus"
+RAW = re.compile(r"\b[A-Z]\w*(Error|Exception)\b|'node'|NoneType|object has no attribute|"
+                 r"Traceback")
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS}")
+def test_no_message_on_real_files_is_python_error_text():
+    seen = 0
+    for path in sorted(CORPUS.glob("*/*.bpmn")):
+        for problem in validate_bpmn(path.read_bytes(), path.name).problems:
+            seen += 1
+            assert not RAW.search(problem.message), (path.name, problem.message)
+    assert seen > 50

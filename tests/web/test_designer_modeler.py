@@ -104,6 +104,20 @@ def test_without_javascript_a_refusal_gives_the_modeler_back_with_the_drawing(ap
     assert ok.status_code == 303 and ok.headers["location"] == "/designer/versions/2"
 
 
+def test_a_large_drawing_is_sent_as_a_file_part(app, client):
+    token = signed_in(client, "designer")
+    notes = "Read the whole contract first. " * 50_000  # 1.5 MB: over the 1 MB form-field cap
+    big = EDITED.replace('<bpmn:userTask id="Review" name="Review the order" />',
+                         '<bpmn:userTask id="Review" name="Review the order"><bpmn:documentation>'
+                         f'{notes}</bpmn:documentation></bpmn:userTask>')
+    assert len(big) > 1024 * 1024
+    answer = client.post("/designer/versions/1/edit", data={"csrf_token": token},
+                         files={"file": ("drawing.bpmn", big.encode(), "application/xml")},
+                         headers=JSON)
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["version"] == 2
+
+
 def test_a_save_without_the_csrf_token_is_refused(app, client):
     signed_in(client, "designer")
     answer = client.post("/designer/versions/1/edit", data={"bpmn": EDITED}, headers=JSON)

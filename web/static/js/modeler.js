@@ -198,7 +198,8 @@
     this.say("Saving and checking…");
     this.modeler.saveXML({ format: true }).then(function (result) {
       var body = new FormData(self.form);
-      body.set("bpmn", result.xml);
+      body.delete("bpmn");  // sent as a file part: form fields are capped at 1 MB
+      body.set("file", new Blob([result.xml], { type: "application/xml" }), "drawing.bpmn");
       return fetch(self.form.action, { method: "POST", body: body, credentials: "same-origin",
                                         headers: { Accept: "application/json" } });
     }).then(function (r) {
