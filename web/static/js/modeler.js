@@ -203,8 +203,12 @@
       return fetch(self.form.action, { method: "POST", body: body, credentials: "same-origin",
                                         headers: { Accept: "application/json" } });
     }).then(function (r) {
-      return r.json().catch(function () { return { stored: false, problems: [
-        { message: "The server answered " + r.status + " without saying why. Nothing was stored; try again." }] }; });
+      return r.json().catch(function () {
+        var why = r.status === 403 ? "your sign-in or this page has expired (403)" :
+          r.status === 413 ? "the drawing is larger than Caseflow accepts (413)" :
+          "the server answered " + r.status;
+        return { stored: false, problems: [{ message: "Not saved: " + why + ". Nothing was stored; your drawing is still here." }] };
+      });
     }).then(function (answer) {
       if (answer.stored) {
         self.say(answer.message + " Opening it…", "ok");
