@@ -165,7 +165,7 @@
     load(this.form.dataset.bpmnUrl)
       .then(function (xml) { return self.modeler.importXML(xml); })
       .then(function () {
-        self.modeler.get("canvas").zoom("fit-viewport", "auto");
+        self.fit();
         self.markFaults(self.readProblems());
         self.save.disabled = false;
         document.body.classList.add("modeler-ready");
@@ -184,6 +184,18 @@
     this.modeler.get("eventBus").on("elements.changed", function () {
       if (self.heatOn.checked) self.paintFills();
     });
+  };
+
+  // Fit the drawing to the canvas, leaving the palette's strip on the left free.
+  Page.prototype.fit = function () {
+    var canvas = this.modeler.get("canvas");
+    canvas.zoom("fit-viewport", "auto");
+    var palette = document.querySelector("#modeler-canvas .djs-palette");
+    var box = canvas.viewbox();
+    // On a narrow screen the palette covers too much to leave free: show the whole drawing.
+    if (!palette || !box.scale || box.outer.width < 700) return;
+    var free = (palette.offsetLeft + palette.offsetWidth + 12) / box.scale;
+    canvas.viewbox({ x: box.x - free, y: box.y, width: box.width + free, height: box.height + free * box.height / box.width });
   };
 
   Page.prototype.readProblems = function () {
