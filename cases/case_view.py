@@ -500,7 +500,9 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
         "timer_fired": lambda: f"The timer {s} fired",
         "message_received": lambda: f"A message arrived at {s}",
         "end_reached": lambda: f"The process reached {s}",
-        "script_ran": lambda: f"Caseflow ran {s}",
+        "script_ran": lambda: f"Caseflow ran {s}" + (
+            f"; it printed: {details['printed'].strip()}" if details.get("printed") else ""),
+        "script_printed": lambda: f"A script of {s} printed: {details.get('printed', '').strip()}",
         "task_data_corrected": lambda: f"{who} corrected {s}: " + ", ".join(
             f"{k} from {(details.get('old') or {}).get(k)!r} to {v!r}"
             for k, v in sorted((details.get("new") or {}).items())) + why,

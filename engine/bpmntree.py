@@ -14,7 +14,7 @@ from typing import Iterator
 from lxml import etree
 
 from .errors import Problem
-from .parser import BPMN_NS
+from .parser import BPMN_NS, is_black_box
 
 SCOPES = frozenset({"process", "subProcess", "transaction", "adHocSubProcess"})
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -121,7 +121,8 @@ class Model:
 
     @cached_property
     def executable(self) -> list[etree._Element]:
-        return [p for p in self.processes if p.get("id") and is_executable(p)]
+        return [p for p in self.processes
+                if p.get("id") and is_executable(p) and not is_black_box(p)]
 
     @cached_property
     def runnable(self) -> list[etree._Element]:

@@ -11,6 +11,7 @@ from lxml import etree
 from .bpmntree import Model, bpmn, describe, element_name, kind, local, problem, scope_of
 from .errors import Problem
 from .external import external_topic
+from .parser import is_black_box
 
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -78,7 +79,7 @@ def check_processes(m: Model) -> list[Problem]:
     """Report non-executable processes, a file with nothing to run, and missing start/end events."""
     found = []
     for process in m.processes:
-        if process in m.executable:
+        if process in m.executable or is_black_box(process):
             continue
         found.append(problem(process, f"{_process_label(process)} is marked not executable "
                              "(isExecutable=\"false\"), so Caseflow will not run it. Mark it "

@@ -8,6 +8,9 @@ Decisions recorded here (see README "Engine decisions"):
   are accepted as literals; anything else is treated as a Python expression, as SpiffWorkflow does.
 - Exclusive gateways are `RoutableExclusiveGateway`, so decisions can be overridden.
 - A sequenceFlow without an id gets a stable one (`Flow_<source>_<target>`) before parsing.
+- Camunda 7 multi-instance (camunda:collection / camunda:elementVariable) is rewritten as BPMN
+  loopDataInputRef / inputDataItem before parsing; black-box pools (processes without flow
+  nodes) are dropped before parsing, as nothing of them runs.
 - Start events are `CaseflowStartEvent`: error and escalation starts of event subprocesses are
   read, and `isInterrupting` is honoured.
 """
@@ -82,8 +85,60 @@ def name_anonymous_flows(root: etree._Element) -> None:
         taken.add(candidate)
 
 
+_FLOW_ELEMENTS = frozenset({
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "task", "userTask", "manualTask", "serviceTask", "scriptTask", "businessRuleTask", "sendTask",
+    "receiveTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
+    "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
+    "complexGateway", "sequenceFlow"})
+
+
+def is_black_box(process: etree._Element) -> bool:
+    """A process without flow nodes or flows: a pool drawn for another party (a "black box"),
+    possibly with lanes. Nothing of it runs here, so it is neither checked nor deployed."""
+    return not any(isinstance(c.tag, str) and c.tag.startswith(f"{{{BPMN_NS}}}")
+                   and etree.QName(c).localname in _FLOW_ELEMENTS for c in process)
+
+
+def drop_black_boxes(root: etree._Element) -> None:
+    """Remove black-box processes in place; SpiffWorkflow would report each as having no start."""
+    for process in list(root.iter(f"{{{BPMN_NS}}}process")):
+        if is_black_box(process) and process.getparent() is not None:
+            process.getparent().remove(process)
+
+
+_JUEL_NAME = re.compile(r"^\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\s*$")
+
+
+def read_camunda_multi_instance(root: etree._Element) -> None:
+    """Rewrite Camunda 7 multi-instance (`camunda:collection`, `camunda:elementVariable` on
+    multiInstanceLoopCharacteristics) in place as the BPMN loopDataInputRef / inputDataItem that
+    SpiffWorkflow's parser reads: one instance per item of the collection, the item in the element
+    variable. `${items}` is read as the variable `items`. A loop that already names its input in
+    BPMN is left alone; as in Camunda, results are not collected back into the collection."""
+    camunda = NS["camunda"]
+    for loop in root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        collection = (loop.get(f"{{{camunda}}}collection") or "").strip()
+        if not collection or loop.find(f"{{{BPMN_NS}}}loopDataInputRef") is not None:
+            continue
+        juel = _JUEL_NAME.match(collection)
+        ref = etree.Element(f"{{{BPMN_NS}}}loopDataInputRef")
+        ref.text = juel.group(1) if juel else collection
+        position = 1 if loop.find(f"{{{BPMN_NS}}}loopCardinality") is not None else 0
+        for old in loop.findall(f"{{{BPMN_NS}}}loopCardinality"):
+            loop.remove(old)  # Camunda ignores a cardinality when a collection is given
+            position = 0
+        loop.insert(position, ref)
+        element = (loop.get(f"{{{camunda}}}elementVariable") or "").strip()
+        if element and loop.find(f"{{{BPMN_NS}}}inputDataItem") is None:
+            item = etree.Element(f"{{{BPMN_NS}}}inputDataItem", id=element, name=element)
+            ref.addnext(item)
+
+
 def prepare_for_spiff(root: etree._Element) -> None:
     """Rewrite a parsed file in place into what SpiffWorkflow runs as the designer meant it."""
+    drop_black_boxes(root)
+    read_camunda_multi_instance(root)
     name_anonymous_flows(root)
     quote_literal_timers(root)
 

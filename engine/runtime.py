@@ -251,12 +251,23 @@ class Instance:
     def _did_complete(self, task) -> None:
         spec = task.task_spec
         event_def = getattr(spec, "event_definition", None)
+        printed = self._printed()
         if isinstance(event_def, TimerEventDefinition):
             self.events.append(EngineEvent("timer_fired", spec.bpmn_id, spec.bpmn_name))
         elif getattr(spec, "bpmn_id", None) and type(spec).__name__ == "ScriptTask":
-            self.events.append(EngineEvent("script_ran", spec.bpmn_id, spec.bpmn_name))
+            self.events.append(EngineEvent("script_ran", spec.bpmn_id, spec.bpmn_name,
+                                           {"printed": printed} if printed else {}))
+            printed = ""
         elif type(spec).__name__ == "EndEvent" and task.workflow is self.workflow:
             self.events.append(EngineEvent("end_reached", spec.bpmn_id, spec.bpmn_name))
+        if printed:  # a pre- or post-script of another element printed: the case's script log
+            self.events.append(EngineEvent("script_printed", getattr(spec, "bpmn_id", None),
+                                           getattr(spec, "bpmn_name", None), {"printed": printed}))
+
+    def _printed(self) -> str:
+        environment = getattr(self.workflow.script_engine, "environment", None)
+        take = getattr(environment, "take_printed", None)
+        return take() if take else ""
 
     def _guard(self, task, fn):
         try:

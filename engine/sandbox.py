@@ -8,6 +8,8 @@ evaluated in the server instead: they cannot loop or grow, and a worker round tr
 """
 from __future__ import annotations
 
+import logging
+
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
@@ -28,6 +30,7 @@ __all__ = ["DEFAULT_TIME_LIMIT", "SandboxEnvironment", "SandboxError", "ScriptEr
            "new_script_engine"]
 
 DEFAULT_TIME_LIMIT = 2.0
+SCRIPT_LOG = logging.getLogger("caseflow.scripts")  # what model scripts print()
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
@@ -37,6 +40,12 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         super().__init__({})
         self.time_limit = time_limit
         self._pool = pool
+        self.printed: list[str] = []  # print() output not yet taken into the case's events
+
+    def take_printed(self) -> str:
+        """Return and forget what scripts printed since the last call ('' when nothing)."""
+        text, self.printed = "".join(self.printed), []
+        return text
 
     @property
     def pool(self) -> ScriptPool:
@@ -57,6 +66,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         reply = self.pool.run({"mode": "exec", "source": script, "context": dict(context),
                                "external": dict(external_context or {}), "limit": self.time_limit},
                               self.time_limit)
+        if reply.get("printed"):
+            SCRIPT_LOG.debug("script printed: %s", reply["printed"].rstrip())
+            self.printed.append(reply["printed"])
         context.update(reply["data"])
         for key in reply["deleted"]:
             context.pop(key, None)

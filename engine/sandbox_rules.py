@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import warnings
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from RestrictedPython import (
     utility_builtins,
 )
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
@@ -29,6 +31,9 @@ from RestrictedPython.Guards import (
 
 # Exceptions that end an interpreter or a generator rather than a step: model code never sees them.
 WITHHELD_NAMES = frozenset({"SystemExit", "KeyboardInterrupt", "GeneratorExit", "BaseException"})
+# Scope introspection: RestrictedPython has no such builtins, so a script calling them passed the
+# checks and then failed at run time with "'NoneType' object is not callable".
+INTROSPECTION = {"locals": "locals()", "vars": "vars()", "globals": "globals()", "dir": "dir()"}
 
 _INPLACE = {
     "+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
@@ -59,6 +64,27 @@ def _inplacevar(op: str, x: Any, y: Any) -> Any:
     return _INPLACE[op](x, y)
 
 
+PRINT_LIMIT = 4000  # characters of print() output kept per script run
+
+
+class ScriptPrints(PrintCollector):
+    """Collects what a script prints (up to PRINT_LIMIT characters) for the script log, so
+    `print` in a model from another tool is not an error."""
+
+    def write(self, text: str) -> None:
+        if sum(len(t) for t in self.txt) < PRINT_LIMIT:
+            self.txt.append(text)
+
+    def text(self) -> str:
+        return "".join(self.txt)[:PRINT_LIMIT]
+
+
+def printed_text(scope: dict) -> str:
+    """What the script run in `scope` printed ('' when nothing)."""
+    collector = scope.get("_print")
+    return collector.text() if isinstance(collector, ScriptPrints) else ""
+
+
 def _builtins() -> dict[str, Any]:
     allowed = dict(safe_builtins)
     allowed.update(limited_builtins)
@@ -82,7 +108,7 @@ _GUARDS: dict[str, Any] = {
     "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": full_write_guard,
     "_inplacevar_": _inplacevar,
-    "_print_": None,
+    "_print_": ScriptPrints,
 }
 _HELPERS: dict[str, Any] = {"datetime": datetime, "timedelta": timedelta, "date": date}
 RESERVED = frozenset(_GUARDS) | frozenset(_HELPERS)
@@ -94,7 +120,9 @@ def compile_model_code(source: str, mode: str = "exec"):
     reason = check_model_code(source, mode)
     if reason is not None:
         raise SyntaxError(reason)
-    return compile_restricted(source, filename="<string>", mode=mode)
+    with warnings.catch_warnings():  # "Prints, but never reads 'printed'": the log reads it
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return compile_restricted(source, filename="<string>", mode=mode)
 
 
 def check_model_code(source: str, mode: str = "exec") -> str | None:
@@ -108,8 +136,13 @@ def check_model_code(source: str, mode: str = "exec") -> str | None:
             return f"line {node.lineno}: imports are not allowed in model code"
         if isinstance(node, ast.Name) and node.id in WITHHELD_NAMES:
             return f"line {node.lineno}: {node.id} is not available to model code"
+        if isinstance(node, ast.Name) and node.id in INTROSPECTION:
+            return (f"line {node.lineno}: {INTROSPECTION[node.id]} is not available to model "
+                    "code; read the case data by its names (amount, customer_id) instead")
     compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
-    result = compiler(source, filename="<string>")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        result = compiler(source, filename="<string>")
     if result.errors:
         return "; ".join(result.errors)
     return None

@@ -16,7 +16,7 @@ import signal
 import sys
 import traceback
 
-from engine.sandbox_rules import compile_model_code, new_scope, script_results
+from engine.sandbox_rules import compile_model_code, new_scope, printed_text, script_results
 from engine.sandbox_wire import MAX_MESSAGE_BYTES, plain_data_problem, recv, send
 
 READY = b"ready"
@@ -99,7 +99,7 @@ def run(request: dict) -> dict:
         return _checked({"ok": True, "value": value}, {"the expression's value": value})
     exec(code, scope)  # noqa: S102 - RestrictedPython-compiled, guarded scope
     kept, deleted = script_results(scope, context, external)
-    return _checked({"ok": True, "data": kept, "deleted": deleted},
+    return _checked({"ok": True, "data": kept, "deleted": deleted, "printed": printed_text(scope)},
                     {f"variable {k!r}": v for k, v in kept.items()})
 
 

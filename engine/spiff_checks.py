@@ -50,6 +50,9 @@ _RULES = (
 )
 
 
+# Text of a Python error inside SpiffWorkflow, which must not reach a designer as it is.
+_INTERNAL = re.compile(r"\b[A-Z]\w*(Error|Exception)\b|'node'|NoneType|object has no attribute")
+
 Finding = tuple[Problem, bool]  # the problem, and whether a structural check covers its cause
 
 
@@ -152,8 +155,12 @@ def _to_problem(m: Model, err: BaseException, spec_id: str | None = None) -> Fin
     else:
         detail = re.sub(r"\s+", " ", raw).strip().rstrip(".")
         message = f"Caseflow cannot load {what}: {detail}."
-        if not isinstance(err, ValidationException):
-            message = f"Caseflow cannot load {what} ({type(err).__name__}: {detail})."
+        if not isinstance(err, ValidationException) or _INTERNAL.search(raw):
+            # A crash inside SpiffWorkflow's parser: its text (AttributeError, 'node') means
+            # nothing to a designer, so say where it happened and what usually causes it.
+            message = (f"Caseflow cannot load {what}: the workflow engine could not read its "
+                       "settings. Check its extension settings and data references in your "
+                       "modeler (remove what Caseflow does not use), then upload again.")
     covered = rule is not None and rule.covered
     if element is not None:
         return problem(element, message), covered

@@ -12,11 +12,12 @@ designer reads stays short, and no upload makes the report itself cost more than
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .bpmntree import Model
+from .bpmntree import Model, owner
 from .checks import STRUCTURE_CHECKS
 from .code_checks import CODE_CHECKS
 from .errors import InvalidBpmn, Problem
@@ -69,7 +70,8 @@ def validate_bpmn(data: bytes, filename: str = "upload.bpmn", *,
     structural: list[Problem] = []
     for check in (*STRUCTURE_CHECKS, *ID_CHECKS, *CODE_CHECKS):
         structural.extend(_capped(_guarded(check.__name__, lambda c=check: c(model))))
-    structural.extend(_capped(_guarded("metadata_problems", lambda: metadata_problems(root))))
+    structural.extend(_capped(_guarded("metadata_problems",
+                                       lambda: _soften_empty_enums(root, metadata_problems(root)))))
     schema = _guarded("check_schema", lambda: check_schema(model))  # capped per kind inside
     spiff = _guarded("check_with_spiff", lambda: check_with_spiff(model, filename))
     flagged = {p.element_id for p in structural if p.severity == "error" and p.element_id}
@@ -78,6 +80,35 @@ def validate_bpmn(data: bytes, filename: str = "upload.bpmn", *,
     problems += merge_spiff(problems, [s for s in spiff if isinstance(s, tuple)])
     problems += _capped([p for p in spiff if isinstance(p, Problem)])
     return _report(processes, problems)
+
+
+_EMPTY_ENUM = re.compile(r"^Form field '(?P<field>[^']+)' is an enum without any values")
+
+
+def _soften_empty_enums(root, problems: list[Problem]) -> list[Problem]:
+    """An optional enum field without values blocks nothing (the agent leaves it empty): a warning.
+
+    Camunda Modeler writes such fields as placeholders; a required one stays an error, because
+    no agent could ever complete the form.
+    """
+    softened = []
+    for p in problems:
+        match = _EMPTY_ENUM.match(p.message)
+        if match and p.severity == "error" and not _required(root, p.element_id, match["field"]):
+            p = replace(p, severity="warning", message=(
+                f"Form field '{match['field']}' is an enum without any values, so the agent can "
+                "only leave it empty. Add the values to choose from, or remove the field."))
+        softened.append(p)
+    return softened
+
+
+def _required(root, element_id: str | None, field_id: str) -> bool:
+    for field in root.iter("{http://camunda.org/schema/1.0/bpmn}formField"):
+        if field.get("id") != field_id or owner(field).get("id") != element_id:
+            continue
+        return any((c.get("name") or "").strip().lower() == "required" for c in field.iter(
+            "{http://camunda.org/schema/1.0/bpmn}constraint"))
+    return False
 
 
 def _capped(found: list[Problem]) -> list[Problem]:

@@ -43,6 +43,7 @@ API_TEAM =    "l          o      f           o           f         o      o"
 API_DECIDERS = "l         f      f           o           f         o      f"
 ADMINS =      "l          f      f           f           f         o      l"
 API_ADMINS =  "l          f      f           f           f         o      f"
+DESIGN_READERS = "l       f      f           o           o         o      l"
 
 # (method, route) -> (address, body, expected class per caller in ROLES order)
 # {case} is the case of the Customer Care step {item}; {case2} has a cancel waiting for approval
@@ -133,6 +134,12 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("POST", "/designer/versions/{definition_id}/retire"): ("/designer/versions/{draft}/retire",
                                                             {}, DESIGNERS),
     ("POST", "/designer/migrate"): ("/designer/migrate", {"from": "", "to": ""}, DESIGNERS),
+    ("GET", "/designer/versions/{definition_id}/edit"): ("/designer/versions/{version}/edit", None,
+                                                         DESIGNERS),
+    ("POST", "/designer/versions/{definition_id}/edit"): ("/designer/versions/{draft}/edit", {},
+                                                          DESIGNERS),
+    ("GET", "/designer/versions/{definition_id}/heatmap"): (
+        "/designer/versions/{version}/heatmap", None, DESIGN_READERS),
     # JSON API: a token or a signed-in browser; people who work cases (designers read definitions)
     ("GET", "/api/definitions"): ("/api/definitions", None, API_ANY),
     ("POST", "/api/cases"): ("/api/cases", {"process_id": "dev_process", "channel": "fax",
