@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 8
     webhook_timeout: float = 5.0
     webhook_dispatch_every: float = 2.0
+    # Attachments (cases/attachments, README "Attachments"): the directory their files live in
+    # (outside the database) and the largest file accepted.
+    attachment_dir: Path = Path("var/attachments")
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
     @field_validator("script_time_limit")
     @classmethod
@@ -103,6 +107,13 @@ class Settings(BaseSettings):
     def _webhook_positive(cls, value: float, info) -> float:
         if value <= 0 or (info.field_name == "webhook_max_attempts" and value < 1):
             raise ValueError(f"{info.field_name} must be positive")
+        return value
+
+    @field_validator("attachment_max_bytes")
+    @classmethod
+    def _attachment_size(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("attachment_max_bytes must be at least 1")
         return value
 
     @field_validator("sla_at_risk")
