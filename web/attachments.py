@@ -45,7 +45,7 @@ def filesize(n: int) -> str:
     if n < 1024:
         return f"{n} bytes"
     if n < 1024 * 1024:
-        return f"{n // 1024} KB"
+        return f"{max(1, round(n / 1024))} KB"
     return f"{n / 1024 / 1024:.1f} MB".replace(".0 MB", " MB")
 
 
