@@ -76,7 +76,9 @@ def read_one(request: Request, session: SessionDep, user: CurrentUser, notificat
     except CaseError as err:
         raise fail(err) from None
     if is_htmx(request):
-        return _list_page(request, session, user, unread=form.get("unread") == "true")
+        answer = _list_page(request, session, user, unread=form.get("unread") == "true")
+        answer.headers["HX-Trigger"] = "notifications-changed"  # the bell counts again
+        return answer
     return redirect("/notifications" + ("?unread=true" if form.get("unread") == "true" else ""))
 
 

@@ -13,6 +13,21 @@
     bar.value = percent;
     status.textContent = "Uploading… " + percent + "%";
   });
+  // A refusal (400, 403, 409) comes back as the section with the message in it: show it. A body
+  // too large for the server (413) never reached the route: say so where the progress was.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail.target;
+    if (!target || target.id !== "attachments") return;
+    var status = e.detail.xhr.status;
+    if (status === 413) {
+      var f = target.querySelector("form[data-upload]");
+      if (f) f.querySelector("[data-upload-status]").textContent = "The file is larger than Caseflow accepts.";
+      e.detail.shouldSwap = false;
+    } else if (status >= 400 && status < 500) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
   document.addEventListener("htmx:beforeRequest", function (e) {
     var f = form(e);
     if (!f) return;
