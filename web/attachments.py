@@ -201,7 +201,7 @@ def api_list(case_id: PathId, user: Worker, session: SessionDep,
 
 
 @api_router.post("/cases/{case_id}/attachments", status_code=201, response_model=AttachmentOut,
-                 responses={**REFUSALS, 413: REFUSALS[422] | {
+                 responses={**REFUSALS, 413: {
                      "description": "The body is larger than the largest allowed file"}})
 def api_upload(request: Request, case_id: PathId, user: Worker, session: SessionDep,
                file: Annotated[UploadFile, File(description="The file (its content decides "
