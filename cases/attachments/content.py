@@ -9,6 +9,7 @@ be exact: a guess ("looks like text") must never let HTML or a script through as
 from __future__ import annotations
 
 import codecs
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 OFFICE_PARTS = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX,
                 "ppt/presentation.xml": PPTX}
 # Text may hold tab, line feed, form feed and carriage return; no other control character.
-_CONTROL = {chr(c) for c in range(32) if c not in (9, 10, 12, 13)} | {"\x7f"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def by_signature(head: bytes) -> Kind | None:
@@ -78,7 +79,7 @@ class TextCheck:
         except UnicodeDecodeError:
             self.ok = False
             return
-        if text and not _CONTROL.isdisjoint(text):
+        if text and _CONTROL.search(text):
             self.ok = False
 
 
