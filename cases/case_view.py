@@ -497,6 +497,10 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
         "case_cancelled": lambda: f"{who} cancelled the case{why}",
         "case_resolved": lambda: "The case is resolved",
         "note_added": lambda: f"{who} added a note: {details.get('text', '')}",
+        "attachment_added": lambda: f"{who} attached {_q(details.get('filename'))}"
+                            + (f": {details['description']}" if details.get("description") else ""),
+        "attachment_deleted": lambda: (f"{who} deleted the attachment {_q(details.get('filename'))}: "
+                                       f"{details.get('reason', '')}"),
         "timer_fired": lambda: f"The timer {s} fired",
         "message_received": lambda: f"A message arrived at {s}",
         "end_reached": lambda: f"The process reached {s}",

@@ -26,6 +26,7 @@ from engine.store import utc_column
 from .audit_key import configured_audit_key
 from .case_models import Case
 from .correlation import current_request_id
+from .notifications.derive import from_event as notify_from_event
 from .outbox.models import PUBLISHED, OutboxEvent, new_event_id
 
 # Engine event type -> case event type (same name where it already reads as subject + verb).
@@ -111,6 +112,9 @@ def record(session: Session, case: Case, type: str, *, actor: str, at: datetime,
                                 process_id=case.process_id, type=type, at=at,
                                 data=canonical_json({"seq": seq, "element_id": element_id,
                                                      "actor": actor, "details": details})))
+    # Same transaction too: whoever the event concerns is told iff it committed.
+    notify_from_event(session, case, type=type, seq=seq, actor=actor, at=at,
+                      element_id=element_id, details=details)
     return event
 
 

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
             raise ValueError("use a long random value (at least 32 characters), or leave it "
                              "unset so that only admins can read /metrics")
         return value.strip()
+    # Attachments (cases/attachments, README "Attachments"): the directory their files live in
+    # (outside the database) and the largest file accepted.
+    attachment_dir: Path = Path("var/attachments")
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
     @field_validator("script_time_limit")
     @classmethod
@@ -138,6 +142,13 @@ class Settings(BaseSettings):
     def _webhook_positive(cls, value: float, info) -> float:
         if value <= 0 or (info.field_name == "webhook_max_attempts" and value < 1):
             raise ValueError(f"{info.field_name} must be positive")
+        return value
+
+    @field_validator("attachment_max_bytes")
+    @classmethod
+    def _attachment_size(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("attachment_max_bytes must be at least 1")
         return value
 
     @field_validator("sla_at_risk")

@@ -20,8 +20,8 @@ from cases.settings import Settings
 from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
-from . import (admin_webhooks, api, api_events, api_external, api_webhooks, designer,
-               designer_modeler, incidents, insights, ops, pages, refusals, work)
+from . import (admin_webhooks, api, api_events, api_external, api_webhooks, attachments, designer,
+               designer_modeler, incidents, insights, notifications, ops, pages, refusals, work)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
 from .security_headers import SecurityHeaders
@@ -39,8 +39,11 @@ def create_app(settings: Settings) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["csrf_token"] = csrf_token
     register_filters(templates)  # every page may use them, whichever router renders it
+    attachments.register(templates)
+    notifications.register(templates)  # the bell's count in base.html
     app.state.templates = templates
-    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes + BODY_OVERHEAD)
+    app.add_middleware(BodyLimit, max_bytes=max(settings.max_upload_bytes,
+                                                settings.attachment_max_bytes) + BODY_OVERHEAD)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax",
                        https_only=settings.secure_cookies, max_age=settings.session_max_age,
                        session_cookie="caseflow_session")
@@ -54,10 +57,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(insights.router)
     app.include_router(incidents.router)
     app.include_router(admin_webhooks.router)
+    app.include_router(attachments.router)
+    app.include_router(notifications.router)
     app.include_router(api.router, prefix="/api")
     app.include_router(api_events.router, prefix="/api")
     app.include_router(api_webhooks.router, prefix="/api")
     app.include_router(api_external.router, prefix="/api")
+    app.include_router(attachments.api_router, prefix="/api")
+    app.include_router(notifications.api_router, prefix="/api")
     _add_error_handlers(app)
     ops.install(app)  # request ids, request log, /metrics, /api/ready (web/ops)
     return app

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlmodel import select
 
 from cases import approvals, deviation_service, policy
+from cases.attachments import service as attachments
 from cases.case_service import complete_step, get_case
 from cases.case_view import case_timeline, case_view
 from cases.errors import CaseError, Conflict, Forbidden, InvalidInput
@@ -116,9 +117,10 @@ def _pending(session, case_id: int) -> list:
 
 def _page(request: Request, session, user: User, case_id: int, *, status_code: int = 200,
           submitted: dict | None = None, errors: dict | None = None, message: str | None = None,
-          dialog: dict | None = None, note: dict | None = None, preview=None):
+          dialog: dict | None = None, note: dict | None = None, preview=None,
+          attach: dict | None = None):
     """Render the case page; `submitted`/`errors` refill a step form, `dialog` a deviation dialog
-    (with `preview`, where its change would lead)."""
+    (with `preview`, where its change would lead), `attach` the attachment form."""
     cfg = settings(request)
     view = case_view(session, case_id, now=now(), at_risk=cfg.sla_at_risk,
                      time_limit=cfg.script_time_limit, submitted=submitted, errors=errors)
@@ -138,6 +140,7 @@ def _page(request: Request, session, user: User, case_id: int, *, status_code: i
         "flash": pop_flash(request), "message": message, "dialog": dialog or {},
         "note": note or {}, "preview": preview,
         "skip_needs": needs_for_items(session, view.case, [s.item for s in view.steps]),
+        "attachments": attachments.list_for_case(session, case_id), "attach": attach or {},
     }
     return render(request, "work/case.html", context, status_code=status_code)
 

@@ -40,9 +40,10 @@ def db(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def api_app(db):
+def api_app(db, tmp_path_factory):
     """The real app: a deployed process, an agent with a token, one open case."""
-    app = create_app(Settings(database_url=db, secret_key="x" * 40))
+    app = create_app(Settings(database_url=db, secret_key="x" * 40,
+                              attachment_dir=tmp_path_factory.mktemp("attachments")))
     with Session(app.state.engine, expire_on_commit=False) as s:
         deploy_file(s, (DATA / "deviations.bpmn").read_bytes(), filename="deviations.bpmn",
                     actor="designer", now=T0, activate=True)

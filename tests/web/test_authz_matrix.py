@@ -44,6 +44,8 @@ API_DECIDERS = "l         f      f           o           f         o      f"
 ADMINS =      "l          f      f           f           f         o      l"
 API_ADMINS =  "l          f      f           f           f         o      f"
 DESIGN_READERS = "l       f      f           o           o         o      l"
+OWN =         "l          o      n           n           n         n      l"
+API_OWN =     "l          o      n           n           n         n      o"
 
 # (method, route) -> (address, body, expected class per caller in ROLES order)
 # {case} is the case of the Customer Care step {item}; {case2} has a cancel waiting for approval
@@ -184,6 +186,41 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("GET", "/api/webhook-deliveries"): ("/api/webhook-deliveries", None, API_ADMINS),
     ("POST", "/api/webhook-deliveries/{delivery_id}/replay"): (
         "/api/webhook-deliveries/{delivery}/replay", {}, API_ADMINS),
+    # attachments: whoever may open the case; {attachment} on {case} was added by the Customer
+    # Care agent, so only they, supervisors and admins delete it
+    ("POST", "/cases/{case_id}/attachments"): ("/cases/{case}/attachments", {"description": ""},
+                                               WORKERS),
+    ("GET", "/cases/{case_id}/attachments/{attachment_id}"): (
+        "/cases/{case}/attachments/{attachment}", None, WORKERS),
+    ("POST", "/cases/{case_id}/attachments/{attachment_id}/delete"): (
+        "/cases/{case}/attachments/{attachment}/delete", {"reason": ""}, TEAM),
+    ("GET", "/api/cases/{case_id}/attachments"): ("/api/cases/{case}/attachments", None,
+                                                  API_WORKERS),
+    ("POST", "/api/cases/{case_id}/attachments"): ("/api/cases/{case}/attachments", {},
+                                                   API_WORKERS),
+    ("GET", "/api/cases/{case_id}/attachments/{attachment_id}"): (
+        "/api/cases/{case}/attachments/{attachment}", None, API_WORKERS),
+    ("GET", "/api/cases/{case_id}/attachments/{attachment_id}/content"): (
+        "/api/cases/{case}/attachments/{attachment}/content", None, API_WORKERS),
+    ("DELETE", "/api/cases/{case_id}/attachments/{attachment_id}"): (
+        "/api/cases/{case}/attachments/{attachment}", None, API_TEAM),
+    # notifications: everyone signed in has their own; {notification} is the agent's, so it
+    # names nothing for anyone else
+    ("GET", "/notifications"): ("/notifications", None, SIGNED_IN),
+    ("GET", "/notifications/bell"): ("/notifications/bell", None, SIGNED_IN),
+    ("POST", "/notifications/{notification_id}/read"): ("/notifications/{notification}/read", {},
+                                                        OWN),
+    ("POST", "/notifications/read-all"): ("/notifications/read-all", {}, SIGNED_IN),
+    ("GET", "/notifications/preferences"): ("/notifications/preferences", None, SIGNED_IN),
+    ("POST", "/notifications/preferences"): ("/notifications/preferences", {"email": "no"},
+                                             SIGNED_IN),
+    ("GET", "/api/notifications"): ("/api/notifications", None, API_ANY),
+    ("POST", "/api/notifications/read-all"): ("/api/notifications/read-all", {}, API_ANY),
+    ("POST", "/api/notifications/{notification_id}/read"): (
+        "/api/notifications/{notification}/read", {}, API_OWN),
+    ("GET", "/api/notification-preferences"): ("/api/notification-preferences", None, API_ANY),
+    ("POST", "/api/notification-preferences"): ("/api/notification-preferences",
+                                                {"email": "no"}, API_ANY),
     # external-task workers: tokens of people who work cases; {ext} is held by no worker (409)
     ("POST", "/api/external-tasks/fetch-and-lock"): (
         "/api/external-tasks/fetch-and-lock",
@@ -228,7 +265,8 @@ class World:
 
         url = f"sqlite:///{tmp_path / 'matrix.sqlite3'}"
         upgrade(url)
-        self.app = create_app(Settings(database_url=url, secret_key="x" * 40))
+        self.app = create_app(Settings(database_url=url, secret_key="x" * 40,
+                                       attachment_dir=tmp_path / "attachments"))
         self.ids: dict[str, object] = {}
         with Session(self.app.state.engine, expire_on_commit=False) as s:
             self._people(s)
@@ -289,6 +327,7 @@ class World:
         from cases.incidents.models import Incident
 
         self._webhooks(s)
+        self._attachment_and_notification(s, case, agent)
         open_case(s, actor=agent, now=T0, customer_id=customer.id, process_id="external_tasks",
                   channel="phone")
         self.ids["ext"] = s.exec(sa.select(ExternalTask.id)).scalars().one()
@@ -297,6 +336,23 @@ class World:
                         version=case.definition_id,
                         request=s.exec(sa.select(ApprovalRequest.id)).scalars().one(),
                         incident=s.exec(sa.select(Incident.id)).scalars().one())
+
+    def _attachment_and_notification(self, s, case, agent) -> None:
+        import io
+
+        from cases.attachments import service as attachments
+        from cases.notifications.models import Notification
+        from web.attachments import AttachmentStore
+
+        cfg = self.app.state.settings
+        row = attachments.add(s, actor=agent, now=T0, case_id=case.id,
+                              source=io.BytesIO(b"%PDF-1.4\n%%EOF\n"), filename="a.pdf",
+                              store=AttachmentStore(cfg.attachment_dir, cfg.attachment_max_bytes))
+        note = Notification(user_id=agent.id, kind="assigned", key="matrix", case_id=case.id,
+                            actor="sup", created_at=T0)
+        s.add(note)
+        s.commit()
+        self.ids.update(attachment=row.id, notification=note.id)
 
     def _webhooks(self, s) -> None:
         from cases.outbox.models import OutboxEvent
