@@ -78,3 +78,20 @@ def test_the_case_page_at_420_px_header_diagram_zoom_and_one_dialog_at_a_time(
     page.locator("figure.diagram.diagram-ready").wait_for()
     screenshot(page, f"case-page-1280-{username}")
     context.close()
+
+
+def test_a_refused_note_comes_back_in_place_through_htmx(work_server, page):
+    """One htmx-config on the page (htmx reads only the first), and it swaps a 400 answer in: the
+    note form shows why it was refused, without a reload."""
+    _sign_in(page, work_server, "ann")
+    page.goto(f"{work_server}/cases/1")
+    assert page.locator('meta[name="htmx-config"]').count() == 1
+    page.evaluate("window.__marker = 1")
+    page.get_by_label("Add a note").fill("   ")
+    page.get_by_role("button", name="Add note").click()
+    page.locator("#timeline .field-msg").wait_for()
+    assert page.evaluate("window.__marker") == 1, "no reload"
+    page.get_by_label("Add a note").fill("Customer asked for a morning slot")
+    page.get_by_role("button", name="Add note").click()
+    page.locator("#timeline li", has_text="Customer asked for a morning slot").wait_for()
+    assert page.locator("#timeline .field-msg").count() == 0
