@@ -17,3 +17,4 @@ from .subscriptions.models import Subscription  # noqa: F401
 from .auth.sessions import UserSession  # noqa: F401
 from .auth.throttle import SigninFailure  # noqa: F401
 from .external_tasks.models import ExternalTask  # noqa: F401
+from .search.models import CaseSearch, SavedFilter  # noqa: F401
