@@ -27,6 +27,8 @@ from .models import CaseSearch
 PENDING = "caseflow_search_pending"  # session.info key: ids of cases changed in this transaction
 MAX_BODY = 200_000  # characters; a case's text past this is not searchable
 MAX_VALUE = 2_000  # characters kept of any one data value
+# Where a serialized workflow keeps task data: whole (`data`) or as changes (`delta.updates`).
+DATA_KEYS = ("data", "updates")
 
 
 def compose(case_id: int, *, process_id: str, customer: Iterable[str | None],
@@ -60,13 +62,13 @@ def _data_values(state: str | None) -> list[str]:
 
 
 def _data_dicts(node: Any):
-    """The `data` mappings anywhere in a serialized workflow (tasks, subprocesses, ad-hoc steps)."""
+    """The data mappings anywhere in a serialized workflow (tasks, subprocesses, ad-hoc steps)."""
     stack = [node]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             for key, value in node.items():
-                if key == "data" and isinstance(value, dict):
+                if key in DATA_KEYS and isinstance(value, dict):
                     yield value
                 elif isinstance(value, (dict, list)):
                     stack.append(value)
