@@ -56,6 +56,18 @@ def _case_filters(process_id: str | None, priority: int | None,
     return found
 
 
+def urgency_order(now: datetime, share: float = DEFAULT_AT_RISK
+                  ) -> tuple[sa.ColumnElement[int], list[sa.ColumnElement]]:
+    """The urgency rank (2 overdue, 1 at risk, 0 neither) and the worklist's order: most urgent
+    first, then case priority, then due time (none last). Needs WorkItem joined with Case."""
+    urgency = sa.case((_is_overdue(now), 2),
+                      (sa.and_(WorkItem.due_at.is_not(None),
+                               at_risk_reached(WorkItem.created_at, WorkItem.due_at, now, share)), 1),
+                      else_=0)
+    return urgency, [urgency.desc(), Case.priority.desc(),
+                     sa.case((WorkItem.due_at.is_(None), 1), else_=0), WorkItem.due_at, WorkItem.id]
+
+
 def worklist(session: Session, *, actor: User, now: datetime, view: str = "mine",
              limit: int = 100, offset: int = 0, process_id: str | None = None,
              priority: int | None = None, channel: str | None = None,
@@ -65,17 +77,12 @@ def worklist(session: Session, *, actor: User, now: datetime, view: str = "mine"
 
     `process_id`, `priority` and `channel` narrow the list to cases that match them.
     """
-    urgency = sa.case((_is_overdue(now), 2),
-                      (sa.and_(WorkItem.due_at.is_not(None),
-                               at_risk_reached(WorkItem.created_at, WorkItem.due_at, now, share)), 1),
-                      else_=0)
+    urgency, order = urgency_order(now, share)
     query = (select(WorkItem, Case, urgency)
              .join(Case, Case.id == WorkItem.case_id)
              .where(WorkItem.state == "open", _view_filter(view, actor, now),
                     *_case_filters(process_id, priority, channel))
-             .order_by(urgency.desc(), Case.priority.desc(),
-                       sa.case((WorkItem.due_at.is_(None), 1), else_=0), WorkItem.due_at,
-                       WorkItem.id)
+             .order_by(*order)
              .limit(limit).offset(offset))
     return [WorklistEntry(item, case, rank == 2, rank == 1)
             for item, case, rank in session.exec(query).all()]
