@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from .. import deviation_service
 from ..case_models import Case, WorkItem
 from ..errors import CaseError, Conflict, Forbidden, InvalidInput
-from ..reason_codes import ReasonCode
+from ..reason_codes import ReasonCode, sync_reason_codes
 from ..users import User
 
 KINDS = ("reassign", "extend_deadline", "hold")
@@ -112,11 +112,14 @@ def _check_reason(session: Session, kind: str, reason_code: str, note: str) -> N
     if not (reason_code or "").strip():
         raise InvalidInput({"reason_code": "Choose a reason for these changes"})
     row = session.exec(select(ReasonCode).where(ReasonCode.code == reason_code)).first()
+    if row is None and session.exec(select(ReasonCode.id).limit(1)).first() is None:
+        sync_reason_codes(session)  # first use: load the shipped catalog, as require_reason does
+        row = session.exec(select(ReasonCode).where(ReasonCode.code == reason_code)).first()
     if row is None or not row.active or kind not in row.kind_list:
         raise InvalidInput({"reason_code": f"'{reason_code}' is not a reason to "
                                            f"{kind.replace('_', ' ')} in the catalog"})
-    if row.note_required and not (note or "").strip():
-        raise InvalidInput({"note": f"'{row.label}' needs a note saying what happened"})
+    if not (note or "").strip():
+        raise InvalidInput({"note": "Say in a few words why (the note is kept with each case)"})
 
 
 def _one(session: Session, actor: User, now: datetime, kind: str, target: Target,
