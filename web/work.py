@@ -103,7 +103,7 @@ def work(request: Request, session: SessionDep, user: WorkUser, view: str = "min
         "sel": {"process": process or "", "priority": priority or "", "channel": channel or "",
                 "q": filters["q"] or ""},
         "back": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
-        "flash": pop_flash(request),
+        "flash": None if is_htmx(request) else pop_flash(request),
         **worklist_extras(session, user, {"view": view, **query}),
     }
     if is_htmx(request):
