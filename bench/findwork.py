@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("CASEFLOW_AUDIT_KEY", "bench-audit-key-0123456789abcdef0123456789")
 
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.orm import Session as OrmSession  # noqa: E402
