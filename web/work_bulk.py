@@ -18,6 +18,7 @@ FIELDS = {"reassign": ("team", "assignee_id"), "extend_deadline": ("due_at",), "
 async def _form(request: Request) -> dict:
     form = await request.form()
     return {"kind": str(form.get("kind") or ""), "items": form.getlist("item"),
+            "cases": form.getlist("case"),
             "reason_code": str(form.get("reason_code") or ""), "note": str(form.get("note") or ""),
             "team": str(form.get("team") or "") or None,
             "assignee_id": str(form.get("assignee_id") or ""),
@@ -27,10 +28,11 @@ async def _form(request: Request) -> dict:
 def _args(form: dict) -> dict:
     """The service's arguments for the chosen kind (the form shows every kind's fields)."""
     ids = [int_or_none(v) for v in form["items"]]
-    if any(i is None for i in ids):
-        raise InvalidInput({"item": "A selected step is not a valid work item id"})
+    case_ids = [int_or_none(v) for v in form["cases"]]
+    if any(i is None for i in ids + case_ids):
+        raise InvalidInput({"item": "A selected step or case is not a valid id"})
     args = {"kind": form["kind"], "reason_code": form["reason_code"], "note": form["note"],
-            "work_item_ids": ids}
+            "work_item_ids": ids, "case_ids": case_ids}
     wanted = FIELDS.get(form["kind"], ())
     if "team" in wanted:
         args["team"] = form["team"]

@@ -56,7 +56,9 @@ def search_page(request: Request, session: SessionDep, user: WorkUser, q: str = 
     context = {"user": user, "q": q, "hits": hits, "count": found.count if found else 0,
                "searched": found is not None, "error": error, "page": page,
                "has_next": bool(found and len(found.hits) > PAGE_SIZE),
-               "qs": lambda p: "?" + urlencode({"q": q, "page": p}), "q_max": MAX_QUERY}
+               "qs": lambda p: "?" + urlencode({"q": q, "page": p}), "q_max": MAX_QUERY,
+               "can_hold": user.role in DECIDERS, "hold_reasons": codes_for(session, "hold"),
+               "back": "/work/search?" + urlencode({"q": q, "page": page})}
     return render(request, "work/search.html", context, status_code=400 if error else 200)
 
 

@@ -117,5 +117,16 @@ def test_supervisor_holds_selected_cases_with_the_keyboard(find_server, browser)
     page.get_by_role("button", name="Apply to the selected steps").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Put on hold: 2 done, 0 not done")
     _both_widths(page, "findwork-bulk-result")
+
+    page.goto(f"{find_server}/work/search?q=install")  # the third case, picked from a search
+    boxes = page.get_by_role("checkbox")
+    expect(boxes).to_have_count(1)
+    boxes.first.focus()
+    page.keyboard.press("Space")
+    page.get_by_label("Reason").select_option(label="CRM down")
+    page.get_by_label("Note", exact=True).fill("CRM down since nine")
+    _both_widths(page, "findwork-search-hold")
+    page.get_by_role("button", name="Put the selected cases on hold").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Put on hold: 1 done, 0 not done")
     context.close()
     assert not violations

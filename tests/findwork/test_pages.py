@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from cases.case_models import Case, WorkItem
 from cases.case_service import open_case
 from cases.customers import create_customer
+from cases.reason_codes import sync_reason_codes
 from cases.users import User
 from tests.conftest import T0
 from tests.web.conftest import app, client, csrf_from, sign_in, tokens  # noqa: F401  (fixtures)
@@ -18,6 +19,7 @@ from tests.web.conftest import app, client, csrf_from, sign_in, tokens  # noqa: 
 def opened(app):
     """Two dev_process cases for Ada Byrne (C-1001), each with a Customer Care step."""
     with Session(app.state.engine, expire_on_commit=False) as s:
+        sync_reason_codes(s)
         agent = s.exec(select(User).where(User.username == "agent")).one()
         ada = create_customer(s, actor="agent", now=T0, name="Ada Byrne", account_number="C-1001")
         return [open_case(s, actor=agent, now=T0, customer_id=ada.id, process_id="dev_process",
@@ -103,3 +105,19 @@ def test_supervisor_bulk_holds_selected_steps_and_sees_each_outcome(client, open
                                               "item": items, "reason_code": "crm_down",
                                               "note": "n", "due_at": ""})
     assert refused.status_code == 400 and "Nothing was changed" in refused.text
+
+
+def test_supervisor_holds_cases_picked_from_a_search(client, opened, app):
+    low, high = opened
+    sign_in(client, "supervisor")
+    page = client.get("/work/search", params={"q": "byrne"}).text
+    assert page.count('name="case"') == 2 and "Put the selected cases on hold" in page
+    answer = client.post("/work/bulk", data={
+        "csrf_token": csrf_from(page), "kind": "hold", "case": [str(high)],
+        "reason_code": "crm_down", "note": "CRM down", "back": "/work/search?q=byrne"})
+    assert "Put on hold: 1 done, 0 not done" in answer.text
+    assert 'href="/work/search?q=byrne"' in answer.text
+    page = client.get("/work/search", params={"q": "byrne"}).text
+    assert page.count('name="case"') == 1  # an on-hold case is not offered again
+    sign_in(client, "agent")
+    assert 'name="case"' not in client.get("/work/search", params={"q": "byrne"}).text
