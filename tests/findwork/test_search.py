@@ -113,3 +113,21 @@ def test_reindex_rebuilds_every_document(session, people, cases):
     assert reindex_all(session) == 2
     assert _ids(search(session, actor=people.sam, text="Ada")) == [ada.id]
     assert "Harbour Road" in document(session, ada.id)
+
+
+def test_0012_downgrades_and_upgrade_backfills_every_document(db_url, db_engine, session, people,
+                                                              cases):
+    import sqlalchemy as sa
+    from alembic import command
+
+    from tests.cases.test_migrations import _config
+
+    ada, _ = cases
+    session.close()
+    command.downgrade(_config(db_url), "0011")
+    tables = set(sa.inspect(db_engine).get_table_names())
+    assert not {"case_search", "saved_filter", "case_search_fts"} & tables
+    command.upgrade(_config(db_url), "head")
+    with db_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM case_search")).scalar() == 2
+    assert _ids(search(session, actor=people.sam, text="landlord Harbour")) == [ada.id]
