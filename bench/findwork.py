@@ -38,8 +38,8 @@ from cases.users import create_user  # noqa: E402
 from engine.store import WorkflowInstance  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-ORDER = {"customer_id": "C-1", "product": "fibre_broadband", "installation_address": "12 Harbour Road",
-         "contact_phone": "+353 1 555", "requested_date": "2026-03-10"}
+ORDER = {"customer_id": "C-1", "product": "fibre_broadband",
+         "installation_address": "12 Harbour Road", "contact_phone": "+353 1 555", "requested_date": "2026-03-10"}
 WORDS = "router fibre modem landlord drilling outage invoice refund engineer appointment".split()
 
 

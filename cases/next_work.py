@@ -62,7 +62,7 @@ def _may_claim(session: Session, actor: User, item: WorkItem, case: Case) -> boo
 
 def next_work(session: Session, *, actor: User, now: datetime,
               share: float = DEFAULT_AT_RISK) -> WorkItem | None:
-    """Claim and return the most urgent step the actor may take; None when none waits. Commit once."""
+    """Claim and return the most urgent step the actor may take (None: none waits). Commit once."""
     if actor.role not in WORKERS:
         raise Forbidden(f"A {actor.role} does not take work from the worklist")
     if not actor.team_list:

@@ -44,7 +44,7 @@ class NextWork(BaseModel):
 
 
 class BulkRequest(BaseModel):
-    """One reason for every target; steps for reassign and extend_deadline, steps or cases for hold."""
+    """One reason for all: steps for reassign and extend_deadline; steps or cases for hold."""
 
     model_config = _STRICT
     reason_code: Text(DEVIATION_REASON_CODE_LEN)
@@ -112,7 +112,10 @@ def api_bulk(kind: str, body: BulkRequest, user: Caller, session: SessionDep) ->
             "message": f"No bulk '{kind}'; choose one of {', '.join(BULK_KINDS)}"})
     given = body.model_dump(exclude_unset=True)
     result = _run(bulk, session, actor=user, now=utcnow(), kind=kind, **given)
-    out = lambda o: {"case_id": o.case_id, "work_item_id": o.work_item_id, "done": o.done,  # noqa: E731
-                     "message": o.message}
-    return {"kind": result.kind, "done": [out(o) for o in result.done],
-            "failed": [out(o) for o in result.failed]}
+    return {"kind": result.kind, "done": [_outcome(o) for o in result.done],
+            "failed": [_outcome(o) for o in result.failed]}
+
+
+def _outcome(o) -> dict:
+    return {"case_id": o.case_id, "work_item_id": o.work_item_id, "done": o.done,
+            "message": o.message}

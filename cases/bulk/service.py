@@ -108,7 +108,7 @@ def bulk(session: Session, *, actor: User, now: datetime, kind: str, reason_code
 
 
 def _check_reason(session: Session, kind: str, reason_code: str, note: str) -> None:
-    """The reason must exist for this kind (whether it fits each case's process is checked per case)."""
+    """The reason must exist for this kind (its process is checked per case)."""
     if not (reason_code or "").strip():
         raise InvalidInput({"reason_code": "Choose a reason for these changes"})
     row = session.exec(select(ReasonCode).where(ReasonCode.code == reason_code)).first()

@@ -1,1 +1,1 @@
-"""Finding cases: full-text search (PostgreSQL tsvector / SQLite FTS5) and saved worklist filters."""
+"""Finding cases: full-text search (PostgreSQL tsvector, SQLite FTS5) and saved filters."""

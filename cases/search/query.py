@@ -27,7 +27,8 @@ def parse(text: str | None) -> Parsed:
     """Split a search into terms; InvalidInput names what is wrong with it."""
     text = (text or "").strip()
     if not text:
-        raise InvalidInput({"q": "Type what to look for: a case number, a name, an account or words"})
+        raise InvalidInput({"q": "Type what to look for: a case number, a name, an account "
+                                 "or words"})
     if len(text) > MAX_QUERY:
         raise InvalidInput({"q": f"Keep the search under {MAX_QUERY} characters"})
     groups: list[list[str]] = []

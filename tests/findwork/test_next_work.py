@@ -1,4 +1,4 @@
-"""Get next work: the most urgent step of one's teams, claimed; never the same step twice at once."""
+"""Get next work: the most urgent step of one's teams, claimed; never one step twice at once."""
 from __future__ import annotations
 
 import threading
@@ -39,7 +39,8 @@ def test_gives_the_most_urgent_step_in_worklist_order_and_claims_it(session, peo
     order = [e.item.id for e in worklist(session, actor=people.ann, now=T0, view="unassigned")]
     got = [next_work(session, actor=people.ann, now=T0).id for _ in range(3)]
     assert got == order == [_item(session, c).id for c in (late, high, low)]
-    assert {session.get(WorkItem, i, populate_existing=True).assignee_id for i in got} == {people.ann.id}
+    holders = {session.get(WorkItem, i, populate_existing=True).assignee_id for i in got}
+    assert holders == {people.ann.id}
     claims = session.exec(select(CaseEvent).where(CaseEvent.type == "task_claimed")).all()
     assert len(claims) == 3 and {e.actor for e in claims} == {"ann"}
     assert next_work(session, actor=people.ann, now=T0) is None  # nothing left

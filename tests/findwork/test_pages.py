@@ -101,9 +101,9 @@ def test_supervisor_bulk_holds_selected_steps_and_sees_each_outcome(client, open
     assert "Put on hold: 2 done, 0 not done" in answer.text
     with Session(app.state.engine) as s:
         assert {s.get(Case, c).status for c in (low, high)} == {"on_hold"}
-    refused = client.post("/work/bulk", data={"csrf_token": csrf_from(page), "kind": "extend_deadline",
-                                              "item": items, "reason_code": "crm_down",
-                                              "note": "n", "due_at": ""})
+    refused = client.post("/work/bulk", data={
+        "csrf_token": csrf_from(page), "kind": "extend_deadline", "item": items,
+        "reason_code": "crm_down", "note": "n", "due_at": ""})
     assert refused.status_code == 400 and "Nothing was changed" in refused.text
 
 

@@ -24,9 +24,11 @@ SQLITE_FTS = [
     "CREATE TRIGGER case_search_ai AFTER INSERT ON case_search BEGIN "
     "INSERT INTO case_search_fts(rowid, body) VALUES (new.case_id, new.body); END",
     "CREATE TRIGGER case_search_ad AFTER DELETE ON case_search BEGIN "
-    "INSERT INTO case_search_fts(case_search_fts, rowid, body) VALUES ('delete', old.case_id, old.body); END",
+    "INSERT INTO case_search_fts(case_search_fts, rowid, body) "
+    "VALUES ('delete', old.case_id, old.body); END",
     "CREATE TRIGGER case_search_au AFTER UPDATE ON case_search BEGIN "
-    "INSERT INTO case_search_fts(case_search_fts, rowid, body) VALUES ('delete', old.case_id, old.body); "
+    "INSERT INTO case_search_fts(case_search_fts, rowid, body) "
+    "VALUES ('delete', old.case_id, old.body); "
     "INSERT INTO case_search_fts(rowid, body) VALUES (new.case_id, new.body); END",
 ]
 # PostgreSQL: a GIN index on the document's tsvector (queries use the same expression).
@@ -73,7 +75,8 @@ def _backfill(bind) -> None:
         "LEFT JOIN workflow_instance w ON w.id = c.instance_id ORDER BY c.id")).all()
     notes: dict[int, list[str]] = {}
     for case_id, details in bind.execute(sa.text(
-            "SELECT case_id, details FROM case_event WHERE type = 'note_added' ORDER BY case_id, seq")):
+            "SELECT case_id, details FROM case_event WHERE type = 'note_added' "
+            "ORDER BY case_id, seq")):
         notes.setdefault(case_id, []).append(json.loads(details).get("text", ""))
     from engine.clock import utcnow
 
