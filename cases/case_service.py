@@ -20,6 +20,7 @@ from .customers import get_customer
 from .external_tasks.projection import project as project_external
 from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed
 from .jobs import service as jobs
+from .search import index as _search_index  # noqa: F401  (keeps each case's search text current)
 from .subscriptions import service as subscriptions
 from .sla import promised_at
 from .users import User

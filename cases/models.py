@@ -19,3 +19,4 @@ from .auth.throttle import SigninFailure  # noqa: F401
 from .external_tasks.models import ExternalTask  # noqa: F401
 from .attachments.models import CaseAttachment  # noqa: F401
 from .notifications.models import Notification, NotificationPreference  # noqa: F401
+from .search.models import CaseSearch, SavedFilter  # noqa: F401

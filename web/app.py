@@ -20,8 +20,9 @@ from cases.settings import Settings
 from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
-from . import (admin_webhooks, api, api_events, api_external, api_webhooks, attachments, designer,
-               designer_modeler, incidents, insights, notifications, ops, pages, refusals, work)
+from . import (admin_webhooks, api, api_events, api_external, api_findwork, api_webhooks,
+               attachments, designer, designer_modeler, incidents, insights, notifications, ops,
+               pages, refusals, work, work_bulk, work_search)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
 from .security_headers import SecurityHeaders
@@ -51,6 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
                                                     app.redoc_url), hsts=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)
+    app.include_router(work_search.router)  # /work/search, /work/next before /work's own routes
+    app.include_router(work_bulk.router)
     app.include_router(work.router)
     app.include_router(designer.router)
     app.include_router(designer_modeler.router)
@@ -59,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_webhooks.router)
     app.include_router(attachments.router)
     app.include_router(notifications.router)
+    app.include_router(api_findwork.router, prefix="/api")  # /api/cases/search before /api/cases/{id}
     app.include_router(api.router, prefix="/api")
     app.include_router(api_events.router, prefix="/api")
     app.include_router(api_webhooks.router, prefix="/api")

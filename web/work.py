@@ -21,11 +21,13 @@ from engine.store import DefinitionVersion
 
 from .inputs import MAX_PAGE, PathId, clean_query
 from .security import SessionDep, require_csrf
+from .work_search import worklist_extras
 from .work_common import (
     WorkUser,
     fail,
     is_htmx,
     now,
+    pop_flash,
     redirect,
     register_filters,
     render,
@@ -46,7 +48,8 @@ VIEW_LABELS = {"mine": "My items", "team": "My teams", "unassigned": "Unassigned
                "overdue": "Overdue"}
 
 
-def _filter_values(process: str | None, priority: str | None, channel: str | None):
+def _filter_values(process: str | None, priority: str | None, channel: str | None,
+                   q: str | None = None):
     """Read the filter query parameters; a bad value is a 400 with a clear message."""
     prio = None
     if priority not in (None, ""):
@@ -56,7 +59,8 @@ def _filter_values(process: str | None, priority: str | None, channel: str | Non
             raise HTTPException(400, f"Priority must be one of {', '.join(map(str, PRIORITIES))}") from None
     if channel and channel not in CHANNELS:
         raise HTTPException(400, f"Channel must be one of {', '.join(CHANNELS)}")
-    return {"process_id": process or None, "priority": prio, "channel": channel or None}
+    return {"process_id": process or None, "priority": prio, "channel": channel or None,
+            "q": (q or "").strip() or None}
 
 
 def _counts(session, user, at, filters) -> dict[str, int]:
@@ -72,13 +76,13 @@ def _row(entry_item, entry_case, at, at_risk, user, late=False):
 @router.get("/work")
 def work(request: Request, session: SessionDep, user: WorkUser, view: str = "mine",
          process: str | None = None, priority: str | None = None, channel: str | None = None,
-         page: int = 1):
+         q: str | None = None, page: int = 1):
     """The worklist: tabs, filters, urgency at a glance, claim in one click, paging."""
     if view not in VIEWS:
         raise HTTPException(400, f"Unknown worklist '{view}'; choose one of {', '.join(VIEWS)}")
     if not 1 <= page <= MAX_PAGE:
         raise HTTPException(400, f"Page numbers run from 1 to {MAX_PAGE}")
-    filters = _filter_values(process, priority, channel)
+    filters = _filter_values(process, priority, channel, q)
     at, at_risk = now(), settings(request).sla_at_risk
     entries = worklist(session, actor=user, now=at, view=view, limit=PAGE_SIZE + 1,
                        offset=(page - 1) * PAGE_SIZE, share=at_risk, **filters)
@@ -86,7 +90,7 @@ def work(request: Request, session: SessionDep, user: WorkUser, view: str = "min
     rows = [_row(e.item, e.case, at, at_risk, user) for e in entries[:PAGE_SIZE]]
     names = _assignee_names(session, [r["item"] for r in rows])
     query = {k: v for k, v in (("process", process), ("priority", priority),
-                               ("channel", channel)) if v not in (None, "")}
+                               ("channel", channel), ("q", filters["q"])) if v not in (None, "")}
     processes = sorted({(d.process_id, d.name or d.process_id) for d in session.exec(
         select(DefinitionVersion).where(DefinitionVersion.status == "active")).all()})
     context = {
@@ -96,8 +100,11 @@ def work(request: Request, session: SessionDep, user: WorkUser, view: str = "min
         "qs": lambda **kw: "?" + urlencode({**query, "view": view, **kw}),
         "tab_qs": lambda v: "?" + urlencode({**query, "view": v}),
         "processes": processes, "channels": CHANNELS, "priorities": PRIORITIES,
-        "sel": {"process": process or "", "priority": priority or "", "channel": channel or ""},
+        "sel": {"process": process or "", "priority": priority or "", "channel": channel or "",
+                "q": filters["q"] or ""},
         "back": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
+        "flash": None if is_htmx(request) else pop_flash(request),
+        **worklist_extras(session, user, {"view": view, **query}),
     }
     if is_htmx(request):
         return render(request, "work/_worklist.html", context)
@@ -117,7 +124,8 @@ def _filters_of(back: str | None) -> dict:
     """The worklist filters of the page a claim came from (so its tab counts stay comparable)."""
     query = parse_qs(urlparse(back or "").query)
     try:
-        return _filter_values(*(query.get(k, [None])[0] for k in ("process", "priority", "channel")))
+        return _filter_values(*(query.get(k, [None])[0]
+                                for k in ("process", "priority", "channel", "q")))
     except HTTPException:
         return {}
 

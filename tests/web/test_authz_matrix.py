@@ -89,6 +89,14 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("POST", "/cases/{case_id}/notes"): ("/cases/{case}/notes", {"text": ""}, WORKERS),
     ("POST", "/cases/{case_id}/deviations/{kind}"): ("/cases/{case}/deviations/hold",
                                                      {"expected_version": "1"}, WORKERS),
+    # finding work (web/work_search.py): search, next work (the agent takes the Customer Care
+    # step; prepare() hands it back), saved filters; a filter id nobody owns is not found for
+    # every worker (each sees only their own)
+    ("GET", "/work/search"): ("/work/search?q=Ada", None, WORKERS),
+    ("POST", "/work/next"): ("/work/next", {}, WORKERS),
+    ("POST", "/work/filters"): ("/work/filters", {"name": "", "query": "view=team"}, WORKERS),
+    ("POST", "/work/filters/{filter_id}/delete"): ("/work/filters/999999/delete", {},
+                                                   "l n n n f n l"),
     # a step of Customer Care: only its team (and supervisors, admins) claim and complete it
     ("POST", "/work/items/{item_id}/claim"): ("/work/items/{item}/claim", {}, TEAM),
     ("POST", "/cases/{case_id}/items/{item_id}/claim"): ("/cases/{case}/items/{item}/claim", {},
@@ -104,6 +112,7 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("POST", "/cases/{case_id}/escalations/{item_id}/resolve"): (
         "/cases/{case}/escalations/{esc}/resolve", {"note": ""}, SUPERVISORS),
     ("GET", "/approvals"): ("/approvals", None, SUPERVISORS),
+    ("POST", "/work/bulk"): ("/work/bulk", {"kind": "hold", "reason_code": ""}, SUPERVISORS),
     ("POST", "/approvals/{request_id}/approve"): ("/approvals/{request}/approve", {"note": "\x01"},
                                                   SUPERVISORS),
     ("POST", "/approvals/{request_id}/reject"): ("/approvals/{request}/reject", {"note": ""},
@@ -161,6 +170,10 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("POST", "/api/cases/{case_id}/deviations/{kind}/preview"): (
         "/api/cases/{case}/deviations/jump_to/preview", {"element_id": "Nowhere"}, API_WORKERS),
     ("GET", "/api/work-items"): ("/api/work-items", None, API_WORKERS),
+    ("GET", "/api/cases/search"): ("/api/cases/search?q=Ada", None, API_WORKERS),
+    ("POST", "/api/work/next"): ("/api/work/next", {}, API_WORKERS),
+    ("POST", "/api/bulk/{kind}"): ("/api/bulk/hold", {"reason_code": "", "note": ""},
+                                   API_DECIDERS),
     ("POST", "/api/messages"): ("/api/messages", {"name": "nobody", "business_key": "x"},
                                 API_WORKERS),
     ("POST", "/api/signals"): ("/api/signals", {"name": "nobody"}, API_DECIDERS),

@@ -1,0 +1,1 @@
+"""Finding cases: full-text search (PostgreSQL tsvector, SQLite FTS5) and saved filters."""
