@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/findwork.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
