@@ -8,6 +8,8 @@ Decisions recorded here (see README "Engine decisions"):
   are accepted as literals; anything else is treated as a Python expression, as SpiffWorkflow does.
 - Exclusive gateways are `RoutableExclusiveGateway`, so decisions can be overridden.
 - A sequenceFlow without an id gets a stable one (`Flow_<source>_<target>`) before parsing.
+- Business rule tasks are `CaseflowBusinessRuleTask` (engine/dmn_task.py): the decision is named the
+  Camunda 7, Camunda 8 or Spiff way, and an agent may override its outcome.
 - Start events are `CaseflowStartEvent`: error and escalation starts of event subprocesses are
   read, and `isInterrupting` is honoured.
 """
@@ -24,6 +26,8 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ManualTask
 
+from .dmn_task import (CaseflowBusinessRuleTask, CaseflowBusinessRuleTaskConverter,
+                       CaseflowBusinessRuleTaskParser)
 from .external import ExternalServiceTask, ExternalServiceTaskConverter, ServiceTaskParser
 from .event_specs import CaseflowStartEvent, CaseflowStartEventConverter, CaseflowStartEventParser
 from .specs import RoutableExclusiveGateway
@@ -52,6 +56,7 @@ class CaseflowParser(SpiffBpmnParser):
         full_tag("serviceTask"): (ServiceTaskParser, ManualTask),
         full_tag("exclusiveGateway"): (ConditionalGatewayParser, RoutableExclusiveGateway),
         full_tag("startEvent"): (CaseflowStartEventParser, CaseflowStartEvent),
+        full_tag("businessRuleTask"): (CaseflowBusinessRuleTaskParser, CaseflowBusinessRuleTask),
     }
 
 
@@ -99,4 +104,5 @@ def new_serializer() -> BpmnWorkflowSerializer:
     config[RoutableExclusiveGateway] = ExclusiveGatewayConverter
     config[CaseflowStartEvent] = CaseflowStartEventConverter
     config[ExternalServiceTask] = ExternalServiceTaskConverter
+    config[CaseflowBusinessRuleTask] = CaseflowBusinessRuleTaskConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
