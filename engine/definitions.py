@@ -49,6 +49,26 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def resources_used(data: bytes, filename: str, forms: FormLibrary) -> tuple[list[str], list[str]]:
+    """Return (decision ids, form ids of `forms`) that a BPMN file's tasks use."""
+    from .xmlsafe import parse_bpmn_xml
+
+    root = parse_bpmn_xml(data, filename)
+    return used_decisions([root]), used_forms([root], forms)
+
+
+def deployment_hash(data: bytes, filename: str, decisions: Mapping[str, bytes],
+                    forms: FormLibrary) -> str:
+    """The content hash of a deployment: the BPMN bytes, and the decision and form files it uses
+    (a file that uses none hashes as its bytes alone)."""
+    used_d, used_f = resources_used(data, filename, forms)
+    parts = [content_hash(decisions[d]) for d in used_d if d in decisions]
+    parts += [content_hash(forms.by_id[f].text.encode("utf-8")) for f in used_f]
+    if not parts:
+        return content_hash(data)
+    return content_hash(data + b"\0" + "\n".join(parts).encode("ascii"))
+
+
 def compile_processes(data: bytes, filename: str = "upload.bpmn",
                       called: Mapping[str, bytes] | None = None,
                       decisions: Mapping[str, bytes] | None = None,
@@ -167,4 +187,4 @@ def compile_process(data: bytes, process_id: str, filename: str = "upload.bpmn")
     return processes[process_id]
 
 
-__all__ = ["CompiledProcess", "compile_processes", "compile_process", "content_hash", "process_from_spec_json"]
+__all__ = ["CompiledProcess", "compile_processes", "deployment_hash", "resources_used", "compile_process", "content_hash", "process_from_spec_json"]

@@ -1,0 +1,235 @@
+"""Decision tables and Camunda forms uploaded with a process or on their own (service layer).
+
+- Files are told apart by their ending: .bpmn (or .xml), .dmn, .form. Every file of an upload is
+  checked before anything is stored; one error anywhere stores nothing.
+- A .dmn or .form file on its own becomes a new version of its decisions or form. Every process
+  whose newest version uses one of them gets a new draft version compiled with the new file, which
+  the designer compares and deploys like any redesign: running cases keep the version (and so the
+  table and form) they started with.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from engine import dmn_store, store
+from engine.definitions import resources_used
+from engine.dmn import Decision, decision_ids, dmn_problems, read_decisions
+from engine.dmn_store import ModelFile
+from engine.errors import InvalidBpmn, Problem
+from engine.formjs import FormFile, FormFileInvalid, FormLibrary, read_form_file
+from engine.store import DefinitionVersion
+
+BPMN_ENDINGS = (".bpmn", ".xml", ".bpmn20.xml")
+
+
+@dataclass
+class Library:
+    """The decision and form versions a deployment may use, by (kind, key)."""
+
+    rows: dict[tuple[str, str], ModelFile] = field(default_factory=dict)
+
+    @classmethod
+    def stored(cls, session: Session) -> Library:
+        rows = {("dmn", k): r for k, r in dmn_store.latest_files(session, "dmn").items()}
+        rows.update({("form", k): r for k, r in dmn_store.latest_files(session, "form").items()})
+        return cls(rows)
+
+    def add(self, files: Iterable[ModelFile]) -> None:
+        self.rows.update({(f.kind, f.key): f for f in files})
+
+    @property
+    def decisions(self) -> dict[str, bytes]:
+        return {key: row.content.encode("utf-8") for (kind, key), row in self.rows.items()
+                if kind == "dmn"}
+
+    @property
+    def forms(self) -> FormLibrary:
+        return FormLibrary.of(FormFile(key, row.filename, row.content)
+                              for (kind, key), row in self.rows.items() if kind == "form")
+
+    def used_by(self, data: bytes, filename: str) -> list[ModelFile]:
+        """The stored rows of the decisions and forms a BPMN file uses."""
+        decisions, forms = resources_used(data, filename, self.forms)
+        return ([self.rows[("dmn", d)] for d in decisions if ("dmn", d) in self.rows]
+                + [self.rows[("form", f)] for f in forms if ("form", f) in self.rows])
+
+
+def kind_of(filename: str) -> str | None:
+    """Return 'bpmn', 'dmn' or 'form' by the file's ending (None for anything else)."""
+    lower = filename.lower()
+    if lower.endswith(".dmn"):
+        return "dmn"
+    if lower.endswith(".form"):
+        return "form"
+    if lower.endswith(BPMN_ENDINGS):
+        return "bpmn"
+    return None
+
+
+def supporting_problems(files: list[tuple[str, bytes]]) -> list[Problem]:
+    """Check .dmn and .form files; every problem names its file."""
+    problems, seen = [], {}
+    for filename, data in files:
+        kind = kind_of(filename)
+        if kind == "dmn":
+            found = dmn_problems(data, filename)
+            problems += [_in_file(p, filename) for p in found if p.severity == "error"]
+            if not any(p.severity == "error" for p in found):
+                for decision in decision_ids(data, filename):
+                    if seen.setdefault(("dmn", decision), filename) != filename:
+                        problems.append(Problem(f"{filename}: the decision id '{decision}' is "
+                                                f"also in {seen[('dmn', decision)]}; give each "
+                                                "decision its own id.", element_id=decision))
+        elif kind == "form":
+            try:
+                form = read_form_file(data, filename)
+            except FormFileInvalid as err:
+                problems.append(Problem(str(err)))
+                continue
+            if seen.setdefault(("form", form.id), filename) != filename:
+                problems.append(Problem(f"{filename}: the form id '{form.id}' is also in "
+                                        f"{seen[('form', form.id)]}; give each form its own id."))
+    return problems
+
+
+def _in_file(problem: Problem, filename: str) -> Problem:
+    if problem.message.startswith(filename):
+        return problem
+    return Problem(f"{filename}: {problem.message}", problem.element_id, problem.element_name,
+                   problem.line, problem.severity)
+
+
+def store_supporting_files(session: Session, files: list[tuple[str, bytes]], *,
+                           actor: str | None, now: datetime) -> list[Problem]:
+    """Check and store .dmn and .form files as versions (no commit); return the errors instead
+    when there are any (then nothing is stored)."""
+    problems = supporting_problems(files)
+    if not problems:
+        _store(session, files, actor=actor, now=now)
+    return problems
+
+
+def _store(session: Session, files, *, actor, now) -> list[ModelFile]:
+    rows = []
+    for filename, data in files:
+        if kind_of(filename) == "dmn":
+            rows += dmn_store.store_dmn(session, data, filename=filename, uploaded_by=actor, now=now)
+        elif kind_of(filename) == "form":
+            form = read_form_file(data, filename)
+            rows.append(dmn_store.store_file(session, "form", form.id, data, filename=filename,
+                                             uploaded_by=actor, now=now))
+    return rows
+
+
+@dataclass(frozen=True)
+class SetResult:
+    """What an upload of several files did: refused with problems, or stored."""
+
+    problems: list
+    warnings: list
+    versions: list[DefinitionVersion]
+    new: list[bool]
+    files: list[ModelFile]
+
+    @property
+    def stored(self) -> bool:
+        return not self.problems and bool(self.versions or self.files)
+
+
+def upload_set(session: Session, files: list[tuple[str, bytes]], *, actor: str, now: datetime,
+               max_bytes: int | None = None) -> SetResult:
+    """Check every file of an upload together and store them (processes as drafts); commit once."""
+    from .definitions import _deploy, process_id_collisions, upload_problems
+
+    unknown = [name for name, _ in files if kind_of(name) is None]
+    if unknown:
+        return SetResult([Problem(f"{name}: Caseflow takes .bpmn, .dmn and .form files; this one "
+                                  "is none of them.") for name in unknown], [], [], [], [])
+    supporting = [(n, d) for n, d in files if kind_of(n) != "bpmn"]
+    problems = supporting_problems(supporting)
+    if problems:
+        return SetResult(problems, [], [], [], [])
+    library = Library.stored(session)
+    library.add(_unsaved_rows(supporting))
+    warnings, bpmn = [], [(n, d) for n, d in files if kind_of(n) == "bpmn"]
+    for filename, data in bpmn:
+        found, warned = upload_problems(session, data, filename=filename, max_bytes=max_bytes,
+                                        library=library)
+        problems += [_in_file(p, filename) if len(bpmn) > 1 else p for p in found]
+        warnings += [_in_file(p, filename) if len(bpmn) > 1 else p for p in warned]
+    if problems:
+        return SetResult(problems, warnings, [], [], [])
+    stored = _store(session, supporting, actor=actor, now=now)
+    library.add(stored)
+    versions, new = [], []
+    try:
+        targets = bpmn or _users_of(session, stored)
+        for filename, data in targets:
+            result = _deploy(session, data, filename=filename, actor=actor, now=now,
+                             activate=False, library=library)
+            versions += result.versions
+            new += result.new
+    except InvalidBpmn as err:
+        session.rollback()
+        return SetResult(list(err.problems), warnings, [], [], [])
+    session.commit()
+    return SetResult([], warnings, versions, new, stored)
+
+
+def _unsaved_rows(files) -> list[ModelFile]:
+    """Rows for the upload's own files, so checks see them before anything is stored."""
+    rows = []
+    for filename, data in files:
+        if kind_of(filename) == "dmn":
+            rows += [ModelFile(kind="dmn", key=d, version=0, filename=filename,
+                               content=data.decode("utf-8"), content_hash="")
+                     for d in decision_ids(data, filename)]
+        else:
+            form = read_form_file(data, filename)
+            rows.append(ModelFile(kind="form", key=form.id, version=0, filename=filename,
+                                  content=form.text, content_hash=""))
+    return rows
+
+
+def _users_of(session: Session, stored: list[ModelFile]) -> list[tuple[str, bytes]]:
+    """The BPMN of the newest version of every process that uses one of these decisions or
+    forms (in an older version), to compile again with them."""
+    targets: dict[str, DefinitionVersion] = {}
+    for row in stored:
+        for definition_id in dmn_store.definitions_using(session, row.kind, row.key):
+            version = session.get(DefinitionVersion, definition_id)
+            latest = session.exec(select(DefinitionVersion).where(
+                DefinitionVersion.process_id == version.process_id)
+                .order_by(DefinitionVersion.version.desc())).first()
+            targets[latest.filename] = latest
+    return [(v.filename, v.bpmn_xml.encode("utf-8")) for v in targets.values()]
+
+
+def version_decisions(session: Session, definition_id: int) -> list[tuple[ModelFile, Decision]]:
+    """The decision tables a process version uses, as pinned, for display."""
+    found = []
+    for row in dmn_store.pinned_files(session, definition_id):
+        if row.kind != "dmn":
+            continue
+        for decision in read_decisions(row.content.encode("utf-8"), row.filename):
+            if decision.id == row.key:
+                found.append((row, decision))
+    return found
+
+
+def pinned_forms(session: Session, definition_id: int) -> list[ModelFile]:
+    """The Camunda forms a process version uses, as pinned."""
+    return [r for r in dmn_store.pinned_files(session, definition_id) if r.kind == "form"]
+
+
+def model_file(session: Session, file_id: int) -> ModelFile | None:
+    """Return one stored decision or form version."""
+    return session.get(ModelFile, file_id)
+
+
+__all__ = ["Library", "SetResult", "kind_of", "model_file", "pinned_forms", "store_supporting_files",
+           "supporting_problems", "upload_set", "version_decisions"]
