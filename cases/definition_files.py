@@ -18,10 +18,12 @@ from sqlmodel import Session, select
 from engine import dmn_store, store
 from engine.definitions import resources_used
 from engine.dmn import Decision, decision_ids, dmn_problems, read_decisions
-from engine.dmn_store import ModelFile
+from engine.dmn_store import DefinitionFile, ModelFile
 from engine.errors import InvalidBpmn, Problem
-from engine.formjs import FormFile, FormFileInvalid, FormLibrary, read_form_file
+from engine.formjs import FormFile, FormFileInvalid, FormLibrary, formjs_form, read_form_file
 from engine.store import DefinitionVersion
+
+from .errors import NotFound
 
 BPMN_ENDINGS = (".bpmn", ".xml", ".bpmn20.xml")
 
@@ -221,15 +223,48 @@ def version_decisions(session: Session, definition_id: int) -> list[tuple[ModelF
     return found
 
 
-def pinned_forms(session: Session, definition_id: int) -> list[ModelFile]:
-    """The Camunda forms a process version uses, as pinned."""
-    return [r for r in dmn_store.pinned_files(session, definition_id) if r.kind == "form"]
+def pinned_files(session: Session, definition_id: int) -> list[ModelFile]:
+    """The decision and form versions a process version uses, decisions first."""
+    return dmn_store.pinned_files(session, definition_id)
 
 
-def model_file(session: Session, file_id: int) -> ModelFile | None:
-    """Return one stored decision or form version."""
-    return session.get(ModelFile, file_id)
+def step_forms(version: DefinitionVersion) -> dict:
+    """Element id -> the form each step shows (formData or a Camunda form), as compiled."""
+    return dict(store.compiled(version).forms)
 
 
-__all__ = ["Library", "SetResult", "kind_of", "model_file", "pinned_forms", "store_supporting_files",
+@dataclass(frozen=True)
+class FilePage:
+    """One stored decision or form version, for its read-only page."""
+
+    file: ModelFile
+    decision: Decision | None  # kind dmn: the decision this row stands for
+    form_fields: list  # kind form: the fields Caseflow shows (engine.forms.FormField)
+    left_out: list[str]  # kind form: what of the form Caseflow does not show
+    versions: list[ModelFile]  # every version of the same decision or form
+    used_by: list[DefinitionVersion]  # process versions pinned to this version
+
+
+def file_page(session: Session, file_id: int) -> FilePage:
+    """Everything the page of one decision or form version shows; raise NotFound."""
+    row = session.get(ModelFile, file_id)
+    if row is None:
+        raise NotFound(f"No decision table or form {file_id}")
+    decision, fields, left_out = None, [], []
+    if row.kind == "dmn":
+        decision = next((d for d in read_decisions(row.content.encode("utf-8"), row.filename)
+                         if d.id == row.key), None)
+    else:
+        form, left_out = formjs_form(row.content)
+        fields = list(form.fields) if form else []
+    versions = list(session.exec(select(ModelFile).where(
+        ModelFile.kind == row.kind, ModelFile.key == row.key).order_by(ModelFile.version)).all())
+    used_by = list(session.exec(select(DefinitionVersion).join(
+        DefinitionFile, DefinitionFile.definition_id == DefinitionVersion.id).where(
+        DefinitionFile.model_file_id == row.id).order_by(DefinitionVersion.process_id,
+                                                         DefinitionVersion.version)).all())
+    return FilePage(row, decision, fields, left_out, versions, used_by)
+
+
+__all__ = ["FilePage", "Library", "SetResult", "file_page", "kind_of", "pinned_files", "step_forms", "store_supporting_files",
            "supporting_problems", "upload_set", "version_decisions"]

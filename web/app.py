@@ -20,8 +20,8 @@ from cases.settings import Settings
 from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
-from . import (admin_webhooks, api, api_events, api_external, api_webhooks, designer, incidents,
-               insights, pages, refusals, work)
+from . import (admin_webhooks, api, api_events, api_external, api_webhooks, designer,
+               designer_files, incidents, insights, pages, refusals, work)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
 from .security_headers import SecurityHeaders
@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(work.router)
     app.include_router(designer.router)
+    app.include_router(designer_files.router)
     app.include_router(insights.router)
     app.include_router(incidents.router)
     app.include_router(admin_webhooks.router)
