@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from engine import store
+from engine.dmn_task import decision_choices
 from engine.forms import Form
 from engine.metadata import ProcessInfo
 
@@ -308,6 +309,10 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
                              for f in process.flows if f.source == node.id)
             if len(branches) > 1:
                 gateways.append(GatewayView(node.id, names.get(node.id, node.id), branches))
+    for element, rules in decision_choices(live.process).items():  # DMN: choose the rule
+        gateways.append(GatewayView(element, f"{names.get(element, element)} (decision table)",
+                                    tuple(Choice(rule, words) for rule, words in rules)))
+        names.update(rules)  # the timeline names an overriding rule by its words
 
     corrections = []
     latest = {}
@@ -330,6 +335,20 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
                     steps=steps, markers=markers,
                     timeline=timeline(session, case, names=names, users=users),
                     completed=completed, later=later, gateways=gateways, data=dict(live.data))
+
+
+def _decision_words(step: str, details: Mapping[str, Any]) -> str:
+    """What a decision table decided, from its event's facts (inputs, outcome, rows)."""
+    seen = ", ".join(f"{k} {_shown(v)}" for k, v in (details.get("inputs") or {}).items())
+    outcome = ", ".join(f"{k} = {_shown(v)}" for k, v in (details.get("outcome") or {}).items())
+    rows = ", ".join(str(r) for r in details.get("rows") or [])
+    if not rows:
+        by = "(no rule matched)"
+    elif details.get("overridden"):
+        by = f"(rule {rows}, chosen by an agent's override)"
+    else:
+        by = f"(rule {rows})"
+    return f"Caseflow decided {step}: {outcome or 'nothing'} {by}" + (f", from {seen}" if seen else "")
 
 
 def _shown(value: Any) -> str:
@@ -463,6 +482,7 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
         "message_received": lambda: f"A message arrived at {s}",
         "end_reached": lambda: f"The process reached {s}",
         "script_ran": lambda: f"Caseflow ran {s}",
+        "decision_evaluated": lambda: _decision_words(s, details),
         "task_data_corrected": lambda: f"{who} corrected {s}: " + ", ".join(
             f"{k} from {(details.get('old') or {}).get(k)!r} to {v!r}"
             for k, v in sorted((details.get("new") or {}).items())) + why,

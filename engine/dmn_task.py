@@ -139,6 +139,26 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def rule_words(table, rule) -> str:
+    """Words for one rule of a decision table: its row, what it decides and its note."""
+    outcome = ", ".join(f"{o.output.name or o.output.label} = {o.text or 'empty'}"
+                        for o in rule.outputEntries)
+    note = f" ({rule.description.strip()})" if (rule.description or "").strip() else ""
+    return f"Rule {rule.row_number}: {outcome}{note}"
+
+
+def decision_choices(process) -> dict[str, list[tuple[str, str]]]:
+    """Element id -> [(rule id, words)] for every business rule task of a compiled process and
+    the processes it calls: what an agent may choose when overriding a decision."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for spec in (process.spec, *process.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, CaseflowBusinessRuleTask):
+                table = task_spec.dmnEngine.decision_table
+                found[task_spec.bpmn_id] = [(r.id, rule_words(table, r)) for r in table.rules]
+    return found
+
+
 class CaseflowBusinessRuleTaskParser(SpiffRuleTaskParser):
     """Parse a businessRuleTask whose decision is named the Camunda 7, Camunda 8 or Spiff way."""
 
@@ -168,4 +188,4 @@ class CaseflowBusinessRuleTaskConverter(BusinessRuleTaskConverter):
 
 __all__ = ["CaseflowBusinessRuleTask", "CaseflowBusinessRuleTaskConverter",
            "CaseflowBusinessRuleTaskParser", "DECISION_OVERRIDES_KEY", "EVALUATION_KEY",
-           "decision_ref", "result_mapping"]
+           "decision_choices", "decision_ref", "result_mapping", "rule_words"]
