@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlmodel import Session, select
 
@@ -26,6 +27,7 @@ from engine.store import DefinitionVersion
 from .errors import NotFound
 
 BPMN_ENDINGS = (".bpmn", ".xml", ".bpmn20.xml")
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "bpmn"
 
 
 @dataclass
@@ -36,9 +38,23 @@ class Library:
 
     @classmethod
     def stored(cls, session: Session) -> Library:
-        rows = {("dmn", k): r for k, r in dmn_store.latest_files(session, "dmn").items()}
+        """The newest stored versions, and the shipped decision tables not stored yet."""
+        rows = {("dmn", k): r for k, r in shipped_decisions().items()}
+        rows.update({("dmn", k): r for k, r in dmn_store.latest_files(session, "dmn").items()})
         rows.update({("form", k): r for k, r in dmn_store.latest_files(session, "form").items()})
         return cls(rows)
+
+    def persist(self, session: Session, rows: list[ModelFile], *, actor: str | None,
+                now: datetime) -> list[ModelFile]:
+        """Store the rows not stored yet (shipped tables on first use); return stored rows."""
+        stored = []
+        for row in rows:
+            if row.id is None:
+                row = dmn_store.store_file(session, row.kind, row.key, row.content.encode("utf-8"),
+                                           filename=row.filename, uploaded_by=actor, now=now)
+                self.rows[(row.kind, row.key)] = row
+            stored.append(row)
+        return stored
 
     def add(self, files: Iterable[ModelFile]) -> None:
         self.rows.update({(f.kind, f.key): f for f in files})
@@ -58,6 +74,22 @@ class Library:
         decisions, forms = resources_used(data, filename, self.forms)
         return ([self.rows[("dmn", d)] for d in decisions if ("dmn", d) in self.rows]
                 + [self.rows[("form", f)] for f in forms if ("form", f) in self.rows])
+
+
+def shipped_decisions(directory: Path = SHIPPED_DIR) -> dict[str, ModelFile]:
+    """Decision id -> an unsaved row for each decision of the shipped bpmn/*.dmn files.
+
+    Decision: the shipped tables are part of the product, like the shipped processes; a shipped
+    process deploys without uploading its table first, and the first deployment that uses a
+    table stores it as its version 1 (pinned like any other).
+    """
+    found = {}
+    for path in sorted(directory.glob("*.dmn")):
+        data = path.read_bytes()
+        for decision in decision_ids(data, path.name):
+            found[decision] = ModelFile(kind="dmn", key=decision, version=0, filename=path.name,
+                                        content=data.decode("utf-8"), content_hash="")
+    return found
 
 
 def kind_of(filename: str) -> str | None:

@@ -48,7 +48,7 @@ def _deploy(session: Session, data: bytes, *, filename: str, actor: str | None, 
     before = {(v.process_id, v.content_hash) for v in store.list_versions(session)}
     versions = store.deploy(session, data, filename=filename, uploaded_by=actor, now=now,
                             activate=activate, decisions=library.decisions, forms=library.forms)
-    used = library.used_by(data, filename)
+    used = library.persist(session, library.used_by(data, filename), actor=actor, now=now)
     for version in versions:
         dmn_store.pin(session, version.id, used)
     _sync_timer_starts(session, now)
