@@ -320,10 +320,11 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
         latest[step.element_id] = step
     for element, step in latest.items():
         node = nodes.get(element)
-        if node is None or node.form is None:
+        form = live.process.forms.get(element)  # formData or a Camunda form, as compiled
+        if node is None or form is None:
             continue
         choices = tuple(Choice(f"{element}|{f.id}", f"{f.label} (now: {_shown(step.data.get(f.id))})")
-                        for f in node.form.fields if not f.readonly)
+                        for f in form.fields if not f.readonly)
         if choices:
             corrections.append(GatewayView(element, names.get(element, step.name), choices))
 

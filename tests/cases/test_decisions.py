@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sqlmodel import select
 
 from cases import deviation_service as dev
@@ -79,3 +81,33 @@ def test_an_override_of_the_decision_applies_the_chosen_rule(session, install, p
              if f.element_id == "Task_DecideEligibility"]
     assert found and found[0].pattern == "overridden" and found[0].count == 1
     assert "decision table" in found[0].action
+
+
+def test_a_camunda_form_step_is_checked_and_correctable_like_form_data(session, people, customer):
+    from cases.case_service import complete_step, open_case
+    from cases.errors import InvalidInput
+    from tests.cases.test_case_service import _open_items
+    from tests.conftest import DATA
+
+    names = ("credit_check.bpmn", "credit_limit.dmn", "application.form", "confirm_offer.form")
+    files = [(n, (DATA / "camunda_set" / n).read_bytes()) for n in names]
+    result = upload_set(session, files, actor="dana", now=T0)
+    assert result.stored and not result.warnings
+    from cases.definitions import activate
+
+    activate(session, actor="dana", now=T0, definition_id=result.versions[0].id)
+    case = open_case(session, actor=people.ann, now=T0, customer_id=customer.id,
+                     process_id="Process_CreditCheck", channel="phone")
+    [item] = _open_items(session, case.id)
+    with pytest.raises(InvalidInput) as refused:
+        complete_step(session, actor=people.ann, now=T0, case_id=case.id, work_item_id=item.id,
+                      data={"applicant_name": "Ada", "credit_score": "-5", "channel": "web"},
+                      expected_version=case.row_version)
+    assert "credit_score" in refused.value.errors
+    case = complete_step(session, actor=people.ann, now=T0, case_id=case.id, work_item_id=item.id,
+                         data={"applicant_name": "Ada", "credit_score": "350", "channel": "web"},
+                         expected_version=case.row_version)
+    assert [i.element_id for i in _open_items(session, case.id)] == ["Task_ExplainRefusal"]
+    view = case_view(session, case.id, now=T0)
+    [entry] = [c for c in view.corrections if c.id == "Task_EnterApplication"]
+    assert "Credit score (now: 350)" in [b.label for b in entry.branches]
