@@ -260,6 +260,28 @@ def pinned_files(session: Session, definition_id: int) -> list[ModelFile]:
     return dmn_store.pinned_files(session, definition_id)
 
 
+@dataclass(frozen=True)
+class FileChange:
+    """A decision table or form that two process versions use in different versions."""
+
+    kind: str
+    key: str
+    before: ModelFile | None
+    after: ModelFile | None
+
+
+def file_changes(session: Session, left_id: int, right_id: int) -> list[FileChange]:
+    """The decision tables and forms whose pinned versions differ between two process versions."""
+    left = {(f.kind, f.key): f for f in dmn_store.pinned_files(session, left_id)}
+    right = {(f.kind, f.key): f for f in dmn_store.pinned_files(session, right_id)}
+    changes = []
+    for kind, key in sorted(left.keys() | right.keys()):
+        before, after = left.get((kind, key)), right.get((kind, key))
+        if before is None or after is None or before.id != after.id:
+            changes.append(FileChange(kind, key, before, after))
+    return changes
+
+
 def step_forms(version: DefinitionVersion) -> dict:
     """Element id -> the form each step shows (formData or a Camunda form), as compiled."""
     return dict(store.compiled(version).forms)
@@ -298,5 +320,5 @@ def file_page(session: Session, file_id: int) -> FilePage:
     return FilePage(row, decision, fields, left_out, versions, used_by)
 
 
-__all__ = ["FilePage", "Library", "SetResult", "file_page", "kind_of", "pinned_files", "step_forms", "store_supporting_files",
+__all__ = ["FileChange", "FilePage", "Library", "SetResult", "file_changes", "file_page", "kind_of", "pinned_files", "step_forms", "store_supporting_files",
            "supporting_problems", "upload_set", "version_decisions"]

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from cases import definitions as defs
 from cases import version_migration as vm
-from cases.definition_files import kind_of, pinned_files, step_forms, upload_set
+from cases.definition_files import file_changes, kind_of, pinned_files, step_forms, upload_set
 from cases.errors import CaseError, InvalidInput, NotFound
 from cases.sla import definition_metadata
 from engine.clock import utcnow
@@ -280,7 +280,7 @@ def compare(request: Request, user: CurrentUser, session: SessionDep, left: Quer
         "user": user, "left": a, "right": b, "result": result, "type_word": _type_word,
         "left_markers": json.dumps(result.left_markers()),
         "right_markers": json.dumps(result.right_markers()), "versions": versions,
-        "can_edit": _can_edit(user)})
+        "can_edit": _can_edit(user), "file_changes": file_changes(session, a.id, b.id)})
 
 
 # ---- migrate --------------------------------------------------------------------------------

@@ -68,6 +68,9 @@ def test_a_changed_table_on_its_own_gives_the_process_a_new_draft(app, client):
     v2 = next(f for f in files if f.kind == "dmn" and f.version == 2)
     assert {(p.definition_id, p.model_file_id) for p in pins if p.model_file_id == v2.id} == {
         (second.id, v2.id)}
+    compared = client.get(f"/designer/compare?left={first.id}&right={second.id}").text
+    assert "but their decision tables or forms do" in compared
+    assert "Decision_CreditLimit" in compared and ">v1</a>" in compared and ">v2</a>" in compared
     again = _upload(client, token, [("credit_limit.dmn", changed)])
     assert again.status_code == 303 and len(versions(app)) == len([*versions(app)])
     assert versions(app)[-1].id == second.id  # the same bytes again store nothing new
