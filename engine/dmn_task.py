@@ -60,10 +60,11 @@ def result_mapping(node: etree._Element) -> tuple[str | None, str | None]:
 class CaseflowBusinessRuleTask(BusinessRuleTask):
     """A business rule task that records its inputs and outcome and obeys a one-shot override."""
 
-    def __init__(self, wf_spec, bpmn_id, dmnEngine, decision_id=None, result_variable=None,
-                 result_mapping=None, **kwargs):
+    def __init__(self, wf_spec, bpmn_id, dmnEngine, decision_id=None, decision_name=None,
+                 result_variable=None, result_mapping=None, **kwargs):
         super().__init__(wf_spec, bpmn_id, dmnEngine, **kwargs)
         self.decision_id = decision_id
+        self.decision_name = decision_name
         self.result_variable = result_variable
         self.result_mapping = result_mapping
 
@@ -85,7 +86,8 @@ class CaseflowBusinessRuleTask(BusinessRuleTask):
         else:
             my_task.data = DeepMerge.merge(my_task.data, outcome)
         my_task.internal_data[EVALUATION_KEY] = _plain({
-            "decision_id": self.decision_id or table.id, "decision_name": table.name,
+            "decision_id": self.decision_id or table.id,
+            "decision_name": self.decision_name or table.name,
             "inputs": self._decision_inputs(my_task), "rules": [r.id for r in rules],
             "rows": [r.row_number for r in rules], "outcome": outcome,
             "overridden": chosen is not None})
@@ -166,10 +168,11 @@ class CaseflowBusinessRuleTaskParser(SpiffRuleTaskParser):
         ref = self.get_decision_ref(self.node)
         extensions = self.parse_extensions()
         variable, mapping = result_mapping(self.node)
+        engine = self.process_parser.parser.get_engine(ref, self.node)  # parses the decision
+        decision = self.process_parser.parser.dmn_parsers[ref].decision
         return CaseflowBusinessRuleTask(
-            self.spec, self.bpmn_id,
-            dmnEngine=self.process_parser.parser.get_engine(ref, self.node),
-            decision_id=ref, result_variable=variable, result_mapping=mapping,
+            self.spec, self.bpmn_id, dmnEngine=engine, decision_id=ref,
+            decision_name=decision.name or None, result_variable=variable, result_mapping=mapping,
             prescript=extensions.get("preScript"), postscript=extensions.get("postScript"),
             **self.bpmn_attributes)
 
@@ -183,7 +186,7 @@ class CaseflowBusinessRuleTaskConverter(BusinessRuleTaskConverter):
 
     def to_dict(self, spec):
         return {**super().to_dict(spec), "decision_id": spec.decision_id,
-                "result_variable": spec.result_variable, "result_mapping": spec.result_mapping}
+                "decision_name": spec.decision_name, "result_variable": spec.result_variable, "result_mapping": spec.result_mapping}
 
 
 __all__ = ["CaseflowBusinessRuleTask", "CaseflowBusinessRuleTaskConverter",

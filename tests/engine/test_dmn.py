@@ -89,6 +89,7 @@ def test_the_decision_routes_the_case_and_logs_inputs_and_outcome(runner, score,
     assert event.detail["inputs"] == {"Credit score": score, "Existing customer": existing}
     assert event.detail["outcome"] == expected and event.detail["rules"] == [rule]
     assert event.detail["decision_id"] == "Decision_CreditLimit"
+    assert event.detail["decision_name"] == "Credit limit"
     instance = runner.again(instance)
     assert instance.data["limit_decision"] == expected
     assert ready_ids(instance) == (["Task_ConfirmOffer"] if expected["approved"]
@@ -220,3 +221,19 @@ def test_camunda_8_embedded_forms_and_called_decisions_run(roundtrip):
     instance = run.again(instance)
     assert instance.is_completed
     assert instance.data["limit"] == {"approved": True, "credit_limit": 500}
+
+
+def test_the_table_and_forms_survive_the_stored_spec_round_trip():
+    """A version's spec is stored once as JSON: the table, its mapping and the forms come back."""
+    from engine.definitions import process_from_spec_json
+
+    original = compiled()
+    restored = process_from_spec_json(original.process_id, original.spec_json())
+    assert restored.forms == original.forms
+    instance = runtime.start(restored, now=NOW)
+    complete(instance, "Task_EnterApplication", {"applicant_name": "Ada", "credit_score": "450",
+                                                 "existing_customer": True, "channel": "web"},
+             now=NOW)
+    instance = runtime.load(restored, instance.dump())
+    assert instance.data["limit_decision"] == {"approved": True, "credit_limit": 2000}
+    assert ready_ids(instance) == ["Task_ConfirmOffer"]
