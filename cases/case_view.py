@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from engine import store
+from engine.dmn_task import decision_choices
 from engine.forms import Form
 from engine.metadata import ProcessInfo
 
@@ -308,6 +309,10 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
                              for f in process.flows if f.source == node.id)
             if len(branches) > 1:
                 gateways.append(GatewayView(node.id, names.get(node.id, node.id), branches))
+    for element, rules in decision_choices(live.process).items():  # DMN: choose the rule
+        gateways.append(GatewayView(element, f"{names.get(element, element)} (decision table)",
+                                    tuple(Choice(rule, words) for rule, words in rules)))
+        names.update(rules)  # the timeline names an overriding rule by its words
 
     corrections = []
     latest = {}
@@ -315,10 +320,11 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
         latest[step.element_id] = step
     for element, step in latest.items():
         node = nodes.get(element)
-        if node is None or node.form is None:
+        form = live.process.forms.get(element)  # formData or a Camunda form, as compiled
+        if node is None or form is None:
             continue
         choices = tuple(Choice(f"{element}|{f.id}", f"{f.label} (now: {_shown(step.data.get(f.id))})")
-                        for f in node.form.fields if not f.readonly)
+                        for f in form.fields if not f.readonly)
         if choices:
             corrections.append(GatewayView(element, names.get(element, step.name), choices))
 
@@ -330,6 +336,20 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
                     steps=steps, markers=markers,
                     timeline=timeline(session, case, names=names, users=users),
                     completed=completed, later=later, gateways=gateways, data=dict(live.data))
+
+
+def _decision_words(step: str, details: Mapping[str, Any]) -> str:
+    """What a decision table decided, from its event's facts (inputs, outcome, rows)."""
+    seen = ", ".join(f"{k} {_shown(v)}" for k, v in (details.get("inputs") or {}).items())
+    outcome = ", ".join(f"{k} = {_shown(v)}" for k, v in (details.get("outcome") or {}).items())
+    rows = ", ".join(str(r) for r in details.get("rows") or [])
+    if not rows:
+        by = "(no rule matched)"
+    elif details.get("overridden"):
+        by = f"(rule {rows}, chosen by an agent's override)"
+    else:
+        by = f"(rule {rows})"
+    return f"Caseflow decided {step}: {outcome or 'nothing'} {by}" + (f", from {seen}" if seen else "")
 
 
 def _shown(value: Any) -> str:
@@ -507,6 +527,7 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
         "script_ran": lambda: f"Caseflow ran {s}" + (
             f"; it printed: {details['printed'].strip()}" if details.get("printed") else ""),
         "script_printed": lambda: f"A script of {s} printed: {details.get('printed', '').strip()}",
+        "decision_evaluated": lambda: _decision_words(s, details),
         "task_data_corrected": lambda: f"{who} corrected {s}: " + ", ".join(
             f"{k} from {(details.get('old') or {}).get(k)!r} to {v!r}"
             for k, v in sorted((details.get("new") or {}).items())) + why,

@@ -72,6 +72,13 @@ def validate(file: Path, as_json: bool = typer.Option(False, "--json", help="Pri
     if not file.is_file():
         typer.echo(f"No such file: {file}", err=True)
         raise typer.Exit(2)
+    if file.suffix.lower() in (".dmn", ".form"):
+        from .definition_files import supporting_problems
+
+        problems = supporting_problems([(file.name, file.read_bytes())])
+        typer.echo(f"{file.name}: {'NOT valid' if problems else 'valid'}")
+        _print_problems(problems)
+        raise typer.Exit(1 if problems else 0)
     report = validate_bpmn(file.read_bytes(), file.name)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
@@ -88,7 +95,8 @@ def deploy(files: list[Path],
                                          help="Make them the active versions (default), or only "
                                               "store drafts (as `caseflow upload` does)."),
            actor: str = typer.Option("cli", help="Who deploys (recorded).")) -> None:
-    """Deploy BPMN files: new cases start on them (the same bytes again are the same version).
+    """Deploy BPMN files (with their .dmn and .form files): new cases start on them (the same bytes
+    again are the same version).
 
     A retired version's bytes do not bring it back while another version is active; that takes
     `caseflow activate PROCESS VERSION`.
@@ -98,10 +106,22 @@ def deploy(files: list[Path],
 
     from .definitions import deploy_file, process_id_collisions
 
+    from .definition_files import kind_of, store_supporting_files
+
     engine = make_engine(_settings().database_url)
     failed = False
     with session_scope(engine) as session:
-        for file in files:
+        supporting = [f for f in files if kind_of(f.name) in ("dmn", "form")]
+        if supporting:  # decision tables and forms first, so the processes find them
+            problems = store_supporting_files(session, [(f.name, f.read_bytes()) for f in supporting],
+                                              actor=actor, now=utcnow())
+            if problems:
+                typer.echo(", ".join(f.name for f in supporting) + ": not stored")
+                _print_problems(problems)
+                raise typer.Exit(1)
+            session.commit()
+            typer.echo(", ".join(f.name for f in supporting) + ": stored")
+        for file in [f for f in files if f not in supporting]:
             data = file.read_bytes()
             try:
                 same_bytes = {v.process_id for v in list_versions(session)

@@ -10,14 +10,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from engine import store
+from engine import dmn_store, store
 from engine.compare import compare_bpmn
 from engine.errors import InvalidBpmn, Problem
 from engine.store import DefinitionVersion
 from engine.validate import validate_bpmn
-from engine.xmlsafe import MAX_BYTES, parse_bpmn_xml
+from engine.definitions import deployment_hash
+from engine.xmlsafe import MAX_BYTES, parse_bpmn_xml, process_ids
 
 from .case_models import Case
+from .definition_files import Library, store_supporting_files
 from .errors import NotFound
 
 log = logging.getLogger("caseflow.definitions")
@@ -31,13 +33,27 @@ class DeployResult:
 
 
 def deploy_file(session: Session, data: bytes, *, filename: str, actor: str | None, now: datetime,
-                activate: bool = False) -> DeployResult:
-    """Validate and store a BPMN file's processes as versions; commit once."""
+                activate: bool = False, library: Library | None = None) -> DeployResult:
+    """Validate and store a BPMN file's processes as versions; commit once.
+
+    Its business rule tasks and Camunda forms use the stored decisions and forms (newest
+    versions), or those of `library`; the versions used are pinned to the new process versions.
+    """
+    result = _deploy(session, data, filename=filename, actor=actor, now=now, activate=activate,
+                     library=library or Library.stored(session))
+    session.commit()
+    return result
+
+
+def _deploy(session: Session, data: bytes, *, filename: str, actor: str | None, now: datetime,
+            activate: bool, library: Library) -> DeployResult:
     before = {(v.process_id, v.content_hash) for v in store.list_versions(session)}
     versions = store.deploy(session, data, filename=filename, uploaded_by=actor, now=now,
-                            activate=activate)
+                            activate=activate, decisions=library.decisions, forms=library.forms)
+    used = library.persist(session, library.used_by(data, filename), actor=actor, now=now)
+    for version in versions:
+        dmn_store.pin(session, version.id, used)
     _sync_timer_starts(session, now)
-    session.commit()
     new = [(v.process_id, v.content_hash) not in before for v in versions]
     for version, fresh in zip(versions, new):
         log.info("%s %s v%s from %s by %s: %s", "deployed" if fresh else "deployed again",
@@ -47,7 +63,15 @@ def deploy_file(session: Session, data: bytes, *, filename: str, actor: str | No
 
 def deploy_directory(session: Session, directory: Path, *, actor: str | None, now: datetime,
                      activate: bool = True) -> list[DeployResult]:
-    """Deploy every .bpmn file in a directory, called processes first where files depend on each other."""
+    """Deploy every .bpmn file in a directory, called processes first where files depend on each
+    other, with the directory's .dmn decision tables and .form forms."""
+    supporting = sorted([*directory.glob("*.dmn"), *directory.glob("*.form")])
+    if supporting:
+        problems = store_supporting_files(session, [(p.name, p.read_bytes()) for p in supporting],
+                                          actor=actor, now=now)
+        if problems:
+            raise InvalidBpmn(problems)
+        session.commit()
     results = []
     pending = sorted(directory.glob("*.bpmn"))
     for _ in range(len(pending) + 1):
@@ -101,28 +125,47 @@ def upload_file(session: Session, data: bytes, *, filename: str, actor: str, now
     Nothing is stored when the file has an error or one of its processes has the id of a process
     that another file defines; the same bytes again give the existing versions (new=False).
     """
-    limit = max_bytes or MAX_BYTES
+    library = Library.stored(session)
+    problems, warnings = upload_problems(session, data, filename=filename, max_bytes=max_bytes,
+                                         library=library)
+    processes = _process_ids_or_none(data, filename)
+    if problems:
+        return UploadResult(problems, warnings, processes, [], [])
     try:
-        parse_bpmn_xml(data, filename, max_bytes=limit)
-    except InvalidBpmn as err:
-        return UploadResult(list(err.problems), [], [], [], [])
-    active = {v.process_id for v in store.list_versions(session) if v.status == "active"}
-    report = validate_bpmn(data, filename, available_processes=active)
-    warnings = [p for p in report.problems if p.severity != "error"]
-    if not report.valid:
-        return UploadResult(report.errors, warnings, report.processes, [], [])
-    known = {v.process_id for v in store.list_versions(session)
-             if v.content_hash == store.content_hash(data)}
-    collisions = process_id_collisions(session, [p for p in report.processes if p not in known],
-                                       filename=filename)
-    if collisions:
-        return UploadResult(collisions, warnings, report.processes, [], [])
-    try:
-        result = deploy_file(session, data, filename=filename, actor=actor, now=now)
+        result = deploy_file(session, data, filename=filename, actor=actor, now=now,
+                             library=library)
     except InvalidBpmn as err:
         session.rollback()
-        return UploadResult(list(err.problems), warnings, report.processes, [], [])
-    return UploadResult([], warnings, report.processes, result.versions, result.new)
+        return UploadResult(list(err.problems), warnings, processes, [], [])
+    return UploadResult([], warnings, processes, result.versions, result.new)
+
+
+def _process_ids_or_none(data: bytes, filename: str) -> list[str]:
+    try:
+        return process_ids(data, filename)
+    except InvalidBpmn:
+        return []
+
+
+def upload_problems(session: Session, data: bytes, *, filename: str, max_bytes: int | None,
+                    library: Library) -> tuple[list, list]:
+    """Return (errors, warnings) of an uploaded BPMN file, with the decisions and forms of
+    `library`; a process id another file already uses is an error too."""
+    try:
+        parse_bpmn_xml(data, filename, max_bytes=max_bytes or MAX_BYTES)
+    except InvalidBpmn as err:
+        return list(err.problems), []
+    active = {v.process_id for v in store.list_versions(session) if v.status == "active"}
+    report = validate_bpmn(data, filename, available_processes=active,
+                           decisions=library.decisions, forms=library.forms)
+    warnings = [p for p in report.problems if p.severity != "error"]
+    if not report.valid:
+        return report.errors, warnings
+    digest = deployment_hash(data, filename, library.decisions, library.forms)
+    known = {v.process_id for v in store.list_versions(session) if v.content_hash == digest}
+    collisions = process_id_collisions(session, [p for p in report.processes if p not in known],
+                                       filename=filename)
+    return collisions, warnings
 
 
 def process_id_collisions(session: Session, process_ids, *, filename: str) -> list:

@@ -290,7 +290,8 @@ def _model_elements(session: Session, version: DefinitionVersion) -> dict[str, E
 
     process = definition_metadata(session, version.id).process(version.process_id)
     wanted = ("userTask", "manualTask", "task", "exclusiveGateway", "inclusiveGateway",
-              "eventBasedGateway", "callActivity", "subProcess", "scriptTask", "serviceTask")
+              "eventBasedGateway", "callActivity", "subProcess", "scriptTask", "serviceTask",
+              "businessRuleTask")  # a DMN decision: its overrides count per decision
     return {n.id: ElementFigures(n.id, n.name or n.id, n.type, n.lane)
             for n in process.nodes if n.type in wanted}
 
@@ -798,6 +799,8 @@ def redesign_candidates(session: Session, version: DefinitionVersion, *,
                                  overridden, report.cases, reasons_of(e.element_id,
                                                                       "override_decision"),
                                  dev_cases(e.element_id, "override_decision"),
+                                 "Decision overridden: the table's rules are wrong, change the "
+                                 "decision table" if e.type == "businessRuleTask" else
                                  "Decision overridden: the rule is wrong, change the condition",
                                  report.cases < MIN_SAMPLE))
 

@@ -1,5 +1,6 @@
 """Every table of Caseflow, imported in one place for Alembic and for create_all in tests."""
 from engine.store import DefinitionVersion, WorkflowInstance  # noqa: F401
+from engine.dmn_store import DefinitionFile, ModelFile  # noqa: F401
 
 from .api_tokens import ApiToken  # noqa: F401
 from .approvals import ApprovalRequest  # noqa: F401

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
+from typing import Any, Iterator
 
 from lxml import etree
 
@@ -99,6 +99,8 @@ class Model:
 
     root: etree._Element
     available: frozenset[str] = frozenset()
+    decisions: dict = field(default_factory=dict)  # decision id -> DMN bytes (upload + deployed)
+    forms: Any = None  # engine.formjs.FormLibrary of the upload and the deployed forms
     unsafe: set[str] = field(default_factory=set)
 
     @cached_property

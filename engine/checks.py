@@ -8,6 +8,7 @@ from collections import defaultdict, deque
 
 from lxml import etree
 
+from .dmn_task import decision_ref
 from .bpmntree import Model, bpmn, describe, element_name, kind, local, problem, scope_of
 from .errors import Problem
 from .external import external_topic
@@ -201,9 +202,14 @@ def check_unsupported(m: Model) -> list[Problem]:
                              "services from the model. A person or an integration completes it "
                              "through the task list or the API.", "warning"))
     for task in m.iter("businessRuleTask"):
-        found.append(problem(task, f"{describe(task)} needs a DMN decision table, and Caseflow "
-                             "does not support DMN. Replace it with a script task or an exclusive "
-                             "gateway with conditions."))
+        ref = decision_ref(task)
+        if not ref:
+            found.append(problem(task, f"{describe(task)} names no decision. Choose the DMN "
+                                 "decision it evaluates (its decision id) in your modeler."))
+        elif ref not in m.decisions:
+            found.append(problem(task, f"{describe(task)} evaluates the decision '{ref}', which "
+                                 "is neither in this upload nor deployed. Upload its .dmn file "
+                                 "with the process."))
     for store in m.root.iter(bpmn("dataStore")):
         found.append(problem(store, f"{describe(store)} cannot be used: Caseflow keeps case data "
                              "in the case itself and has no data stores. Remove the data store "

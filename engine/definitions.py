@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping
 
+from .dmn import add_decisions
+from .dmn_task import decision_ref
 from .errors import InvalidBpmn, StepNotFound
+from .formjs import FormLibrary, form_reference, task_form
 from .forms import Form, parse_form
 from .parser import BPMN_NS, new_parser, prepare_for_spiff
 from .serializer import spec_from_json, spec_to_json
@@ -46,17 +49,43 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def resources_used(data: bytes, filename: str, forms: FormLibrary) -> tuple[list[str], list[str]]:
+    """Return (decision ids, form ids of `forms`) that a BPMN file's tasks use."""
+    from .xmlsafe import parse_bpmn_xml
+
+    root = parse_bpmn_xml(data, filename)
+    return used_decisions([root]), used_forms([root], forms)
+
+
+def deployment_hash(data: bytes, filename: str, decisions: Mapping[str, bytes],
+                    forms: FormLibrary) -> str:
+    """The content hash of a deployment: the BPMN bytes, and the decision and form files it uses
+    (a file that uses none hashes as its bytes alone)."""
+    used_d, used_f = resources_used(data, filename, forms)
+    parts = [content_hash(decisions[d]) for d in used_d if d in decisions]
+    parts += [content_hash(forms.by_id[f].text.encode("utf-8")) for f in used_f]
+    if not parts:
+        return content_hash(data)
+    return content_hash(data + b"\0" + "\n".join(parts).encode("ascii"))
+
+
 def compile_processes(data: bytes, filename: str = "upload.bpmn",
-                      called: Mapping[str, bytes] | None = None) -> dict[str, CompiledProcess]:
+                      called: Mapping[str, bytes] | None = None,
+                      decisions: Mapping[str, bytes] | None = None,
+                      forms: FormLibrary | None = None) -> dict[str, CompiledProcess]:
     """Validate and compile every executable process in the file; raise InvalidBpmn on errors.
 
     `called` maps process ids to the bytes of already-deployed files, so a call activity may call
-    a process that lives in another file.
+    a process that lives in another file. `decisions` (decision id -> DMN bytes) and `forms` hold
+    the decision tables and Camunda forms the file may use; what it uses is compiled into the
+    specs, so a version keeps the tables and forms it was deployed with.
     """
     from .validate import validate_bpmn  # late import: validation builds on this module's parser
     from .xmlsafe import parse_bpmn_xml
 
-    report = validate_bpmn(data, filename, available_processes=set(called or {}))
+    decisions, library = dict(decisions or {}), forms or FormLibrary()
+    report = validate_bpmn(data, filename, available_processes=set(called or {}),
+                           decisions=decisions, forms=library)
     if not report.valid:
         raise InvalidBpmn([p for p in report.problems if p.severity == "error"])
     root = parse_bpmn_xml(data, filename)
@@ -64,7 +93,8 @@ def compile_processes(data: bytes, filename: str = "upload.bpmn",
     parser = new_parser()
     parser.add_bpmn_xml(root, filename)
     roots = [root, *_add_called_files(parser, root, called or {})]
-    forms = _forms(roots)
+    add_decisions(parser, decisions, used_decisions(roots))
+    forms = _forms(roots, library)
     compiled = {}
     for pid in parser.get_process_ids():
         if pid not in _process_ids(root):
@@ -79,14 +109,31 @@ def compile_processes(data: bytes, filename: str = "upload.bpmn",
     return compiled
 
 
-def _forms(roots) -> dict[str, Form]:
+def _forms(roots, library: FormLibrary) -> dict[str, Form]:
     forms = {}
     for root in roots:
         for task in root.iter(f"{{{BPMN_NS}}}userTask"):
-            form = parse_form(task)
+            form = parse_form(task) or task_form(task, library)
             if form is not None:
                 forms[task.get("id")] = form
     return forms
+
+
+def used_decisions(roots) -> list[str]:
+    """The decision ids the business rule tasks of these files evaluate, in document order."""
+    refs = (decision_ref(t) for root in roots for t in root.iter(f"{{{BPMN_NS}}}businessRuleTask"))
+    return list(dict.fromkeys(r for r in refs if r))
+
+
+def used_forms(roots, library: FormLibrary) -> list[str]:
+    """The ids of the library's forms that the user tasks of these files show."""
+    found = []
+    for root in roots:
+        for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+            ref = form_reference(task, library)
+            if ref is not None and ref.form is not None and ref.form in library.files:
+                found.append(ref.form.id)
+    return list(dict.fromkeys(found))
 
 
 def _process_ids(root) -> set[str]:
@@ -140,4 +187,4 @@ def compile_process(data: bytes, process_id: str, filename: str = "upload.bpmn")
     return processes[process_id]
 
 
-__all__ = ["CompiledProcess", "compile_processes", "compile_process", "content_hash", "process_from_spec_json"]
+__all__ = ["CompiledProcess", "compile_processes", "deployment_hash", "resources_used", "compile_process", "content_hash", "process_from_spec_json"]

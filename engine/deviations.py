@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import engine_time
+from .dmn_task import DECISION_OVERRIDES_KEY, CaseflowBusinessRuleTask
 from .errors import FormInvalid, StepNotFound, TaskNotReady
 from .forms import clean_value, form_defaults
 from .runtime import CompletedStep, EngineEvent, Instance, new_id
@@ -91,14 +92,22 @@ def jump_to(instance: Instance, element_id: str, defaults_for: DefaultsFor | Non
 
 
 def override_decision(instance: Instance, gateway_id: str, target_id: str, *, now: datetime) -> bool:
-    """Send the case down the branch to `target_id` at an exclusive gateway; return whether it rewound."""
+    """Send the case down the branch to `target_id` at an exclusive gateway, or make a business
+    rule task decide by its rule `target_id`; return whether it rewound."""
     spec = _gateway_spec(instance, gateway_id)
-    outputs = {_branch_target(o): o.name for o in spec.outputs}
-    if target_id not in outputs:
-        choices = ", ".join(sorted(outputs))
-        raise StepNotFound(f"'{target_id}' does not follow decision '{gateway_id}' (choices: {choices})")
     workflow = instance.workflow
-    workflow.data.setdefault(ROUTE_OVERRIDES_KEY, {})[spec.name] = outputs[target_id]
+    if isinstance(spec, CaseflowBusinessRuleTask):
+        rules = [r.id for r in spec.dmnEngine.decision_table.rules]
+        if target_id not in rules:
+            raise StepNotFound(f"'{target_id}' is not a rule of decision '{gateway_id}' "
+                               f"(rules: {', '.join(rules)})")
+        workflow.data.setdefault(DECISION_OVERRIDES_KEY, {})[spec.name] = target_id
+    else:
+        outputs = {_branch_target(o): o.name for o in spec.outputs}
+        if target_id not in outputs:
+            choices = ", ".join(sorted(outputs))
+            raise StepNotFound(f"'{target_id}' does not follow decision '{gateway_id}' (choices: {choices})")
+        workflow.data.setdefault(ROUTE_OVERRIDES_KEY, {})[spec.name] = outputs[target_id]
     done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec is spec]
     if not done:
         return False
@@ -219,7 +228,7 @@ def _gateway_spec(instance: Instance, gateway_id: str) -> RoutableExclusiveGatew
     for spec in _all_specs(instance):
         for task_spec in spec.task_specs.values():
             if getattr(task_spec, "bpmn_id", None) == gateway_id:
-                if not isinstance(task_spec, RoutableExclusiveGateway):
+                if not isinstance(task_spec, RoutableExclusiveGateway | CaseflowBusinessRuleTask):
                     raise StepNotFound(f"'{gateway_id}' is not an exclusive decision")
                 return task_spec
     raise StepNotFound(f"The process has no decision '{gateway_id}'")

@@ -11,6 +11,8 @@ Decisions recorded here (see README "Engine decisions"):
 - Camunda 7 multi-instance (camunda:collection / camunda:elementVariable) is rewritten as BPMN
   loopDataInputRef / inputDataItem before parsing; black-box pools (processes without flow
   nodes) are dropped before parsing, as nothing of them runs.
+- Business rule tasks are `CaseflowBusinessRuleTask` (engine/dmn_task.py): the decision is named the
+  Camunda 7, Camunda 8 or Spiff way, and an agent may override its outcome.
 - Start events are `CaseflowStartEvent`: error and escalation starts of event subprocesses are
   read, and `isInterrupting` is honoured.
 """
@@ -27,6 +29,8 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ManualTask
 
+from .dmn_task import (CaseflowBusinessRuleTask, CaseflowBusinessRuleTaskConverter,
+                       CaseflowBusinessRuleTaskParser)
 from .external import ExternalServiceTask, ExternalServiceTaskConverter, ServiceTaskParser
 from .event_specs import CaseflowStartEvent, CaseflowStartEventConverter, CaseflowStartEventParser
 from .specs import RoutableExclusiveGateway
@@ -55,6 +59,7 @@ class CaseflowParser(SpiffBpmnParser):
         full_tag("serviceTask"): (ServiceTaskParser, ManualTask),
         full_tag("exclusiveGateway"): (ConditionalGatewayParser, RoutableExclusiveGateway),
         full_tag("startEvent"): (CaseflowStartEventParser, CaseflowStartEvent),
+        full_tag("businessRuleTask"): (CaseflowBusinessRuleTaskParser, CaseflowBusinessRuleTask),
     }
 
 
@@ -154,4 +159,5 @@ def new_serializer() -> BpmnWorkflowSerializer:
     config[RoutableExclusiveGateway] = ExclusiveGatewayConverter
     config[CaseflowStartEvent] = CaseflowStartEventConverter
     config[ExternalServiceTask] = ExternalServiceTaskConverter
+    config[CaseflowBusinessRuleTask] = CaseflowBusinessRuleTaskConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

@@ -63,6 +63,10 @@ def _code_of(spec) -> list[str]:
     for attr in ("script", "prescript", "postscript"):
         if isinstance(getattr(spec, attr, None), str):
             code.append(getattr(spec, attr))
+    table = getattr(getattr(spec, "dmnEngine", None), "decision_table", None)
+    if table is not None:  # a decision table reads its input expressions (or labels)
+        code += [i.expression or i.label for i in table.inputs if i.expression or i.label]
+        code += [o.text for r in table.rules for o in r.outputEntries if o.text]
     return code
 
 

@@ -21,6 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 from .clock import engine_time
 from .compaction import compact_history
 from .definitions import CompiledProcess
+from .dmn_task import EVALUATION_KEY
 from .errors import EngineError, ScriptFailed, TaskNotReady
 from .event_specs import settle_event_subprocesses
 from .forms import Form, validate_form
@@ -258,6 +259,9 @@ class Instance:
             self.events.append(EngineEvent("script_ran", spec.bpmn_id, spec.bpmn_name,
                                            {"printed": printed} if printed else {}))
             printed = ""
+        elif EVALUATION_KEY in task.internal_data:  # a business rule task: inputs and outcome
+            self.events.append(EngineEvent("decision_evaluated", spec.bpmn_id, spec.bpmn_name,
+                                           task.internal_data[EVALUATION_KEY]))
         elif type(spec).__name__ == "EndEvent" and task.workflow is self.workflow:
             self.events.append(EngineEvent("end_reached", spec.bpmn_id, spec.bpmn_name))
         if printed:  # a pre- or post-script of another element printed: the case's script log

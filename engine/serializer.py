@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.task_spec import ExclusiveGatewayConverter
 
+from .dmn_task import CaseflowBusinessRuleTask, CaseflowBusinessRuleTaskConverter
 from .event_specs import CaseflowStartEvent, CaseflowStartEventConverter
 from .external import ExternalServiceTask, ExternalServiceTaskConverter
 from .specs import RoutableExclusiveGateway
@@ -50,6 +51,7 @@ def _config() -> dict:
     config[RoutableExclusiveGateway] = ExclusiveGatewayConverter
     config[CaseflowStartEvent] = CaseflowStartEventConverter
     config[ExternalServiceTask] = ExternalServiceTaskConverter
+    config[CaseflowBusinessRuleTask] = CaseflowBusinessRuleTaskConverter
     config[BpmnWorkflow] = SpecOnceWorkflowConverter
     return config
 

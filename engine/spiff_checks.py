@@ -15,6 +15,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 
 from .bpmntree import Model, bpmn, describe, problem
+from .dmn import add_decisions
+from .dmn_task import decision_ref
 from .errors import Problem
 from .parser import new_parser, prepare_for_spiff
 
@@ -100,6 +102,7 @@ def check_with_spiff(m: Model, filename: str) -> list[Finding]:
     parser = new_parser()
     try:
         parser.add_bpmn_xml(tree, filename)
+        add_decisions(parser, m.decisions, (decision_ref(t) for t in tree.iter(bpmn("businessRuleTask"))))
     except Exception as err:  # noqa: BLE001 - any parser failure (RecursionError too) is a finding
         return [(p, False) for p in compensation] + [_to_problem(m, err)]
     found, seen = [(p, False) for p in compensation], set()

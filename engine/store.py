@@ -12,7 +12,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel, select
 
 from . import runtime
-from .definitions import CompiledProcess, compile_processes, content_hash, process_from_spec_json
+from .definitions import (CompiledProcess, compile_processes, content_hash, deployment_hash,
+                          process_from_spec_json)
+from .formjs import FormLibrary
 from .errors import EngineError, InvalidBpmn, Problem
 from .serializer import SERIALIZER_VERSION
 
@@ -87,15 +89,19 @@ class WorkflowInstance(SQLModel, table=True):
 
 # ---- definitions ------------------------------------------------------------------------------
 def deploy(session: Session, data: bytes, *, filename: str, uploaded_by: str | None, now: datetime,
-           activate: bool = False) -> list[DefinitionVersion]:
+           activate: bool = False, decisions: Mapping[str, bytes] | None = None,
+           forms: FormLibrary | None = None) -> list[DefinitionVersion]:
     """Store every executable process of a file as a new version (the same bytes give the same one).
 
     `activate` makes them the active versions, except that the bytes of a retired version do not
     bring it back while another version is active (a restart deploying the shipped files must not
-    undo a redesign deployed since): that takes an explicit `activate_version`.
+    undo a redesign deployed since): that takes an explicit `activate_version`. `decisions` and
+    `forms` are the DMN tables and Camunda forms it may use; the ones it uses count in its content
+    hash, so the same BPMN with a changed table is a new version.
     """
-    digest = content_hash(data)
-    compiled = compile_processes(data, filename, called=_called_library(session))
+    digest = deployment_hash(data, filename, decisions or {}, forms or FormLibrary())
+    compiled = compile_processes(data, filename, called=_called_library(session),
+                                 decisions=decisions, forms=forms)
     versions = []
     for pid, process in compiled.items():
         existing = session.exec(select(DefinitionVersion).where(

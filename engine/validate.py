@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from .bpmntree import Model, owner
 from .checks import STRUCTURE_CHECKS
 from .code_checks import CODE_CHECKS
 from .errors import InvalidBpmn, Problem
+from .formjs import FormLibrary, form_reference_problems
 from .id_checks import ID_CHECKS
 from .metadata import metadata_problems
 from .schema_checks import MAX_PER_KIND, check_schema
@@ -55,23 +56,30 @@ class ValidationReport:
 
 
 def validate_bpmn(data: bytes, filename: str = "upload.bpmn", *,
-                  available_processes: Iterable[str] = ()) -> ValidationReport:
+                  available_processes: Iterable[str] = (),
+                  decisions: Mapping[str, bytes] | None = None,
+                  forms: FormLibrary | None = None) -> ValidationReport:
     """Check BPMN bytes for everything that would stop Caseflow running them; never raise.
 
     `available_processes` names processes already deployed from other files, which call
-    activities in this file may call.
+    activities in this file may call; `decisions` (decision id -> DMN bytes) and `forms` are the
+    decision tables and Camunda forms of the upload and the deployed ones.
     """
     try:
         root = parse_bpmn_xml(data, filename)
     except InvalidBpmn as err:
         return _report([], list(err.problems))
-    model = Model(root, available=frozenset(available_processes or ()))
+    library = forms or FormLibrary()
+    model = Model(root, available=frozenset(available_processes or ()),
+                  decisions=dict(decisions or {}), forms=library)
     processes = [p.get("id") for p in model.executable]
     structural: list[Problem] = []
     for check in (*STRUCTURE_CHECKS, *ID_CHECKS, *CODE_CHECKS):
         structural.extend(_capped(_guarded(check.__name__, lambda c=check: c(model))))
     structural.extend(_capped(_guarded("metadata_problems",
                                        lambda: _soften_empty_enums(root, metadata_problems(root)))))
+    structural.extend(_capped(_guarded("form_reference_problems",
+                                       lambda: form_reference_problems(root, library))))
     schema = _guarded("check_schema", lambda: check_schema(model))  # capped per kind inside
     spiff = _guarded("check_with_spiff", lambda: check_with_spiff(model, filename))
     flagged = {p.element_id for p in structural if p.severity == "error" and p.element_id}

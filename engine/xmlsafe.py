@@ -208,6 +208,36 @@ def parse_bpmn_xml(data: bytes, filename: str = "upload.bpmn",
     return root
 
 
+DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/20191111/MODEL/",
+                  "http://www.omg.org/spec/DMN/20180521/MODEL/",
+                  "http://www.omg.org/spec/DMN/20151101/dmn.xsd")
+
+
+def parse_dmn_xml(data: bytes, filename: str = "upload.dmn",
+                  max_bytes: int = MAX_BYTES) -> etree._Element:
+    """Parse uploaded DMN bytes as safely as BPMN and return the dmn:definitions root."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not data or not data.strip():
+        raise _refuse(f"{filename} is empty: export the decision from your modeler as DMN "
+                      "(.dmn) and upload that file.")
+    _check_size(data, filename, max_bytes)
+    _check_text(data, filename)
+    _check_no_doctype(data, filename)
+    root = _parse(data, filename)
+    _check_complexity(root, filename)
+    if root.getroottree().docinfo.doctype:
+        raise _refuse(f"{filename} contains a DOCTYPE declaration; remove it and upload again.")
+    qname = etree.QName(root)
+    if qname.localname != "definitions" or qname.namespace not in DMN_NAMESPACES:
+        raise _refuse(f"{filename} is not a DMN file: its root element is <{qname.localname}> "
+                      f"in namespace '{qname.namespace}', but a DMN 1.1, 1.2 or 1.3 file starts "
+                      "with <definitions xmlns=\"https://www.omg.org/spec/DMN/20191111/MODEL/\">. "
+                      "Export the decision from your modeler as DMN and upload that file.",
+                      root.sourceline)
+    return root
+
+
 def process_ids(data: bytes, filename: str = "upload.bpmn") -> list[str]:
     """Return the ids of the processes a BPMN file defines (parsed as safely as any upload)."""
     root = parse_bpmn_xml(data, filename)
@@ -215,5 +245,5 @@ def process_ids(data: bytes, filename: str = "upload.bpmn") -> list[str]:
             if p.get("id")]
 
 
-__all__ = ["parse_bpmn_xml", "process_ids", "MAX_ATTRIBUTES", "MAX_BYTES", "MAX_DEPTH",
+__all__ = ["DMN_NAMESPACES", "parse_bpmn_xml", "parse_dmn_xml", "process_ids", "MAX_ATTRIBUTES", "MAX_BYTES", "MAX_DEPTH",
            "MAX_ELEMENTS"]

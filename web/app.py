@@ -21,8 +21,8 @@ from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
 from . import (admin_webhooks, api, api_events, api_external, api_findwork, api_webhooks,
-               attachments, designer, designer_modeler, incidents, insights, notifications, ops,
-               pages, refusals, work, work_bulk, work_search)
+               attachments, designer, designer_files, designer_modeler, incidents, insights,
+               notifications, ops, pages, refusals, work, work_bulk, work_search)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
 from .security_headers import SecurityHeaders
@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(work.router)
     app.include_router(designer.router)
     app.include_router(designer_modeler.router)
+    app.include_router(designer_files.router)
     app.include_router(insights.router)
     app.include_router(incidents.router)
     app.include_router(admin_webhooks.router)

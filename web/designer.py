@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from cases import definitions as defs
 from cases import version_migration as vm
+from cases.definition_files import file_changes, kind_of, pinned_files, step_forms, upload_set
 from cases.errors import CaseError, InvalidInput, NotFound
 from cases.sla import definition_metadata
 from engine.clock import utcnow
@@ -37,6 +38,7 @@ TYPE_WORDS = {"userTask": "User task", "manualTask": "Manual task", "task": "Tas
               "parallelGateway": "Parallel gateway", "inclusiveGateway": "Inclusive gateway",
               "eventBasedGateway": "Event-based gateway", "sequenceFlow": "Sequence flow",
               "process": "Process"}
+MAX_SET_FILES = 20  # one upload: a process with its decision tables and forms
 PREVIEW_LIMIT = 2 * 1024 * 1024  # larger files are reported without a preview (it rides in the page)
 STEP_TYPES = {"userTask", "manualTask", "task", "callActivity", "subProcess", "scriptTask",
               "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
@@ -113,29 +115,65 @@ def _too_big(request: Request) -> str:
 
 @router.post("/designer/upload", dependencies=[Depends(require_csrf)])
 def upload(request: Request, user: CurrentUser, session: SessionDep, _editor: Editor,
-           file: Annotated[UploadFile | None, File()] = None):
-    """Validate an uploaded file; store it as a draft version or show what is wrong."""
+           file: Annotated[list[UploadFile] | None, File()] = None):
+    """Validate uploaded files (a BPMN file, or a set with its .dmn and .form files); store them
+    as draft versions or show what is wrong."""
     limit = request.app.state.settings.max_upload_bytes
-    filename = _clean_filename(file.filename if file else "")
-    if file is None or not filename:
-        return _refused(request, session, user, filename or "", [
-            _msg("Choose a .bpmn file to upload.")], status_code=400)
-    data = file.file.read(limit + 1)  # a sync route: validation runs in the threadpool
-    if len(data) > limit:
-        return _refused(request, session, user, filename, [_msg(_too_big(request))],
-                        status_code=413)
+    uploads = [f for f in (file or []) if _clean_filename(f.filename)]
+    if not uploads:
+        return _refused(request, session, user, "", [
+            _msg("Choose a .bpmn file to upload (with its .dmn and .form files, if it has "
+                 "any).")], status_code=400)
+    files = []
+    for item in uploads[:MAX_SET_FILES]:
+        data = item.file.read(limit + 1)  # a sync route: validation runs in the threadpool
+        if len(data) > limit:
+            return _refused(request, session, user, _clean_filename(item.filename),
+                            [_msg(_too_big(request))], status_code=413)
+        files.append((_clean_filename(item.filename), data))
+    if len(uploads) > MAX_SET_FILES:
+        return _refused(request, session, user, files[0][0], [_msg(
+            f"At most {MAX_SET_FILES} files can be uploaded together.")], status_code=400)
+    if len(files) == 1 and kind_of(files[0][0]) in ("bpmn", None):
+        return _upload_one(request, session, user, *files[0])
+    return _upload_set(request, session, user, files)
+
+
+def _upload_one(request, session, user, filename: str, data: bytes):
+    limit = request.app.state.settings.max_upload_bytes
     result = defs.upload_file(session, data, filename=filename, actor=user.username,
                               now=utcnow(), max_bytes=limit)
     if not result.stored:
         return _refused(request, session, user, filename, result.problems, data=data,
                         warnings=result.warnings)
+    _flash(request, f"{filename}: " + "; ".join(_stored_words(result)) + ".")
+    return RedirectResponse(f"/designer/versions/{result.versions[0].id}", status_code=303)
+
+
+def _stored_words(result) -> list[str]:
     parts = []
     for version, new in zip(result.versions, result.new):
         label = f"{version.process_id} v{version.version}"
         parts.append(f"uploaded as draft {label}" if new else
                      f"already uploaded as {label} ({version.status}); nothing new was stored")
-    _flash(request, f"{filename}: " + "; ".join(parts) + ".")
-    return RedirectResponse(f"/designer/versions/{result.versions[0].id}", status_code=303)
+    return parts
+
+
+def _upload_set(request, session, user, files: list[tuple[str, bytes]]):
+    names = ", ".join(name for name, _ in files)
+    result = upload_set(session, files, actor=user.username, now=utcnow(),
+                        max_bytes=request.app.state.settings.max_upload_bytes)
+    if not result.stored:
+        bpmn = next((data for name, data in files if kind_of(name) == "bpmn"), None)
+        return _refused(request, session, user, names, result.problems or [_msg(
+            "Nothing to store: the files hold no process, decision or form.")], data=bpmn,
+            warnings=result.warnings)
+    parts = _stored_words(result) + [
+        f"{'decision' if f.kind == 'dmn' else 'form'} {f.key} v{f.version}" for f in result.files]
+    _flash(request, f"{names}: " + "; ".join(parts) + ".")
+    if result.versions:
+        return RedirectResponse(f"/designer/versions/{result.versions[0].id}", status_code=303)
+    return RedirectResponse("/designer", status_code=303)
 
 
 def _clean_filename(name: str | None) -> str:
@@ -185,7 +223,8 @@ def version_page(request: Request, definition_id: PathId, user: CurrentUser, ses
         "user": user, "version": version, "process": process, "steps": steps,
         "type_word": _type_word, "siblings": siblings, "active": active,
         "cases": counts.get(version.id, (0, 0)), "running_elsewhere": running_elsewhere,
-        "can_edit": _can_edit(user), "flash": _pop_flash(request)})
+        "can_edit": _can_edit(user), "flash": _pop_flash(request),
+        "files": pinned_files(session, version.id), "forms": step_forms(version)})
 
 
 @router.get("/designer/versions/{definition_id}/bpmn")
@@ -241,7 +280,7 @@ def compare(request: Request, user: CurrentUser, session: SessionDep, left: Quer
         "user": user, "left": a, "right": b, "result": result, "type_word": _type_word,
         "left_markers": json.dumps(result.left_markers()),
         "right_markers": json.dumps(result.right_markers()), "versions": versions,
-        "can_edit": _can_edit(user)})
+        "can_edit": _can_edit(user), "file_changes": file_changes(session, a.id, b.id)})
 
 
 # ---- migrate --------------------------------------------------------------------------------

@@ -109,7 +109,18 @@ def bpmn_path(process_id: str) -> Path:
 def compiled(process_id: str) -> CompiledProcess:
     """Compile a shipped file through validation, as a deployment does."""
     path = bpmn_path(process_id)
-    return compile_processes(path.read_bytes(), path.name)[process_id]
+    return compile_processes(path.read_bytes(), path.name,
+                             decisions=shipped_decisions())[process_id]
+
+
+def shipped_decisions() -> dict[str, bytes]:
+    """Decision id -> DMN bytes of the shipped bpmn/*.dmn files (deployed with the processes)."""
+    from engine.dmn import decision_ids
+
+    found = {}
+    for path in sorted(BPMN_DIR.glob("*.dmn")):
+        found.update({d: path.read_bytes() for d in decision_ids(path.read_bytes(), path.name)})
+    return found
 
 
 @lru_cache(maxsize=None)

@@ -12,8 +12,8 @@ from engine.metadata import PHASES, parse_duration, read_metadata
 from engine.validate import validate_bpmn
 from tests.conftest import T0
 
-from .harness import (CONTACT, PROCESS_IDS, Run, bpmn_path, reached_ends, sequence_flows,
-                      taken_flows, tree)
+from .harness import (BPMN_DIR, CONTACT, PROCESS_IDS, Run, bpmn_path, reached_ends,
+                      sequence_flows, shipped_decisions, taken_flows, tree)
 from .scenarios import (_ACKNOWLEDGED, _ASKED, _COMPLAINT, _FAULT, _JUSTIFIED, _LINKED, _OUTAGE,
                         _PUT_RIGHT, _SEVEN_DAYS, SCENARIOS)
 
@@ -52,8 +52,15 @@ def test_scenarios_cover_every_flow(process_id):
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_file_validates_without_problems(process_id):
     path = bpmn_path(process_id)
-    report = validate_bpmn(path.read_bytes(), path.name)
+    report = validate_bpmn(path.read_bytes(), path.name, decisions=shipped_decisions())
     assert report.problems == []
+
+
+def test_shipped_decision_tables_check_clean():
+    from engine.dmn import dmn_problems
+
+    for path in sorted(BPMN_DIR.glob("*.dmn")):
+        assert dmn_problems(path.read_bytes(), path.name) == [], path.name
 
 
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
@@ -85,10 +92,25 @@ def test_every_lane_is_a_team_that_does_work(process_id):
     assert working == set(info.lanes)
 
 
+def _decided(process_id: str) -> set[str]:
+    """The outputs of the decision tables a process's business rule tasks evaluate."""
+    from engine.dmn import read_decisions
+    from engine.dmn_task import decision_ref
+
+    used = {decision_ref(t) for t in tree(process_id).iter(
+        "{http://www.omg.org/spec/BPMN/20100524/MODEL}businessRuleTask")}
+    outputs = set()
+    for decision_id, data in shipped_decisions().items():
+        if decision_id in used:
+            outputs |= {o for d in read_decisions(data) if d.id == decision_id for o in d.outputs}
+    return outputs
+
+
 @pytest.mark.parametrize("process_id", PROCESS_IDS)
 def test_decisions_are_conditions_on_form_data(process_id):
     info = _info(process_id)
     fields = {f.id for n in info.nodes if n.form for f in n.form.fields}
+    fields |= _decided(process_id)  # what the process's decision tables decide
     gateways = {n.id for n in info.nodes if n.type == "exclusiveGateway"}
     for gateway in gateways:
         outgoing = [f for f in info.flows if f.source == gateway]

@@ -108,7 +108,7 @@ def test_agent_works_a_case_and_a_supervisor_approves_its_cancellation(work_serv
     page.locator("#skip-reason").select_option("customer_already_confirmed")
     page.locator("#skip-note").fill("Checked on the first call")
     dialog = page.locator("#dialog-skip")
-    assert "read by Eligible?" in dialog.locator("fieldset.skip-needs").inner_text()
+    assert "read by Decide eligibility" in dialog.locator("fieldset.skip-needs").inner_text()
     dialog.locator("select[name$='-address_serviceable']").select_option("true")
     dialog.locator("select[name$='-credit_result']").select_option("passed")
     dialog.get_by_role("button", name="Show where it leads").click()

@@ -35,7 +35,7 @@ def test_a_skip_of_the_eligibility_check_needs_its_data_and_keeps_the_order_on_i
     with pytest.raises(InvalidInput) as refused:
         _go(dev.skip, session, people, case, "customer_already_confirmed", work_item_id=item.id)
     assert set(refused.value.errors) == set(ELIGIBILITY)
-    assert "Eligible?" in refused.value.errors["credit_result"]
+    assert "Decide eligibility" in refused.value.errors["credit_result"]
     assert _snapshot(session, case.id) == before
     case = _go(dev.skip, session, people, case, "customer_already_confirmed", work_item_id=item.id,
                data={"address_serviceable": "true", "credit_result": "passed"})
@@ -54,7 +54,7 @@ def test_the_skip_preview_names_the_decision_and_changes_nothing(session, instal
     assert [n.field.id for n in bare.needs] == list(ELIGIBILITY)
     assert bare.missing == list(ELIGIBILITY)
     assert [s.element_id for s in bare.steps] == ["Task_ExplainDecline"]  # what defaults would do
-    assert any("“Eligible?” reads address_serviceable, credit_result" in line for line in bare.lines)
+    assert any("“Decide eligibility” reads address_serviceable, credit_result" in line for line in bare.lines)
     given = preview(session, actor=people.ann, now=T0, case_id=case.id, kind="skip",
                     params={"work_item_id": item.id,
                             "data": {"address_serviceable": True, "credit_result": "passed"}})

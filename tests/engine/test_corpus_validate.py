@@ -119,7 +119,7 @@ def test_an_executable_file_alone_names_the_process_it_is_missing(name, callee):
     ("camunda_order-handling.bpmn", "cron timers are not supported"),
     ("miwg_ref_C.3.0.bpmn", "has no start event; an embedded subprocess needs exactly one"),
     ("miwg_ref_B.1.0.bpmn", "has no data stores"),
-    ("miwg_ref_C.9.0.bpmn", "does not support DMN"),
+    ("miwg_ref_C.9.0.bpmn", "which is neither in this upload nor deployed. Upload its .dmn"),
     ("spiffwf_call_activity_level_3.bpmn", "leads back to the calling process (Level3 → Level3)"),
     ("miwg_trisotech_A.2.0-export.bpmn", "without a condition and is not the gateway's default"),
     ("miwg_ref_A.1.0.bpmn", "no executable process"),

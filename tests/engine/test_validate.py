@@ -39,7 +39,10 @@ def test_camunda_extension_attributes_are_not_problems():
                           'camunda:formKey="embedded:app:review.html"/>')
     xml = doc(process(body).replace('name="Claims"',
                                     'name="Claims" camunda:historyTimeToLive="P1D"'))
-    assert check(xml).problems == []
+    # The embedded form cannot be shown: a warning naming the step (issue 18), nothing else.
+    (warning,) = check(xml).problems
+    assert (warning.severity, warning.element_id) == ("warning", "Task_1")
+    assert "embedded HTML form" in warning.message
 
 
 # --- ids and flows ----------------------------------------------------------------------------

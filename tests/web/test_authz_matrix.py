@@ -78,6 +78,9 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
                                    SIGNED_IN),
     ("GET", "/designer/migrate"): ("/designer/migrate?from={version}&to={version}", None,
                                    SIGNED_IN),
+    ("GET", "/designer/files/{file_id}"): ("/designer/files/{file}", None, SIGNED_IN),
+    ("GET", "/designer/files/{file_id}/content"): ("/designer/files/{file}/content", None,
+                                                   SIGNED_IN),
     # the agents' workspace: agents (any team may look and deviate), supervisors, admins
     ("GET", "/work"): ("/work", None, WORKERS),
     ("GET", "/cases/new"): ("/cases/new", None, WORKERS),
@@ -294,6 +297,12 @@ class World:
         draft = deploy_file(s, (DATA / "parallel.bpmn").read_bytes(), filename="parallel.bpmn",
                             actor="designer", now=T0)
         self.ids["draft"] = draft.versions[0].id
+        from cases.definition_files import Library, store_supporting_files
+
+        dmn = DATA / "camunda_set" / "credit_limit.dmn"
+        assert store_supporting_files(s, [(dmn.name, dmn.read_bytes())], actor="designer",
+                                      now=T0) == []
+        self.ids["file"] = Library.stored(s).rows[("dmn", "Decision_CreditLimit")].id
         self.users = {
             "agent": create_user(s, username="agent", password=PASSWORD, role="agent", now=T0,
                                  teams=["Customer Care"]),

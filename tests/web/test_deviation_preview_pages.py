@@ -41,11 +41,11 @@ def test_the_skip_dialog_asks_for_what_the_eligibility_decision_reads(client, wo
                                       'id="dialog-skip"'))
     assert "If you skip “Check eligibility and credit”" in dialog
     assert f'name="skip-{item_id}-address_serviceable"' in dialog
-    assert "(read by Eligible?)" in dialog
+    assert "(read by Decide eligibility)" in dialog
     before = world.events()
     refused = _skip(client, world, csrf, item_id)
     assert refused.status_code == 400
-    assert "The change was not made" in refused.text and "Eligible?" in htmllib.unescape(refused.text)
+    assert "The change was not made" in refused.text and "Decide eligibility" in htmllib.unescape(refused.text)
     assert f'id="skip-{item_id}-credit_result-error"' in refused.text
     assert world.events() == before and [i.id for i in world.items()] == [item_id]
 
@@ -63,7 +63,7 @@ def test_the_preview_says_where_the_skip_leads_and_changes_nothing(client, world
     defaults = _skip(client, world, csrf, item_id, preview="1")
     box = htmllib.unescape(section(defaults.text, 'id="preview-skip"', "</div>"))
     assert "Next: Explain decline and offer alternatives." in box
-    assert "“Eligible?” reads address_serviceable, credit_result" in box
+    assert "“Decide eligibility” reads address_serviceable, credit_result" in box
     assert world.events() == before
     done = _skip(client, world, csrf, item_id, **given)
     assert done.status_code == 303
