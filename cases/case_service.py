@@ -20,6 +20,7 @@ from .customers import get_customer
 from .external_tasks.projection import project as project_external
 from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed
 from .jobs import service as jobs
+from .links.repeat import flag_repeat_contact
 from .subscriptions import service as subscriptions
 from .sla import promised_at
 from .users import User
@@ -62,6 +63,7 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
             "process_id": process_id, "version": version.version, "channel": channel,
             "priority": priority, "customer_id": customer_id,
             "contacted_at": contacted_at.isoformat()})
+        flag_repeat_contact(session, case, now=now)  # the customer coming back (cases/links)
         _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams)
         jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
         subscriptions.sync(session, case.id, live, force=True)

@@ -17,3 +17,5 @@ from .subscriptions.models import Subscription  # noqa: F401
 from .auth.sessions import UserSession  # noqa: F401
 from .auth.throttle import SigninFailure  # noqa: F401
 from .external_tasks.models import ExternalTask  # noqa: F401
+from .calendars.models import BusinessCalendar, TeamCalendar  # noqa: F401
+from .links.models import CaseLink  # noqa: F401

@@ -20,8 +20,8 @@ from cases.settings import Settings
 from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
-from . import (admin_webhooks, api, api_events, api_external, api_webhooks, designer, incidents,
-               insights, pages, refusals, work)
+from . import (admin_calendars, admin_webhooks, api, api_calendars, api_events, api_external,
+               api_links, api_webhooks, designer, incidents, insights, pages, refusals, work)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
 from .security_headers import SecurityHeaders
@@ -53,10 +53,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(insights.router)
     app.include_router(incidents.router)
     app.include_router(admin_webhooks.router)
+    app.include_router(admin_calendars.router)
     app.include_router(api.router, prefix="/api")
     app.include_router(api_events.router, prefix="/api")
     app.include_router(api_webhooks.router, prefix="/api")
     app.include_router(api_external.router, prefix="/api")
+    app.include_router(api_links.router, prefix="/api")
+    app.include_router(api_calendars.router, prefix="/api")
     _add_error_handlers(app)
     return app
 
