@@ -83,24 +83,6 @@ def calendar_add(request: Request, session: SessionDep, user: AdminUser, form: d
     return _save(request, session, user, form, None)
 
 
-@router.post(PAGE + "/{calendar_id}", dependencies=[Depends(require_csrf)])
-def calendar_change(request: Request, session: SessionDep, user: AdminUser, calendar_id: PathId,
-                    form: dict = FormData):
-    """Change a calendar; targets already set stay as they are, new steps use the new hours."""
-    return _save(request, session, user, form, calendar_id)
-
-
-@router.post(PAGE + "/{calendar_id}/remove", dependencies=[Depends(require_csrf)])
-def calendar_remove(request: Request, session: SessionDep, user: AdminUser, calendar_id: PathId):
-    """Remove a calendar; its teams go back to the default calendar."""
-    try:
-        calendars.delete_calendar(session, actor=user.username, now=now(), calendar_id=calendar_id)
-    except CaseError as err:
-        return _page(request, session, user, status_code=status_for(err), message=str(err))
-    flash(request, f"Calendar {calendar_id} removed.")
-    return redirect(PAGE)
-
-
 @router.post(PAGE + "/teams", dependencies=[Depends(require_csrf)])
 def calendar_team(request: Request, session: SessionDep, user: AdminUser, form: dict = FormData):
     """Time a team's steps on a calendar, or on the default again."""
@@ -121,6 +103,25 @@ def calendar_team(request: Request, session: SessionDep, user: AdminUser, form: 
         return _page(request, session, user, status_code=status_for(err), message=str(err))
     flash(request, f"{' '.join(team.split())} now works on "
                    f"{'the default calendar' if calendar_id is None else f'calendar {calendar_id}'}.")
+    return redirect(PAGE)
+
+
+# after /teams, which the path parameter would otherwise swallow
+@router.post(PAGE + "/{calendar_id}", dependencies=[Depends(require_csrf)])
+def calendar_change(request: Request, session: SessionDep, user: AdminUser, calendar_id: PathId,
+                    form: dict = FormData):
+    """Change a calendar; targets already set stay as they are, new steps use the new hours."""
+    return _save(request, session, user, form, calendar_id)
+
+
+@router.post(PAGE + "/{calendar_id}/remove", dependencies=[Depends(require_csrf)])
+def calendar_remove(request: Request, session: SessionDep, user: AdminUser, calendar_id: PathId):
+    """Remove a calendar; its teams go back to the default calendar."""
+    try:
+        calendars.delete_calendar(session, actor=user.username, now=now(), calendar_id=calendar_id)
+    except CaseError as err:
+        return _page(request, session, user, status_code=status_for(err), message=str(err))
+    flash(request, f"Calendar {calendar_id} removed.")
     return redirect(PAGE)
 
 
