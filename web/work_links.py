@@ -21,7 +21,8 @@ def _refused(request: Request, session, user, case_id: int, err: CaseError, form
              typed: dict):
     errors = err.errors if isinstance(err, InvalidInput) else {"_": str(err)}
     try:
-        return _page(request, session, user, case_id, status_code=status_for(err),
+        status = 422 if isinstance(err, InvalidInput) else status_for(err)
+        return _page(request, session, user, case_id, status_code=status,
                      message=f"Nothing was changed: {err}",
                      extra={form_key: {"typed": typed, "errors": errors}})
     except CaseError as again:

@@ -147,14 +147,16 @@ def save_calendar(session: Session, *, actor: str, now: datetime, calendar_id: i
         raise InvalidInput(errors)
     calendar = get_calendar(session, calendar_id) if calendar_id else BusinessCalendar(
         name="", timezone="", hours="", updated_by=actor, updated_at=now)
+    if is_default:  # before this calendar is flushed as the default, so it is not unmarked too
+        with session.no_autoflush:
+            session.execute(sa.update(BusinessCalendar).where(
+                BusinessCalendar.is_default == sa.true(),
+                BusinessCalendar.id != (calendar_id or 0)).values(is_default=False))
     calendar.name, calendar.timezone = name.strip(), timezone.strip()
     calendar.country, calendar.subdivision = country or None, subdivision or None
     calendar.hours = format_hours(parse_hours(",".join(f"{o}-{c}" if o else "" for o, c in
                                                        hours.values())))
     calendar.is_default, calendar.updated_by, calendar.updated_at = is_default, actor, now
-    if is_default:
-        session.execute(sa.update(BusinessCalendar).where(BusinessCalendar.is_default == sa.true())
-                        .values(is_default=False))
     session.add(calendar)
     _commit(session)
     session.refresh(calendar)
