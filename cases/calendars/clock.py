@@ -15,7 +15,7 @@ changes to or from summer time has its true length.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Container, Iterator
 from zoneinfo import ZoneInfo
@@ -36,15 +36,21 @@ class WorkingClock:
     tz: ZoneInfo
     hours: tuple[tuple[time, time] | None, ...]
     closed: Container[date] = frozenset()
+    # day -> window, filled as days are asked about (the sweep asks about the same days a lot)
+    _windows: dict = field(default_factory=dict, compare=False, repr=False)
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
         """Return the working window of a local day in UTC, or None when closed that day."""
+        if day in self._windows:
+            return self._windows[day]
         opening = self.hours[day.weekday()]
-        if opening is None or day in self.closed:
-            return None
-        start = datetime.combine(day, opening[0], tzinfo=self.tz).astimezone(timezone.utc)
-        end = datetime.combine(day, opening[1], tzinfo=self.tz).astimezone(timezone.utc)
-        return start, end
+        found = None
+        if opening is not None and day not in self.closed:
+            found = (datetime.combine(day, opening[0], tzinfo=self.tz).astimezone(timezone.utc),
+                     datetime.combine(day, opening[1], tzinfo=self.tz).astimezone(timezone.utc))
+        if len(self._windows) < 20000:  # about fifty years of days: never grows without bound
+            self._windows[day] = found
+        return found
 
     def _local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
