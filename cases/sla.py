@@ -77,7 +77,8 @@ def moved_by_pause(session: Session, team: str | None, due: datetime, paused_fro
     clock = clock_for_team(session, team)
     if clock is None:
         return due + (paused_to - paused_from)
-    return clock.add_hours(due, clock.working_between(paused_from, paused_to))
+    held = clock.working_between(paused_from, paused_to)
+    return clock.add_hours(due, held) if held else due  # a weekend's hold moves nothing
 
 
 def _metadata_candidates(session: Session, definition_id: int, process_id: str):

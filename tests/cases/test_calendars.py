@@ -234,3 +234,16 @@ def test_a_customer_caused_hold_moves_the_target_by_the_working_time_held(sessio
                note="Customer is back")
     session.expire_all()
     assert session.get(WorkItem, ack.id).due_at == berlin(2026, 12, 7, 14, 0)  # Fri 10:00 + 14 h
+
+
+def test_a_hold_over_a_weekend_only_moves_no_target(session, people, customer):
+    _berlin_calendar(session)
+    case, ack = _complaint_logged_at(session, people, customer, berlin(2026, 12, 4, 18, 0))
+    case = dev.hold(session, actor=people.ann, now=berlin(2026, 12, 5, 10, 0), case_id=case.id,
+                    expected_version=case.row_version, reason_code="customer_away",
+                    note="Customer away for the weekend")
+    dev.resume(session, actor=people.ann, now=berlin(2026, 12, 6, 20, 0), case_id=case.id,
+               expected_version=case.row_version, reason_code="customer_available_again",
+               note="Customer is back")
+    session.expire_all()
+    assert session.get(WorkItem, ack.id).due_at == berlin(2026, 12, 7, 18, 0)
