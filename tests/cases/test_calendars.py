@@ -3,7 +3,7 @@ and the calendar used by new steps, the SLA sweep and a paused clock (SQLite and
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
