@@ -63,7 +63,8 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
             "process_id": process_id, "version": version.version, "channel": channel,
             "priority": priority, "customer_id": customer_id,
             "contacted_at": contacted_at.isoformat()})
-        flag_repeat_contact(session, case, now=now)  # the customer coming back (cases/links)
+        if start_event is None:  # a timer's case has no customer contact behind it
+            flag_repeat_contact(session, case, now=now)  # the customer coming back (cases/links)
         _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams)
         jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
         subscriptions.sync(session, case.id, live, force=True)

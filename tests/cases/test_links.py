@@ -14,6 +14,7 @@ from cases.audit import verify
 from cases.case_models import Case, WorkItem
 from cases.case_service import complete_step, open_case
 from cases.customers import create_customer
+from cases.definitions import deploy_file
 from cases.deviations import Deviation
 from cases.errors import Conflict, InvalidInput
 from cases.events import CaseEvent
@@ -23,7 +24,7 @@ from cases.links.repeat import RepeatContactSettings, earlier_case
 from cases.links.service import link_cases, links_of
 from engine.store import WorkflowInstance
 from tests.cases.test_case_service import HAPPY_PATH
-from tests.conftest import T0
+from tests.conftest import DATA, T0
 
 from .conftest import deploy_shipped
 
@@ -207,3 +208,13 @@ def test_repeat_contacts_count_in_the_scorecard_against_the_earlier_case(session
                                                        insights.case_scope([first.definition_id]),
                                                        now=T0)).scalars().all()
     assert ids == [clean.id]
+
+
+def test_cases_a_timer_opens_are_no_repeat_contacts(session, people, customer):
+    path = DATA / "timer_start.bpmn"
+    deploy_file(session, path.read_bytes(), filename=path.name, actor="designer", now=T0,
+                activate=True)
+    for day in (0, 1):
+        open_case(session, actor=people.sam, now=T0 + timedelta(days=day), customer_id=customer.id,
+                  process_id="meter_check", channel="phone", start_event="Daily")
+    assert session.exec(select(sa.func.count()).select_from(CaseLink)).one() == 0
