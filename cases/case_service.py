@@ -21,6 +21,7 @@ from .external_tasks.projection import project as project_external
 from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed
 from .jobs import service as jobs
 from .search import index as _search_index  # noqa: F401  (keeps each case's search text current)
+from .links.repeat import flag_repeat_contact
 from .subscriptions import service as subscriptions
 from .sla import promised_at
 from .users import User
@@ -63,6 +64,8 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
             "process_id": process_id, "version": version.version, "channel": channel,
             "priority": priority, "customer_id": customer_id,
             "contacted_at": contacted_at.isoformat()})
+        if start_event is None:  # a timer's case has no customer contact behind it
+            flag_repeat_contact(session, case, now=now)  # the customer coming back (cases/links)
         _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams)
         jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
         subscriptions.sync(session, case.id, live, force=True)

@@ -23,6 +23,7 @@ from .case_models import Case, WorkItem
 from .case_service import get_case
 from .customers import Customer, get_customer
 from .deviations import Deviation
+from .links.models import LINK_WORDS
 from .events import CaseEvent
 from .prefill import form_start, known_values
 from .reason_codes import ReasonCode
@@ -484,6 +485,11 @@ def _subject(details: Mapping[str, Any], step: str) -> str:
     return "The promise to the customer" if details.get("scope") == "case" else f"The step {step}"
 
 
+def _link_words(details: Mapping[str, Any]) -> str:
+    words = LINK_WORDS.get(details.get("kind"), ("Linked to", "Linked to"))
+    return words[0 if details.get("outgoing") else 1].lower()
+
+
 def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | None,
              names: Mapping[str, str], people: Mapping[int, str],
              reasons: Mapping[str, ReasonCode]) -> str:
@@ -547,6 +553,11 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
                            > (details.get("priority") or {}).get("from", 0) else ""),
         "escalation_resolved": lambda: f"{who} closed the escalation: {details.get('note', '')}",
         "message_sent": lambda: f"{who} passed on the message {_q(details.get('name'))}",
+        "case_linked": lambda: (f"{who} linked the case: {_link_words(details)} case "
+                                f"{details.get('other_case_id')} ({details.get('reason', '')})"),
+        "repeat_contact_detected": lambda: (f"The customer came back: linked to case "
+                                            f"{details.get('other_case_id')} as a repeat contact"),
+        "case_reopened": lambda: f"{who} reopened the case at {s}{why}",
         "process_migrated": lambda: (f"{who} moved the case from version {details.get('from_version')} to "
                              f"version {details.get('to_version')} of the process"),
     }

@@ -23,6 +23,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .preview.needs import check_skip, skip_data
 from .reason_codes import ReasonCode, require_reason
 from .rework import keep_worker
+from .sla import moved_by_pause
 from .users import User
 
 LIVE = ("open",)
@@ -365,11 +366,10 @@ def _pause_internal_clock(session: Session, case: Case, held_at: datetime | None
     """
     if held_at is None or category not in CUSTOMER_CAUSED:
         return False
-    held = now - held_at
     for item in session.exec(select(WorkItem).where(WorkItem.case_id == case.id,
                                                     WorkItem.state == "open",
                                                     WorkItem.due_at.is_not(None))).all():
-        item.due_at = item.due_at + held
+        item.due_at = moved_by_pause(session, item.team, item.due_at, held_at, now)
         session.add(item)
     return True
 

@@ -46,6 +46,7 @@ from engine.store import DefinitionVersion
 from .case_models import Case, WorkItem
 from .deviations import Deviation
 from .events import CaseEvent
+from .links.models import CaseLink
 from .reason_codes import ReasonCode
 
 # ---- thresholds of the redesign candidates (change here; the page shows them) ------------------
@@ -63,6 +64,7 @@ ITEM = WorkItem.__table__
 EVENT = CaseEvent.__table__
 DEV = Deviation.__table__
 REASON = ReasonCode.__table__
+LINK = CaseLink.__table__
 VERSION = DefinitionVersion.__table__
 
 REPEAT_CONTACT_MESSAGE = "customer_contacted_again"
@@ -582,9 +584,14 @@ class Scorecard:
 
 
 def _repeat_contact_events(scope) -> sa.Select:
-    return sa.select(EVENT.c.case_id).where(
+    """One row per time a customer came back about a case: the message saying so, or a new case
+    of theirs linked to it as a repeat contact when it opened (cases/links/repeat.py)."""
+    messages = sa.select(EVENT.c.case_id).where(
         EVENT.c.case_id.in_(scope), EVENT.c.type == "message_received",
         EVENT.c.details.like(f'%"name":"{REPEAT_CONTACT_MESSAGE}"%'))
+    new_cases = sa.select(LINK.c.other_case_id.label("case_id")).where(
+        LINK.c.kind == "repeat_contact", LINK.c.other_case_id.in_(scope))
+    return sa.union_all(messages, new_cases)
 
 
 def _handoff_rows(scope) -> sa.Subquery:
@@ -600,7 +607,8 @@ def _handoff_rows(scope) -> sa.Subquery:
 
 
 def _rework_cases(scope) -> sa.Select:
-    """Cases with a go-back, or a step done twice (the process came back to it: a reopen)."""
+    """Cases with a go-back (reopening a resolved case is one: cases/links/reopen.py), or a step
+    done twice (the process came back to it)."""
     go_back = sa.select(DEV.c.case_id).where(DEV.c.case_id.in_(scope), DEV.c.kind == "go_back")
     twice = (sa.select(ITEM.c.case_id).where(ITEM.c.case_id.in_(scope), STEP, ITEM.c.state == "done",
                                              ~ITEM.c.element_id.like("adhoc:%"))

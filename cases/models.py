@@ -21,3 +21,5 @@ from .external_tasks.models import ExternalTask  # noqa: F401
 from .attachments.models import CaseAttachment  # noqa: F401
 from .notifications.models import Notification, NotificationPreference  # noqa: F401
 from .search.models import CaseSearch, SavedFilter  # noqa: F401
+from .calendars.models import BusinessCalendar, TeamCalendar  # noqa: F401
+from .links.models import CaseLink  # noqa: F401

@@ -14,6 +14,7 @@ from engine.metadata import DefinitionMetadata, parse_duration, read_metadata
 from engine.store import DefinitionVersion, active_version
 from engine.xmlsafe import parse_bpmn_xml
 
+from .calendars.service import clock_for_team
 from .settings import configured_lane_teams
 
 _METADATA: dict[tuple[str, str], DefinitionMetadata] = {}
@@ -46,8 +47,9 @@ def promised_at(session: Session, definition_id: int, process_id: str,
 
 
 def task_due(session: Session, definition_id: int, process_id: str, element_id: str,
-             ready_at: datetime) -> datetime | None:
-    """Return when a step is due: the time it became ready plus the task's caseflow.sla.
+             ready_at: datetime, team: str | None = None) -> datetime | None:
+    """Return when a step is due: the time it became ready plus the task's caseflow.sla,
+    counted on the business calendar of the team that works it (cases/calendars).
 
     A step of a called process is looked up in the active version of that process when the
     caller's own file does not define it.
@@ -57,8 +59,26 @@ def task_due(session: Session, definition_id: int, process_id: str, element_id: 
             node = next((n for n in process.nodes if n.id == element_id), None)
             if node is not None:
                 sla = _duration(node.sla)
-                return ready_at + sla if sla else None
+                return due_after(session, team, ready_at, sla) if sla else None
     return None
+
+
+def due_after(session: Session, team: str | None, start: datetime, duration: timedelta) -> datetime:
+    """Return when an internal target of `duration` from `start` falls for a team: on its
+    business calendar (working days and hours) if it has one, else in plain calendar time."""
+    clock = clock_for_team(session, team)
+    return clock.add(start, duration) if clock is not None else start + duration
+
+
+def moved_by_pause(session: Session, team: str | None, due: datetime, paused_from: datetime,
+                   paused_to: datetime) -> datetime:
+    """Return a target moved on by a pause of the internal clock: by the working time the pause
+    took on the team's calendar, else by the time it took."""
+    clock = clock_for_team(session, team)
+    if clock is None:
+        return due + (paused_to - paused_from)
+    held = clock.working_between(paused_from, paused_to)
+    return clock.add_hours(due, held) if held else due  # a weekend's hold moves nothing
 
 
 def _metadata_candidates(session: Session, definition_id: int, process_id: str):

@@ -9,6 +9,9 @@ only, raises the case's priority on a breach and opens an escalation item for th
 Each case is its own transaction under the case lock (`engine_action`), and each flag moves with a
 conditional UPDATE, so any number of sweeps may run at once: a case another sweep or a person is
 changing is left for the next round, and no event is recorded twice.
+
+With business calendars (cases/calendars) a step's share is of working time, so which steps
+are at risk is decided in Python on the team's clock; without any calendar it stays one SQL query.
 """
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ from sqlmodel import Session, select
 
 from . import duties, events, policy
 from .case_models import CASE_STATUSES, Case, WorkItem, minutes_between
+from .calendars.clock import WorkingClock
+from .calendars.service import any_calendar, clocks_by_team
 from .case_service import engine_action
 from .errors import Conflict, InvalidInput, NotFound
 from .sla import DEFAULT_AT_RISK, at_risk_reached, sla_status  # noqa: F401  (sla_status re-exported)
@@ -42,15 +47,51 @@ class SweepResult:
     skipped_cases: int = 0
 
 
-def _due_items(now: datetime, share: float):
+@dataclass
+class Clocks:
+    """The working clocks of the teams with a calendar, and the default one (None: plain time)."""
+
+    teams: dict[str, WorkingClock]
+    default: WorkingClock | None
+
+    def of(self, team: str | None) -> WorkingClock | None:
+        return self.teams.get(team or "", self.default)
+
+
+def _timed_items(*columns):
     internal_clock_stopped = sa.and_(Case.status == "on_hold", Case.hold_category.in_(CUSTOMER_CAUSED))
-    return (select(WorkItem.case_id).join(Case, Case.id == WorkItem.case_id)
+    return (select(*columns).join(Case, Case.id == WorkItem.case_id)
             .where(WorkItem.state == "open", WorkItem.kind != ESCALATION_KIND,
                    WorkItem.due_at.is_not(None), WorkItem.sla_state != "breached",
-                   sa.or_(WorkItem.due_at <= now,
-                          sa.and_(WorkItem.sla_state == "on_time",
-                                  at_risk_reached(WorkItem.created_at, WorkItem.due_at, now, share))),
                    sa.not_(internal_clock_stopped)))
+
+
+def _due_items(now: datetime, share: float):
+    return _timed_items(WorkItem.case_id).where(sa.or_(
+        WorkItem.due_at <= now,
+        sa.and_(WorkItem.sla_state == "on_time",
+                at_risk_reached(WorkItem.created_at, WorkItem.due_at, now, share))))
+
+
+def _due_item_cases_on_calendars(session: Session, now: datetime, share: float, clocks: Clocks,
+                                 limit: int) -> set[int]:
+    """Cases with a step past due or newly at risk in working time (decided per team clock)."""
+    rows = session.exec(_timed_items(WorkItem.case_id, WorkItem.team, WorkItem.created_at,
+                                     WorkItem.due_at, WorkItem.sla_state)
+                        .where(sa.or_(WorkItem.due_at <= now, WorkItem.sla_state == "on_time"))
+                        .order_by(WorkItem.due_at)).all()
+    found: set[int] = set()
+    for case_id, team, start, due, state in rows:
+        if len(found) >= limit:
+            break
+        if case_id not in found and _item_state(clocks.of(team), start, due, now, share) != state:
+            found.add(case_id)
+    return found
+
+
+def _item_state(clock: WorkingClock | None, start: datetime, due: datetime, now: datetime,
+                share: float) -> str:
+    return clock.state_at(start, due, now, share) if clock else _state_at(start, due, now, share)
 
 
 def _due_cases(now: datetime, share: float):
@@ -65,9 +106,12 @@ def _due_cases(now: datetime, share: float):
 def sweep(session: Session, *, now: datetime, share: float = DEFAULT_AT_RISK,
           limit: int = 500) -> SweepResult:
     """Record what became at risk or breached by `now`; one transaction per case."""
-    case_ids = sorted(set(session.exec(_due_items(now, share).limit(limit)).all())
-                      | set(session.exec(_due_cases(now, share).limit(limit)).all()))
+    clocks = Clocks(*clocks_by_team(session)) if any_calendar(session) else None
+    item_cases = (set(session.exec(_due_items(now, share).limit(limit)).all()) if clocks is None
+                  else _due_item_cases_on_calendars(session, now, share, clocks, limit))
+    case_ids = sorted(item_cases | set(session.exec(_due_cases(now, share).limit(limit)).all()))
     session.rollback()
+    clocks = clocks or Clocks({}, None)
     result = SweepResult()
     for case_id in case_ids:
         case = session.get(Case, case_id, populate_existing=True)
@@ -75,7 +119,8 @@ def sweep(session: Session, *, now: datetime, share: float = DEFAULT_AT_RISK,
             with engine_action(session, actor=SYSTEM, now=now, case_id=case_id,
                                expected_version=case.row_version, statuses=("open", "on_hold"),
                                load=False) as action:
-                _sweep_case(session, action.case, now=now, share=share, result=result)
+                _sweep_case(session, action.case, now=now, share=share, result=result,
+                            clocks=clocks)
         except Conflict:
             result.skipped_cases += 1  # someone else is changing it: the next round sees it
         except Exception:  # noqa: BLE001 - one broken case must not stop the sweep of the others
@@ -103,14 +148,14 @@ def _move_flag(session: Session, model, row_id: int, old: str, new: str) -> bool
 
 
 def _sweep_case(session: Session, case: Case, *, now: datetime, share: float,
-                result: SweepResult) -> None:
+                result: SweepResult, clocks: Clocks) -> None:
     paused = case.status == "on_hold" and case.hold_category in CUSTOMER_CAUSED
     items = [] if paused else session.exec(
         select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state == "open",
                                WorkItem.kind != ESCALATION_KIND, WorkItem.due_at.is_not(None))
         .execution_options(populate_existing=True)).all()
     for item in items:
-        new = _state_at(item.created_at, item.due_at, now, share)
+        new = _item_state(clocks.of(item.team), item.created_at, item.due_at, now, share)
         if _RANK[new] <= _RANK[item.sla_state] or not _move_flag(session, WorkItem, item.id,
                                                                   item.sla_state, new):
             continue

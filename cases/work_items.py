@@ -41,11 +41,12 @@ def project(session: Session, case: Case, live: Instance, *, now: datetime,
     opened = []
     for task_id in [t for t in ready if t not in open_items]:  # keep the engine's order
         task = ready[task_id]
+        team = team_for_lane(task.lane, lane_teams)
         item = WorkItem(case_id=case.id, definition_id=case.definition_id, task_id=task.id,
-                        element_id=task.element_id,
-                        name=task.name[:255], kind=task.kind, team=team_for_lane(task.lane, lane_teams),
+                        element_id=task.element_id, name=task.name[:255], kind=task.kind, team=team,
                         due_at=(due_overrides or {}).get(task.id) or task_due(
-                            session, case.definition_id, task.process_id, task.element_id, now),
+                            session, case.definition_id, task.process_id, task.element_id, now,
+                            team),
                         assignee_id=(assignees or {}).get(task.id), created_at=now)
         session.add(item)
         opened.append(item)

@@ -20,9 +20,10 @@ from cases.settings import Settings
 from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
-from . import (admin_webhooks, api, api_events, api_external, api_findwork, api_webhooks,
-               attachments, designer, designer_files, designer_modeler, incidents, insights,
-               notifications, ops, pages, refusals, work, work_bulk, work_search)
+from . import (admin_calendars, admin_webhooks, api, api_calendars, api_events, api_external,
+               api_findwork, api_links, api_webhooks, attachments, designer, designer_files,
+               designer_modeler, incidents, insights, notifications, ops, pages, refusals, work,
+               work_bulk, work_search)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
 from .security_headers import SecurityHeaders
@@ -64,12 +65,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(attachments.router)
     app.include_router(notifications.router)
     app.include_router(api_findwork.router, prefix="/api")  # /api/cases/search before /api/cases/{id}
+    app.include_router(admin_calendars.router)
     app.include_router(api.router, prefix="/api")
     app.include_router(api_events.router, prefix="/api")
     app.include_router(api_webhooks.router, prefix="/api")
     app.include_router(api_external.router, prefix="/api")
     app.include_router(attachments.api_router, prefix="/api")
     app.include_router(notifications.api_router, prefix="/api")
+    app.include_router(api_links.router, prefix="/api")
+    app.include_router(api_calendars.router, prefix="/api")
     _add_error_handlers(app)
     ops.install(app)  # request ids, request log, /metrics, /api/ready (web/ops)
     return app

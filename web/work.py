@@ -170,10 +170,11 @@ def release(request: Request, session: SessionDep, user: WorkUser, item_id: Path
     return _item_action(request, session, user, item_id, back, release_item)
 
 
-from . import work_cases, work_customers
+from . import work_cases, work_customers, work_links
 
 router.include_router(work_customers.router)  # first: /cases/new before /cases/{case_id}
 router.include_router(work_cases.router)
+router.include_router(work_links.router)
 try:  # the approval queue needs cases/approvals.py
     from . import work_approvals
 except ImportError:  # pragma: no cover - until cases/approvals.py lands

@@ -15,6 +15,7 @@ from cases.case_view import case_timeline, case_view
 from cases.errors import CaseError, Conflict, Forbidden, InvalidInput
 from cases.external_tasks import service as external_tasks
 from cases.incidents import service as incidents
+from cases.links.service import links_of
 from cases.notes import add_note
 from cases.preview.needs import needs_for_items
 from cases.preview.service import waiting_now
@@ -118,7 +119,8 @@ def _pending(session, case_id: int) -> list:
 def _page(request: Request, session, user: User, case_id: int, *, status_code: int = 200,
           submitted: dict | None = None, errors: dict | None = None, message: str | None = None,
           dialog: dict | None = None, note: dict | None = None, preview=None,
-          attach: dict | None = None):
+          attach: dict | None = None,
+          extra: dict | None = None):
     """Render the case page; `submitted`/`errors` refill a step form, `dialog` a deviation dialog
     (with `preview`, where its change would lead), `attach` the attachment form."""
     cfg = settings(request)
@@ -141,6 +143,8 @@ def _page(request: Request, session, user: User, case_id: int, *, status_code: i
         "note": note or {}, "preview": preview,
         "skip_needs": needs_for_items(session, view.case, [s.item for s in view.steps]),
         "attachments": attachments.list_for_case(session, case_id), "attach": attach or {},
+        "links": links_of(session, case_id), "link_form": {}, "reopen_form": {},
+        **(extra or {}),  # web/work_links.py: a refused link or reopen form, refilled
     }
     return render(request, "work/case.html", context, status_code=status_code)
 

@@ -20,6 +20,7 @@ import pytest
 from cases import insights
 from cases.case_models import WorkItem
 from cases.case_service import complete_step, engine_action, get_case, open_case
+from cases.customers import create_customer
 from cases.deviation_service import add_task, go_back, override_decision, skip
 from cases.insights import Filters
 from engine import store
@@ -47,6 +48,7 @@ class History:
 
     def __init__(self, session, people, customer):
         self.s, self.p, self.customer, self.now = session, people, customer, T0
+        self.opened = 0
 
     def item(self, case_id: int, element_id: str) -> WorkItem:
         from sqlmodel import select
@@ -56,8 +58,14 @@ class History:
             WorkItem.state == "open")).one()
 
     def open(self, at, channel="phone", contacted_at=None) -> int:
+        """Open a case for a customer of its own (one customer's cases a week apart would be
+        repeat contacts: cases/links/repeat.py)."""
         self.now = at
-        case = open_case(self.s, actor=self.p.ann, now=at, customer_id=self.customer.id,
+        customer = self.customer if not self.opened else create_customer(
+            self.s, actor="ann", now=at, name=f"{self.customer.name} {self.opened + 1}",
+            account_number=f"{self.customer.account_number}-{self.opened + 1}")
+        self.opened += 1
+        case = open_case(self.s, actor=self.p.ann, now=at, customer_id=customer.id,
                          process_id="install_service", channel=channel, contacted_at=contacted_at)
         return case.id
 

@@ -47,6 +47,10 @@ DESIGN_READERS = "l       f      f           o           o         o      l"
 OWN =         "l          o      n           n           n         n      l"
 API_OWN =     "l          o      n           n           n         n      o"
 
+# a calendar refused for its time zone (after the role check)
+BAD_CALENDAR = {"name": "Mars", "timezone": "Mars/Olympus_Mons",
+                "hours": {"mon": {"opens": "08:00", "closes": "18:00"}}}
+
 # (method, route) -> (address, body, expected class per caller in ROLES order)
 # {case} is the case of the Customer Care step {item}; {case2} has a cancel waiting for approval
 # {request}; {esc} is an escalation on {case}; {version} the case's process version, {draft}
@@ -237,6 +241,32 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("GET", "/api/notification-preferences"): ("/api/notification-preferences", None, API_ANY),
     ("POST", "/api/notification-preferences"): ("/api/notification-preferences",
                                                 {"email": "no"}, API_ANY),
+    # linked cases and reopening: whoever works cases ({case} is open, so a reopen is a 409)
+    ("POST", "/cases/{case_id}/links"): ("/cases/{case}/links", {"other_case_id": ""}, WORKERS),
+    ("POST", "/cases/{case_id}/reopen"): ("/cases/{case}/reopen", {"expected_version": "1"},
+                                          WORKERS),
+    ("GET", "/api/cases/{case_id}/links"): ("/api/cases/{case}/links", None, API_WORKERS),
+    ("POST", "/api/cases/{case_id}/links"): (
+        "/api/cases/{case}/links", {"other_case_id": 999999, "kind": "related", "reason": "x"},
+        API_WORKERS),
+    ("POST", "/api/cases/{case_id}/reopen"): (
+        "/api/cases/{case}/reopen", {"expected_version": 1, "element_id": "Capture",
+                                     "reason_code": "x", "note": "n"}, API_WORKERS),
+    # business calendars are for admins: {calendar2} and {calendar3} get removed
+    ("GET", "/admin/calendars"): ("/admin/calendars", None, ADMINS),
+    ("POST", "/admin/calendars"): ("/admin/calendars", {"name": ""}, ADMINS),
+    ("POST", "/admin/calendars/{calendar_id}"): ("/admin/calendars/{calendar}", {"name": ""},
+                                                 ADMINS),
+    ("POST", "/admin/calendars/{calendar_id}/remove"): ("/admin/calendars/{calendar2}/remove", {},
+                                                        ADMINS),
+    ("POST", "/admin/calendars/teams"): ("/admin/calendars/teams", {"team": ""}, ADMINS),
+    ("GET", "/admin/calendars/check"): ("/admin/calendars/check?duration=PT4H", None, ADMINS),
+    ("GET", "/api/calendars"): ("/api/calendars", None, API_ADMINS),
+    ("POST", "/api/calendars"): ("/api/calendars", BAD_CALENDAR, API_ADMINS),
+    ("PUT", "/api/calendars/{calendar_id}"): ("/api/calendars/{calendar}", BAD_CALENDAR,
+                                              API_ADMINS),
+    ("DELETE", "/api/calendars/{calendar_id}"): ("/api/calendars/{calendar3}", None, API_ADMINS),
+    ("PUT", "/api/calendar-teams"): ("/api/calendar-teams", {"team": "   "}, API_ADMINS),
     # external-task workers: tokens of people who work cases; {ext} is held by no worker (409)
     ("POST", "/api/external-tasks/fetch-and-lock"): (
         "/api/external-tasks/fetch-and-lock",
@@ -350,6 +380,7 @@ class World:
 
         self._webhooks(s)
         self._attachment_and_notification(s, case, agent)
+        self._calendars(s)
         open_case(s, actor=agent, now=T0, customer_id=customer.id, process_id="external_tasks",
                   channel="phone")
         self.ids["ext"] = s.exec(sa.select(ExternalTask.id)).scalars().one()
@@ -393,6 +424,13 @@ class World:
         s.commit()
         self.ids["delivery"] = delivery.id
 
+    def _calendars(self, s) -> None:
+        from cases.calendars.service import save_calendar
+
+        for name in ("calendar", "calendar2", "calendar3"):
+            self.ids[name] = save_calendar(s, actor="root", now=T0, name=name, timezone="UTC",
+                                           hours={"mon": ("08:00", "18:00")}).id
+
     def _client(self, role: str) -> TestClient:
         client = TestClient(self.app, raise_server_exceptions=False, follow_redirects=False)
         client.csrf = csrf_from(client.get("/login").text)
@@ -431,7 +469,8 @@ class World:
             data = {k: (v.format(row_version=version) if isinstance(v, str) else v)
                     for k, v in body.items()}
             data = {k: (int(v) if k == "expected_version" else v) for k, v in data.items()}
-            return client.post(url, json=data, headers={"X-CSRF-Token": client.csrf})
+            send = client.put if method == "PUT" else client.post
+            return send(url, json=data, headers={"X-CSRF-Token": client.csrf})
         form = {k: v.format(row_version=version) for k, v in body.items()}
         answer = client.post(url, data={**form, "csrf_token": client.csrf})
         if url == "/logout":
