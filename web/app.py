@@ -20,8 +20,9 @@ from cases.settings import Settings
 from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
-from . import (admin_webhooks, api, api_events, api_external, api_webhooks, designer, incidents,
-               insights, pages, refusals, work)
+from . import (admin_webhooks, api, api_customers, api_definitions, api_events, api_external,
+               api_insights, api_webhooks, api_work, designer, incidents, insights, pages,
+               refusals, work)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
 from .security_headers import SecurityHeaders
@@ -57,6 +58,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_events.router, prefix="/api")
     app.include_router(api_webhooks.router, prefix="/api")
     app.include_router(api_external.router, prefix="/api")
+    for router in (api_work.router, api_customers.router, api_definitions.router,
+                   api_insights.router):
+        app.include_router(router, prefix="/api")
     _add_error_handlers(app)
     return app
 
