@@ -121,11 +121,13 @@ class Patterns:
     outage_clear_rate: float = 0.85
     # external-task workers: what they report per topic, and how often the BPMN error instead
     external_results: dict[str, dict] = field(default_factory=lambda: {
+        "network.provision": {"network_port": "SIM-OLT1-P01", "line_profile": "p500"},
         "network.remote_fix": {"remote_action": "port_reset"},
         "field.dispatch": {"repair_date": "{tomorrow}", "repair_slot": "repair_am",
                            "technician_id": "T-SIM"}})
     external_errors: dict[str, str] = field(default_factory=lambda: {
-        "network.remote_fix": "REMOTE_FIX_FAILED", "field.dispatch": "NO_REPAIR_SLOT"})
+        "network.provision": "PROVISION_FAILED", "network.remote_fix": "REMOTE_FIX_FAILED",
+        "field.dispatch": "NO_REPAIR_SLOT"})
     external_error_rate: float = 0.2
 
 
