@@ -351,7 +351,10 @@ def timeline(session: Session, case: Case, *, names: Mapping[str, str] | None = 
              users: Mapping[int, User] | None = None, newest_first: bool = True
              ) -> list[TimelineEntry]:
     """The case's events in plain words: who did what, when, and why for every deviation."""
-    names = dict(names or {})
+    current_names = dict(names or {})
+    names_of = _VersionNames(session, case, current_names)
+    added: dict[str, str] = {}  # ad-hoc steps: named by their own event, in any version
+    version: int | None = None
     users = users if users is not None else {u.id: u for u in session.exec(select(User)).all()}
     by_username = {u.username: u.display_name for u in users.values()}
     by_id = {u.id: u.display_name for u in users.values()}
@@ -361,19 +364,54 @@ def timeline(session: Session, case: Case, *, names: Mapping[str, str] | None = 
     entries = []
     for event in rows:
         details = json.loads(event.details or "{}")
+        if event.type == "case_opened":
+            version = details.get("version")
         if event.type == "adhoc_task_added" and event.element_id:
-            names[event.element_id] = details.get("title") or event.element_id
+            added[event.element_id] = details.get("title") or event.element_id
+        # History reads as it happened: the names of the version the case was on at the time.
+        names = {**names_of(version), **added}
+        if event.type == "process_migrated":
+            version = details.get("to_version")
         who = ("Caseflow" if event.actor in ("engine", "system")
                else by_username.get(event.actor, event.actor))
         if details.get("requested_by"):  # people read names, not usernames
             details["requested_by"] = by_username.get(details["requested_by"],
                                                       details["requested_by"])
         text = describe(event.type, details, who=who,
-                        step=names.get(event.element_id or "", details.get("name") or event.element_id),
+                        step=_said(details.get("name")) or names.get(event.element_id or "")
+                        or event.element_id,
                         names=names, people=by_id, reasons=reasons)
         entries.append(TimelineEntry(event.at, who, text, event.type,
                                      deviation="reason_code" in details))
     return list(reversed(entries)) if newest_first else entries
+
+
+def _said(name: Any) -> str | None:
+    return " ".join(name.split()) if isinstance(name, str) and name.strip() else None
+
+
+class _VersionNames:
+    """Step names per version of the case's process, read once each (history keeps old names)."""
+
+    def __init__(self, session: Session, case: Case, current: Mapping[str, str]):
+        self.session, self.case, self.current = session, case, current
+        self.by_version: dict[int, dict[str, str]] = {}
+
+    def __call__(self, version: Any) -> dict[str, str]:
+        if not isinstance(version, int):
+            return dict(self.current)
+        if version not in self.by_version:
+            row = self.session.exec(select(store.DefinitionVersion.id).where(
+                store.DefinitionVersion.process_id == self.case.process_id,
+                store.DefinitionVersion.version == version)).first()
+            names = {}
+            if row is not None and row != self.case.definition_id:
+                try:
+                    names = _names(definition_metadata(self.session, row).process(self.case.process_id))
+                except KeyError:
+                    names = {}
+            self.by_version[version] = names or dict(self.current)
+        return self.by_version[version]
 
 
 def case_timeline(session: Session, case: Case) -> list[TimelineEntry]:

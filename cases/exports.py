@@ -194,10 +194,22 @@ class ExportEvent:
 class _CaseMemory:
     """What the export remembers while it walks one case: its steps' teams and which began."""
 
-    def __init__(self, case_id: int | None = None):
-        self.case_id = case_id
+    def __init__(self, case_id: int | None = None, at_version: tuple = (None, None)):
+        self.case_id, self.at_version = case_id, at_version
         self.teams: dict[str, str | None] = {}
         self.begun: set[str] = set()
+
+    def version(self, row, details: dict, versions: dict) -> tuple[int | None, int | None]:
+        """(definition id, version) the case was on when the event happened: a case migrated
+        later keeps its earlier steps' old names and version (history as it happened)."""
+        if row.type == "case_opened":
+            self.at_version = versions.get((row.process_id, details.get("version")),
+                                           self.at_version)
+        now = self.at_version
+        if row.type == "process_migrated":
+            self.at_version = versions.get((row.process_id, details.get("to_version")),
+                                           self.at_version)
+        return now
 
     def instance(self, event_type: str, details: dict) -> str | None:
         if event_type.startswith("external_task_") and details.get("external_task_id"):
@@ -230,6 +242,8 @@ def _activity(event_type: str, element: str | None) -> str:
 def iter_events(session: Session, f: ExportFilter = ExportFilter()) -> Iterator[ExportEvent]:
     """Yield every event of the selected cases, case by case, in audit order."""
     names = element_names(session, f)
+    versions = {(pid, n): (vid, n) for vid, pid, n in session.execute(
+        sa.select(VERSION.c.id, VERSION.c.process_id, VERSION.c.version)).all()}
     q = (sa.select(EVENT.c.case_id, CASE.c.process_id, VERSION.c.version, CASE.c.channel,
                    CASE.c.status, CASE.c.definition_id, CASE.c.customer_id, CASE.c.priority,
                    CASE.c.contacted_at, CASE.c.promised_at, EVENT.c.seq, EVENT.c.at,
@@ -240,13 +254,15 @@ def iter_events(session: Session, f: ExportFilter = ExportFilter()) -> Iterator[
     memory = _CaseMemory()
     for row in _stream(session, q):
         if row.case_id != memory.case_id:
-            memory = _CaseMemory(row.case_id)
+            memory = _CaseMemory(row.case_id, (row.definition_id, row.version))
         details = json.loads(row.details or "{}")
-        element = names.get((row.definition_id, row.element_id), row.element_id)
+        definition_id, version = memory.version(row, details, versions)
+        element = (names.get((definition_id, row.element_id))
+                   or names.get((row.definition_id, row.element_id), row.element_id))
         instance = memory.instance(row.type, details)
         reason = details.get("reason_code")
         yield ExportEvent(
-            row.case_id, row.process_id, row.version, row.channel, row.status, row.seq,
+            row.case_id, row.process_id, version, row.channel, row.status, row.seq,
             row.at, row.type, _activity(row.type, element), memory.lifecycle(row.type, instance),
             row.actor, row.element_id,
             DEVIATION_EVENTS.get(row.type) if reason else None, reason,

@@ -55,13 +55,17 @@ class StepWarning:
     deviations: int  # cases of the old version that deviated at the step
     reached: int  # cases of the old version that reached the step
     kinds: list[str] = field(default_factory=list)
+    old_name: str | None = None  # the step's name in the old version, where the deviations happened
 
     @property
     def rate(self) -> float:
         return self.deviations / self.reached if self.reached else 1.0
 
     def describe(self) -> str:
-        label = f"'{self.name}' ({self.element_id})" if self.name else self.element_id
+        said = self.old_name or self.name
+        label = f"'{said}' ({self.element_id})" if said else self.element_id
+        if self.name and said != self.name:
+            label += f", called '{self.name}' in the new version"
         return (f"Step {label}: {self.deviations} of {self.reached} cases on the old version "
                 f"deviated there ({self.rate:.0%}; {', '.join(self.kinds)}). Check the new "
                 "version fixes what made people leave the path.")
@@ -157,13 +161,16 @@ def deviation_warnings(session: Session, source: DefinitionVersion,
         .group_by(CaseEvent.element_id)).all())
     # Cases already moved away deviated on the source too: count them through the deviation rows.
     nodes = {n.id: n for p in definition_metadata(session, target.id).processes for n in p.nodes}
+    old_nodes = {n.id: n for p in definition_metadata(session, source.id).processes for n in p.nodes}
     warnings = []
     for eid, n in sorted(counts.items()):
         if eid not in nodes:
             continue
         total = max(reached.get(eid, 0), n)
         if n / total >= HIGH_DEVIATION_RATE:
-            warnings.append(StepWarning(eid, nodes[eid].name, n, total, sorted(kinds.get(eid, []))))
+            old = old_nodes.get(eid)
+            warnings.append(StepWarning(eid, nodes[eid].name, n, total, sorted(kinds.get(eid, [])),
+                                        old.name if old else None))
     return warnings
 
 

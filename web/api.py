@@ -227,12 +227,17 @@ def api_case_events(case_id: PathId, user: Caller, session: SessionDep) -> dict:
     """The case's audit events, oldest first."""
     import json
 
+    from cases.case_view import case_timeline
+
     _worker(user)
-    _run(get_case, session, case_id)
+    case = _run(get_case, session, case_id)
     rows = session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id)
                         .order_by(CaseEvent.seq)).all()
+    # The timeline's words, in the names of the version each event happened in (newest first).
+    texts = [entry.text for entry in reversed(case_timeline(session, case))]
     return {"data": [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": _iso(e.at),
-                      "element_id": e.element_id, "details": json.loads(e.details)} for e in rows]}
+                      "element_id": e.element_id, "details": json.loads(e.details), "text": text}
+                     for e, text in zip(rows, texts)]}
 
 
 @router.post("/cases/{case_id}/work-items/{item_id}/complete", response_model=CaseOut,

@@ -166,6 +166,8 @@ class EventOut(BaseModel):
     at: str | None
     element_id: str | None
     details: Any
+    text: str = Field(description="The event in plain words, as the case page's timeline says it: "
+                                  "steps named as they were called when it happened")
 
 
 class EventList(BaseModel):

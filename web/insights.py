@@ -192,8 +192,11 @@ def compare(request: Request, session: SessionDep, before: QueryId = None,
         if not process:
             raise HTTPException(400, "Choose a process, or two versions to compare")
         versions = insights.versions(session, process)
-        if len(versions) < 2:
-            raise HTTPException(400, f"'{process}' has only one version: nothing to compare yet")
+        if not versions:
+            raise HTTPException(404, f"No process '{process}'")
+        if len(versions) < 2:  # a fact about the process, not a bad request: say what comes next
+            return _render(request, "insights/compare_one.html", {"version": versions[0],
+                                                                   "query": ""})
         before, after = versions[-2].id, versions[-1].id
     a, b = _version(session, before), _version(session, after)
     if a.process_id != b.process_id:

@@ -114,6 +114,13 @@ def register_filters(templates) -> None:
     env.filters["priority"] = lambda p: PRIORITIES.get(p, str(p))
     env.filters["humanize"] = humanize
     env.filters["human"] = lambda s: str(s or "").replace("_", " ")
+    env.filters["sentence"] = sentence
+
+
+def sentence(text: Any) -> str:
+    """Text as the end of a sentence: one full stop, not two ("case 86." stays, "case 86" gains one)."""
+    text = str(text or "").rstrip()
+    return text if not text or text[-1] in ".!?…" else text + "."
 
 
 def int_or_none(value: Any) -> int | None:

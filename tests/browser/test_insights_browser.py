@@ -89,6 +89,9 @@ def test_trends_scorecard_and_candidates(history_server, page):
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; })""")
     assert len(drawn) == 2 and all(n > 500 for n in drawn)
+    straight = page.evaluate("""() => [...document.querySelectorAll('canvas')].map(
+        c => Chart.getChart(c).data.datasets.every(d => d.tension === 0))""")
+    assert straight == [True, True], "weekly points joined by straight lines, not curves that overshoot"
     screenshot(page, "insights-trends")
     page.goto(f"{history_server}/insights")
     section = page.locator("section.insights-process", has_text="install_service")

@@ -187,3 +187,4 @@ def test_agent_works_a_case_and_a_supervisor_approves_its_cancellation(work_serv
     assert "Sam Supervisor approved the request to cancel" in text
     assert "Ann Agent cancelled the case — reason: Customer withdrew" in text
     context.close()
+

@@ -168,3 +168,55 @@ def test_dry_run_warns_about_a_step_with_many_deviations(session, install, peopl
     [warning] = vm.dry_run(session, from_id=v1, to_id=v2, now=T0).warnings
     assert (warning.element_id, warning.deviations, warning.reached) == ("Task_CaptureOrder", 2, 3)
     assert warning.kinds == ["skip"] and "2 of 3 cases" in warning.describe()
+
+
+def _renamed_capture() -> bytes:
+    """v2: the first step renamed (the agent's words for it changed)."""
+    return V1.replace('name="Capture order"', 'name="Capture the order (rev 2)"').encode()
+
+
+def test_a_migrated_case_timeline_reads_exactly_as_before(session, install, people, customer, designer):
+    from cases.case_view import case_timeline
+
+    assert 'name="Capture order"' in V1
+    v1 = active_version(session, "install_service").id
+    case = _case(session, people, customer, steps=1)
+    before = [(e.at, e.actor, e.text) for e in case_timeline(session, session.get(Case, case.id))]
+    assert any("“Capture order”" in text for _, _, text in before)
+    v2 = _deploy(session, _renamed_capture())
+    [result] = vm.migrate(session, actor=designer, now=T0, from_id=v1, to_id=v2)
+    assert result.moved
+    after = [(e.at, e.actor, e.text)
+             for e in case_timeline(session, session.get(Case, case.id, populate_existing=True))]
+    assert after[1:] == before  # the past reads as it did; only the migration is new
+    assert "moved the case from version 1 to version 2" in after[0][2]
+    assert not any("rev 2" in text for _, _, text in after)
+
+
+def test_dry_run_warnings_name_the_step_as_it_was_called_where_people_deviated(
+        session, install, people, customer):
+    v1 = active_version(session, "install_service").id
+    cases = [_case(session, people, customer) for _ in range(2)]
+    for case in cases:
+        [item] = _open_items(session, case.id)
+        dev.skip(session, actor=people.ann, now=T0, case_id=case.id, expected_version=case.row_version,
+                 reason_code="customer_already_confirmed", note=NOTE, work_item_id=item.id)
+    v2 = _deploy(session, _renamed_capture())
+    [warning] = vm.dry_run(session, from_id=v1, to_id=v2, now=T0).warnings
+    assert warning.describe().startswith(
+        "Step 'Capture order' (Task_CaptureOrder), called 'Capture the order (rev 2)' in the new version:")
+
+
+def test_the_event_export_keeps_the_old_names_and_version_of_a_migrated_case(
+        session, install, people, customer, designer):
+    from cases.exports import ExportFilter, iter_events
+
+    v1 = active_version(session, "install_service").id
+    case = _case(session, people, customer, steps=1)
+    v2 = _deploy(session, _renamed_capture())
+    vm.migrate(session, actor=designer, now=T0, from_id=v1, to_id=v2)
+    rows = [(e.type, e.activity, e.version) for e in iter_events(session, ExportFilter())
+            if e.case_id == case.id]
+    assert ("task_completed", "Capture order", 1) in rows
+    assert not any("rev 2" in activity for _, activity, _ in rows)
+    assert rows[-1][0] == "process_migrated" and rows[-1][2] == 1

@@ -123,3 +123,33 @@ def test_a_browser_session_needs_its_csrf_token_to_change_anything(client):
     token = csrf_from(client.get("/").text)
     assert client.post("/api/cases", json=NEW_CASE,
                        headers={"X-CSRF-Token": token}).status_code == 201
+
+
+def test_a_migrated_cases_events_read_exactly_as_before(app, client, tokens):
+    """History keeps the names it was written with: moving a case to a version that renames its
+    steps changes nothing in how the past reads, through the API too."""
+    from cases import version_migration as vm
+    from cases.definitions import deploy_file
+    from tests.conftest import DATA
+
+    case = _open(client, tokens)
+    [item] = case["work_items"]
+    done = client.post(f"/api/cases/{case['id']}/work-items/{item['id']}/complete",
+                       json={"expected_version": case["row_version"], "data": {"amount": 7}},
+                       headers=tokens["agent"])
+    assert done.status_code == 200, done.text
+    url = f"/api/cases/{case['id']}/events"
+    before = client.get(url, headers=tokens["agent"]).json()["data"]
+    assert any("“Capture order”" in e["text"] for e in before)
+    renamed = (DATA / "deviations.bpmn").read_text().replace('name="Capture order"',
+                                                            'name="Capture the order (rev 2)"')
+    with Session(app.state.engine, expire_on_commit=False) as s:
+        designer = s.exec(select(User).where(User.username == "designer")).one()
+        v2 = deploy_file(s, renamed.encode(), filename="deviations.bpmn", actor="designer",
+                         now=T0).versions[0]
+        [moved] = vm.migrate(s, actor=designer, now=T0, from_id=1, to_id=v2.id)
+        assert moved.moved, moved.reason
+    after = client.get(url, headers=tokens["agent"]).json()["data"]
+    assert after[:len(before)] == before
+    assert [e["type"] for e in after[len(before):]] == ["process_migrated"]
+    assert not any("rev 2" in e["text"] for e in after)

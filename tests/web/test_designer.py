@@ -69,6 +69,14 @@ def test_version_page_lists_steps_with_sla_and_form(app, client):
     assert 'action="/designer/versions/2/activate"' in page
     assert "/designer/compare?left=1&amp;right=2" in page
     assert client.get("/designer/versions/99").status_code == 404
+    # The compare form starts from two different versions: the one before and this one (or, on
+    # v1, this one and the next).
+    def chosen(text, name):
+        select = re.search(rf'<select id="cmp-{name}".*?</select>', text, re.DOTALL).group(0)
+        return re.findall(r'<option value="(\d+)" selected', select)
+    assert (chosen(page, "left"), chosen(page, "right")) == (["1"], ["2"])
+    first = client.get("/designer/versions/1").text
+    assert (chosen(first, "left"), chosen(first, "right")) == (["1"], ["2"])
 
 
 # ---- upload -----------------------------------------------------------------------------------

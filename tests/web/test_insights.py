@@ -125,7 +125,13 @@ def test_compare_versions_page(boss, history, app):
     switched = history["now"].strftime("%Y-%m-%d")  # v2 deployed: v1 retired on the same day
     assert f"v1 (in use from {v1_from} to {switched})" in page.text
     assert f"v2 (in use from {switched})" in page.text
-    assert boss.get("/insights/compare?process=complaint").status_code == 400
+    with Session(app.state.engine) as s:
+        deploy_file(s, (BPMN_DIR / "complaint.bpmn").read_bytes(), filename="complaint.bpmn",
+                    actor="designer", now=history["now"], activate=True)
+    one = boss.get("/insights/compare?process=complaint")  # one version: a page, not an error
+    assert one.status_code == 200 and "has one version so far" in one.text
+    assert boss.get("/insights/compare?process=no_such_process").status_code == 404
+    assert boss.get("/insights/compare").status_code == 400
 
 
 def test_trends_use_the_vendored_chart_library(boss, history):

@@ -668,3 +668,12 @@ def test_skipping_a_supervisors_step_says_it_waits_for_approval(client, world):
     assert r.status_code == 303
     page = htmllib.unescape(client.get(r.headers["location"]).text)
     assert "waiting for a supervisor's approval" in page and "Done: skip" not in page
+
+
+@pytest.mark.parametrize("text, said", [("Customer moved to case 86.", "Customer moved to case 86."),
+                                        ("Customer moved to case 86", "Customer moved to case 86."),
+                                        ("Really?  ", "Really?"), ("", "")])
+def test_a_note_ends_a_sentence_with_one_full_stop(text, said):
+    from web.work_common import sentence
+
+    assert sentence(text) == said

@@ -35,6 +35,62 @@
     });
   }
 
+  // Labels are drawn 11-12 px high at zoom 1: below READABLE they are hard to read. A diagram that
+  // fits only smaller opens around the steps waiting now (else the start), at a readable zoom;
+  // "Whole process" fits it all, and the +/- buttons (or ctrl + wheel) zoom.
+  var READABLE = 0.8;
+
+  function focusBox(registry, figure) {
+    var markers = json(figure, "data-markers");
+    var ids = Object.keys(markers).filter(function (id) {
+      return [].concat(markers[id]).indexOf("current") >= 0 && registry.get(id);
+    });
+    if (!ids.length) return null;
+    var xs = [], ys = [];
+    ids.forEach(function (id) {
+      var el = registry.get(id);
+      xs.push(el.x, el.x + (el.width || 0));
+      ys.push(el.y, el.y + (el.height || 0));
+    });
+    return { x: (Math.min.apply(null, xs) + Math.max.apply(null, xs)) / 2,
+             y: (Math.min.apply(null, ys) + Math.max.apply(null, ys)) / 2 };
+  }
+
+  function fitReadable(canvas, registry, figure) {
+    canvas.zoom("fit-viewport", "auto");
+    if (canvas.zoom() >= READABLE) return;
+    var center = focusBox(registry, figure);
+    if (!center) return;
+    var box = canvas.viewbox();
+    var width = box.outer.width / READABLE, height = box.outer.height / READABLE;
+    canvas.viewbox({ x: center.x - width / 2, y: center.y - height / 2, width: width, height: height });
+  }
+
+  function addZoomButtons(figure, canvas, registry) {
+    if (figure.querySelector(".diagram-zoom")) return;
+    var bar = document.createElement("div");
+    bar.className = "diagram-zoom";
+    bar.setAttribute("role", "group");
+    bar.setAttribute("aria-label", "Zoom the diagram");
+    function by(factor) {  // around the middle of what is shown (viewport pixels, as ctrl + wheel)
+      var outer = canvas.viewbox().outer;
+      canvas.zoom(canvas.zoom() * factor, { x: outer.width / 2, y: outer.height / 2 });
+    }
+    [["+", "Zoom in", function () { by(1.25); }],
+     ["\u2212", "Zoom out", function () { by(1 / 1.25); }],
+     ["Whole process", "Show the whole process", function () { canvas.zoom("fit-viewport", "auto"); }]
+    ].forEach(function (spec) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = spec[0];
+      button.setAttribute("aria-label", spec[1]);
+      button.title = spec[1];
+      button.addEventListener("click", spec[2]);
+      bar.appendChild(button);
+    });
+    figure.insertBefore(bar, figure.firstChild);
+  }
+
   function draw(figure) {
     if (figure.dataset.drawn) return;
     figure.dataset.drawn = "1";
@@ -46,7 +102,8 @@
         var canvas = viewer.get("canvas");
         var registry = viewer.get("elementRegistry");
         var overlays = viewer.get("overlays");
-        canvas.zoom("fit-viewport", "auto");
+        fitReadable(canvas, registry, figure);
+        addZoomButtons(figure, canvas, registry);
         var markers = json(figure, "data-markers");
         Object.keys(markers).forEach(function (id) {
           if (!registry.get(id)) return;

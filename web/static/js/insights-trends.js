@@ -11,7 +11,8 @@
       data: {
         labels: labels,
         datasets: series.map(function (s, i) {
-          return { label: s.label.replace(/_/g, " "), data: s.data, spanGaps: true, tension: 0.2,
+          // tension 0: straight segments; a smoothed curve invents values between weekly points
+          return { label: s.label.replace(/_/g, " "), data: s.data, spanGaps: true, tension: 0,
                    borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length] };
         })
       },
