@@ -205,6 +205,36 @@ def pending(session: Session, *, actor: User, limit: int = 50, offset: int = 0
     return list(session.exec(query).all())
 
 
+VIEWS = ("decide", "mine")
+
+
+def search(session: Session, *, actor: User, view: str, status: str | None = "pending",
+           case_id: int | None = None, limit: int = 50, offset: int = 0
+           ) -> tuple[list[tuple[ApprovalRequest, Case]], int]:
+    """Return a page of requests with their cases, oldest first, and how many match.
+
+    `decide`: the requests the actor may decide (approvers only; never their own), as on the
+    queue page; `mine`: the requests the actor made, whatever became of them.
+    """
+    if view == "decide":
+        if actor.role not in APPROVER_ROLES:
+            raise Forbidden("Only supervisors decide requests; ask for view=mine")
+        where = [ApprovalRequest.requested_by != actor.username]
+    elif view == "mine":
+        where = [ApprovalRequest.requested_by == actor.username]
+    else:
+        raise InvalidInput({"view": f"Choose one of {', '.join(VIEWS)}"})
+    if status is not None:
+        where.append(ApprovalRequest.status == status)
+    if case_id is not None:
+        where.append(ApprovalRequest.case_id == case_id)
+    total = session.exec(select(sa.func.count()).select_from(ApprovalRequest).where(*where)).one()
+    query = (select(ApprovalRequest, Case).join(Case, Case.id == ApprovalRequest.case_id)
+             .where(*where).order_by(ApprovalRequest.requested_at, ApprovalRequest.id)
+             .limit(limit).offset(offset))
+    return list(session.exec(query).all()), int(total)
+
+
 def pending_count(session: Session) -> int:
     """Return how many requests wait for a decision."""
     return int(session.exec(select(sa.func.count()).select_from(ApprovalRequest)

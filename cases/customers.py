@@ -58,13 +58,41 @@ def customer_view(session: Session, customer_id: int) -> list:
                              .order_by(Case.contacted_at, Case.id)).all())
 
 
+def _matching(text: str) -> sa.ColumnElement[bool]:
+    """Name or account number contains the text (case-insensitive, LIKE wildcards taken literally)."""
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return sa.or_(sa.func.lower(Customer.name).like(pattern, escape="\\"),
+                  sa.func.lower(Customer.account_number).like(pattern, escape="\\"))
+
+
 def search_customers(session: Session, query: str, *, limit: int = 20) -> list[Customer]:
     """Customers whose name or account number contains the query (case-insensitive), by name."""
     text = (query or "").strip()
     if not text:
         return []
-    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return list(session.exec(
-        select(Customer).where(sa.or_(sa.func.lower(Customer.name).like(pattern, escape="\\"),
-                                      sa.func.lower(Customer.account_number).like(pattern, escape="\\")))
-        .order_by(Customer.name, Customer.id).limit(limit)).all())
+    return list(session.exec(select(Customer).where(_matching(text))
+                             .order_by(Customer.name, Customer.id).limit(limit)).all())
+
+
+def find_customers(session: Session, query: str | None, *, limit: int, offset: int
+                   ) -> tuple[list[Customer], int]:
+    """A page of customers by name (all, or those matching the query) and how many match."""
+    text = (query or "").strip()
+    where = [_matching(text)] if text else []
+    total = session.exec(select(sa.func.count()).select_from(Customer).where(*where)).one()
+    rows = session.exec(select(Customer).where(*where).order_by(Customer.name, Customer.id)
+                        .limit(limit).offset(offset)).all()
+    return list(rows), int(total)
+
+
+def customer_cases(session: Session, customer_id: int, *, limit: int, offset: int
+                   ) -> tuple[list, int]:
+    """A page of a customer's cases, oldest contact first, and how many they have."""
+    from .case_models import Case
+
+    get_customer(session, customer_id)
+    mine = Case.customer_id == customer_id
+    total = session.exec(select(sa.func.count()).select_from(Case).where(mine)).one()
+    rows = session.exec(select(Case).where(mine).order_by(Case.contacted_at, Case.id)
+                        .limit(limit).offset(offset)).all()
+    return list(rows), int(total)

@@ -121,11 +121,13 @@ class Patterns:
     outage_clear_rate: float = 0.85
     # external-task workers: what they report per topic, and how often the BPMN error instead
     external_results: dict[str, dict] = field(default_factory=lambda: {
+        "network.provision": {"network_port": "SIM-OLT1-P01", "line_profile": "p500"},
         "network.remote_fix": {"remote_action": "port_reset"},
         "field.dispatch": {"repair_date": "{tomorrow}", "repair_slot": "repair_am",
                            "technician_id": "T-SIM"}})
     external_errors: dict[str, str] = field(default_factory=lambda: {
-        "network.remote_fix": "REMOTE_FIX_FAILED", "field.dispatch": "NO_REPAIR_SLOT"})
+        "network.provision": "PROVISION_FAILED", "network.remote_fix": "REMOTE_FIX_FAILED",
+        "field.dispatch": "NO_REPAIR_SLOT"})
     external_error_rate: float = 0.2
 
 
@@ -221,6 +223,9 @@ class Simulation:
         self.s = session
         self.start, self.end = start, start + timedelta(days=days)
         self.rnd = random.Random(seed)
+        # who begins a step and when: a stream of its own, so the history's other choices stay
+        # what they were for a seed before steps were begun ahead of their completion
+        self.work_rnd = random.Random(seed * 7919 + 1)
         self.seed = seed
         self.p = patterns or Patterns()
         self.bpmn_dir = bpmn_dir or Path(__file__).resolve().parent.parent / "bpmn"
@@ -315,6 +320,8 @@ class Simulation:
                     self.next(ref, at)
                 elif kind == "worker":
                     outside.work_external(self, at, ref)
+                elif kind == "begin":
+                    self.begin(at, ref)
                 else:
                     self.act(at, ref)
             except CaseError as err:  # a refusal is part of life: note it, move on
@@ -377,7 +384,26 @@ class Simulation:
                 return
             self._look_again(case_id, at)
             return
-        self.push(max(at, item.created_at + self._duration(item)), "act", case_id)
+        done = max(at, item.created_at + self._duration(item))
+        self.push(done, "act", case_id)
+        if item.assignee_id is None:  # someone takes it some time before it is done
+            start = max(at, item.created_at)
+            self.push(done - (done - start) * self.work_rnd.uniform(0.2, 0.6), "begin", item.id)
+
+    def begin(self, at: datetime, item_id: int) -> None:
+        """A person of the step's team claims it and starts working (nobody if it moved on)."""
+        from .work_items import claim
+
+        item = self.s.get(WorkItem, item_id, populate_existing=True)
+        if item is None or item.state != "open" or item.assignee_id is not None:
+            return
+        if get_case(self.s, item.case_id).status != "open":
+            return
+        team = self.users.get(item.team or "", []) or self.users["Customer Care"]
+        try:
+            claim(self.s, actor=self.work_rnd.choice(team), now=at, work_item_id=item_id)
+        except CaseError:  # e.g. the step is a check this person may not take
+            self.s.rollback()
 
     def _look_again(self, case_id: int, at: datetime) -> None:
         """Look at a waiting case in 12 hours, or as soon as the outside world moves it on."""
@@ -420,6 +446,8 @@ class Simulation:
         p, r, v = self.p, self.rnd.random, case.row_version
         note = "Simulated"
         agent = self._agent(item.team)
+        if item.assignee_id is not None:  # whoever began the step is the one who acts on it
+            agent = self.s.get(User, item.assignee_id) or agent
         if case.process_id == p.skip_process and item.element_id == p.skip_element \
                 and r() < p.skip_rate:
             skip(self.s, actor=agent, now=at, case_id=case_id, expected_version=v,

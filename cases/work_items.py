@@ -11,7 +11,7 @@ from engine.runtime import Instance
 
 from . import duties, events, policy
 from .case_models import Case, WorkItem
-from .errors import Conflict, Forbidden, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .sla import task_due, team_for_lane
 from .users import User
 
@@ -136,6 +136,9 @@ def assign(session: Session, *, actor: User, now: datetime, work_item_id: int,
     assignee = session.get(User, assignee_id)
     if assignee is None or not assignee.active:
         raise NotFound(f"No active user {assignee_id}")
+    if assignee.role not in ("agent", "supervisor", "admin"):
+        raise InvalidInput({"assignee_id": f"{assignee.username} is a {assignee.role} and does "
+                                           "not work cases; choose an agent or a supervisor"})
     item = _item(session, work_item_id)
     before = item.assignee_id
     if not _set_assignee(session, item, assignee_id, _same(before)):

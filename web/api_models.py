@@ -237,11 +237,22 @@ class Health(BaseModel):
 
 # ---- refusals ----------------------------------------------------------------------------------
 
+class ProblemOut(BaseModel):
+    """One finding about an uploaded BPMN file, located by element and line."""
+
+    message: str
+    element_id: str | None
+    element_name: str | None
+    line: int | None
+    severity: str  # "error" blocks the upload, "warning" does not
+
+
 class RefusalDetail(BaseModel):
     message: str
     errors: dict[str, str] | None = None  # field -> what is wrong with it
     submitted: dict[str, Any] | None = None  # the input, given back so nothing typed is lost
     element_id: str | None = None  # where the process model failed (409)
+    problems: list[ProblemOut] | None = None  # a refused BPMN upload: every problem found
 
 
 class Refusal(BaseModel):

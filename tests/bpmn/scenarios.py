@@ -56,6 +56,12 @@ INSTALL = [
         ready("Task_RaiseFault"),
         do("Task_RaiseFault", fault_description="Wi-Fi drops every evening"),
     ), ("EndEvent_HandedToRestoration",)),
+    Scenario("provisioning_fails_and_an_engineer_does_it_by_hand", (
+        _ORDER, _ELIGIBLE, _BOOKED, ready("Task_ProvisionNetwork"),
+        bpmn_error("Task_ProvisionNetwork", "PROVISION_FAILED"), ready("Task_ProvisionByHand"),
+        do("Task_ProvisionByHand", network_port="DUN-OLT3-P40", line_profile="p100"),
+        ready("Task_InstallOnSite"), _INSTALLED, _TEST_PASSED, _WORKS,
+    ), ("EndEvent_ServiceWorking",)),
     Scenario("customer_chases_the_order", (
         _ORDER, _ELIGIBLE, _BOOKED, wait(days=2), contact(),
         ready("Task_ProvisionNetwork", "Task_UpdateCustomerOrder"),

@@ -49,3 +49,23 @@ def customer(session) -> Customer:
 @pytest.fixture
 def install(session) -> None:
     deploy_shipped(session, "install_service")
+
+
+def work_external(session, *, actor, now, case_id: int, element_id: str, variables: dict,
+                  error_code: str | None = None):
+    """A worker fetches the case's external task at `element_id` and completes it (or throws
+    `error_code`): what the activation system does for install_service's provisioning."""
+    from datetime import timedelta
+
+    from cases.external_tasks import service as ext
+
+    [task] = [t for t in ext.for_case(session, case_id)
+              if t.element_id == element_id and t.state == "open"]
+    [locked] = [t for t in ext.fetch_and_lock(session, actor=actor, now=now, worker_id="test",
+                                              topics={task.topic: timedelta(minutes=5)},
+                                              max_tasks=50) if t.task.id == task.id]
+    if error_code:
+        return ext.throw_error(session, actor=actor, now=now, external_task_id=task.id,
+                               worker_id="test", error_code=error_code)
+    return ext.complete(session, actor=actor, now=now, external_task_id=task.id,
+                        worker_id="test", variables=variables)

@@ -50,6 +50,7 @@ API_OWN =     "l          o      n           n           n         n      o"
 # a calendar refused for its time zone (after the role check)
 BAD_CALENDAR = {"name": "Mars", "timezone": "Mars/Olympus_Mons",
                 "hours": {"mon": {"opens": "08:00", "closes": "18:00"}}}
+API_DESIGNERS = "l        f      f           f           o         o      f"
 
 # (method, route) -> (address, body, expected class per caller in ROLES order)
 # {case} is the case of the Customer Care step {item}; {case2} has a cancel waiting for approval
@@ -284,6 +285,39 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("POST", "/api/external-tasks/{task_id}/extend-lock"): (
         "/api/external-tasks/{ext}/extend-lock", {"worker_id": "nobody", "new_duration_ms": 1000},
         API_WORKERS),
+    # a person's work over the API: the Customer Care step {item} as on the pages; handing it to
+    # someone by name (user 1, the agent) is for supervisors and admins
+    ("POST", "/api/work-items/{item_id}/claim"): ("/api/work-items/{item}/claim", {}, API_TEAM),
+    ("POST", "/api/work-items/{item_id}/release"): ("/api/work-items/{item}/release", {},
+                                                    API_TEAM),
+    ("POST", "/api/work-items/{item_id}/assign"): ("/api/work-items/{item}/assign",
+                                                   {"assignee_id": 1}, API_DECIDERS),
+    # approvals: agents list their own requests; the supervisor approves {request} (the admin
+    # then gets 409), a rejection without a note is refused for its content
+    ("GET", "/api/approvals"): ("/api/approvals", None, API_WORKERS),
+    ("GET", "/api/approvals/{request_id}"): ("/api/approvals/{request}", None, API_WORKERS),
+    ("POST", "/api/approvals/{request_id}/approve"): ("/api/approvals/{request}/approve",
+                                                      {"note": "fine"}, API_DECIDERS),
+    ("POST", "/api/approvals/{request_id}/reject"): ("/api/approvals/{request}/reject",
+                                                     {"note": ""}, API_DECIDERS),
+    # customers, as the customer pages; C-1 is taken (409)
+    ("GET", "/api/customers"): ("/api/customers?q=ada", None, API_WORKERS),
+    ("POST", "/api/customers"): ("/api/customers", {"name": "Ada", "account_number": "C-1"},
+                                 API_WORKERS),
+    ("GET", "/api/customers/{customer_id}"): ("/api/customers/1", None, API_WORKERS),
+    ("GET", "/api/customers/{customer_id}/cases"): ("/api/customers/1/cases", None, API_WORKERS),
+    # definitions: everyone reads them; designers (and admins) upload drafts (no file: 422)
+    ("GET", "/api/definitions/{definition_id}"): ("/api/definitions/{version}", None, API_ANY),
+    ("GET", "/api/definitions/{definition_id}/bpmn"): ("/api/definitions/{version}/bpmn", None,
+                                                       API_ANY),
+    ("POST", "/api/definitions"): ("/api/definitions", {}, API_DESIGNERS),
+    # insights: supervisors and admins, as the insights pages
+    ("GET", "/api/insights/versions/{definition_id}/report"): (
+        "/api/insights/versions/{version}/report", None, API_DECIDERS),
+    ("GET", "/api/insights/versions/{definition_id}/heatmap"): (
+        "/api/insights/versions/{version}/heatmap?metric=time", None, API_DECIDERS),
+    ("GET", "/api/insights/versions/{definition_id}/scorecard"): (
+        "/api/insights/versions/{version}/scorecard?since=2026-03-01", None, API_DECIDERS),
 }
 
 
