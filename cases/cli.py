@@ -192,12 +192,19 @@ def sla(every: float = typer.Option(0, help="Repeat every N seconds (0: one swee
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False,
+          workers: int = typer.Option(1, min=1, help="Server processes (one per core; each also "
+                                      "runs the job executor unless CASEFLOW_RUN_JOBS=false).")
+          ) -> None:
     """Serve the web app and the JSON API."""
     import uvicorn
 
+    if reload and workers > 1:
+        typer.echo("--reload runs one process; leave out --workers or --reload.", err=True)
+        raise typer.Exit(2)
     _settings()  # fail early with a clear message on bad configuration
-    uvicorn.run("web.app:app_from_env", factory=True, host=host, port=port, reload=reload)
+    uvicorn.run("web.app:app_from_env", factory=True, host=host, port=port, reload=reload,
+                workers=workers)
 
 
 @users_app.command("create")

@@ -1,6 +1,10 @@
 """Database engine and sessions: SQLite (WAL) by default, PostgreSQL by URL."""
 from __future__ import annotations
 
+import json
+import os
+import signal
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -9,6 +13,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# bench/http.py sets this to a folder: each server process then counts its SQL statements and
+# transactions and writes them to <folder>/<pid>.json when it receives SIGUSR1.
+SQL_COUNT_DIR = "CASEFLOW_BENCH_SQL_COUNTS"
 
 
 def normalize_url(url: str) -> str:
@@ -25,8 +32,38 @@ def make_engine(url: str) -> sa.Engine:
         ensure_sqlite_dir(url)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    if os.environ.get(SQL_COUNT_DIR):
+        _count_sql(engine, Path(os.environ[SQL_COUNT_DIR]))
+    return engine
+
+
+_COUNTS = {"statements": 0, "transactions": 0, "commits": 0, "checkouts": 0, "dumps": 0}
+
+
+def _count_sql(engine: sa.Engine, folder: Path) -> None:
+    """Count what this process sends to the database (for bench/http.py; off unless asked)."""
+    def bump(key):
+        def listener(*_args, **_kwargs):
+            _COUNTS[key] += 1
+        return listener
+
+    sa.event.listen(engine, "before_cursor_execute", bump("statements"))
+    sa.event.listen(engine, "begin", bump("transactions"))
+    sa.event.listen(engine, "commit", bump("commits"))
+    sa.event.listen(engine.pool, "checkout", bump("checkouts"))  # one pre-ping each, if on
+    _COUNTS["pre_ping"] = bool(engine.pool._pre_ping)
+
+    def dump(*_args) -> None:
+        _COUNTS["dumps"] += 1
+        tmp = folder / f"{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(_COUNTS))
+        tmp.replace(folder / f"{os.getpid()}.json")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGUSR1, dump)
+        dump()  # tells the benchmark which processes count
 
 
 def ensure_sqlite_dir(url: str) -> None:
