@@ -183,13 +183,16 @@ def _lock(session: Session, case_id: int, expected_version: int, submitted: dict
     The conditional UPDATE also holds the row (PostgreSQL) or the database (SQLite) for the rest
     of the transaction, so writers to one case queue instead of interleaving.
     """
-    case = get_case(session, case_id)
-    result = session.execute(
+    # One statement bumps the version and reads back the row as it is now (what the winner of
+    # any race wrote before us); only a refusal needs a second look, to say why.
+    case = session.execute(
         sa.update(Case).where(Case.id == case_id, Case.row_version == expected_version)
-        .values(row_version=expected_version + 1).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+        .values(row_version=expected_version + 1).returning(Case),
+        execution_options={"synchronize_session": False, "populate_existing": True}
+    ).scalars().first()
+    if case is None:
+        get_case(session, case_id)
         raise Conflict("Someone else changed this case meanwhile; reload and retry", submitted)
-    session.refresh(case)  # read what the winner of any race wrote before us
     if case.status not in statuses:
         raise Conflict(f"The case is {case.status.replace('_', ' ')}", submitted)
     return case

@@ -28,9 +28,13 @@ def project(session: Session, case: Case, live: Instance, *, now: datetime,
     `assignees` (task id -> user id) gives a reopened step back to whoever did it (rework).
     Returns the items opened now.
     """
-    open_items = {w.task_id: w for w in session.exec(
-        select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state == "open",
-                               WorkItem.kind != "escalation")).all()}
+    # Without a flush first: what the action changed so far goes in with its last flush, all
+    # rows of a table in one statement. So the action's own changes are read from memory.
+    with session.no_autoflush:
+        open_items = {w.task_id: w for w in session.exec(
+            select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state == "open",
+                                   WorkItem.kind != "escalation")).all()
+            if w.state == "open"}
     ready = {t.id: t for t in live.ready_tasks()}
     for task_id in open_items.keys() - ready.keys():
         item = open_items[task_id]
@@ -49,7 +53,8 @@ def project(session: Session, case: Case, live: Instance, *, now: datetime,
                         assignee_id=(assignees or {}).get(task.id), created_at=now)
         session.add(item)
         opened.append(item)
-    session.flush()
+    if opened:
+        session.flush(opened)  # only the new items: their events name their ids
     for item in opened:
         events.record(session, case, "task_opened", actor="engine", at=now, element_id=item.element_id,
                       details={"work_item_id": item.id, "team": item.team,
