@@ -169,6 +169,7 @@ class Server:
                secrets.token_urlsafe(32), "CASEFLOW_AUDIT_KEY": os.environ["CASEFLOW_AUDIT_KEY"],
                SQL_COUNT_DIR: str(self.counts), "CASEFLOW_RUN_JOBS": "true"}
         env.pop("CASEFLOW_DEMO_MODE", None)
+        env["PYTHONPATH"] = str(ROOT)  # the server runs this checkout's code
         self.env = env
         caseflow = Path(sys.executable).parent / "caseflow"
         self.proc = subprocess.Popen(
@@ -230,8 +231,7 @@ class Server:
                     break
                 time.sleep(0.005)
             total.update({k: v for k, v in now.items() if k in (
-                "statements", "transactions", "commits", "checkouts")})
-            total["pre_ping"] |= int(now.get("pre_ping", 0))
+                "statements", "transactions", "commits", "checkouts", "pings")})
         return total
 
     def snapshot(self) -> tuple[float, Counter]:
@@ -454,7 +454,7 @@ def report(run: Run, in_process: float) -> None:
     print(f"    server CPU {run.cpu_ms_per_cycle:5.2f} ms/cycle; SQL per cycle: statements "
           f"{run.sql['statements'] / per:5.1f}, transactions {run.sql['transactions'] / per:4.1f},"
           f" commits {run.sql['commits'] / per:4.1f}, pool checkouts {run.sql['checkouts'] / per:4.1f}"
-          f"{' (each pre-pinged)' if run.sql['pre_ping'] else ''}; client CPU "
+          f", pings {run.sql['pings'] / per:4.2f}; client CPU "
           f"{run.client_cpu:4.2f} ms/cycle")
 
 

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -33,13 +34,16 @@ def make_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        engine = sa.create_engine(url)
+        sa.event.listen(engine.pool, "checkin", _note_checkin)
+        sa.event.listen(engine.pool, "checkout", _ping_if_idle)
     if os.environ.get(SQL_COUNT_DIR):
         _count_sql(engine, Path(os.environ[SQL_COUNT_DIR]))
     return engine
 
 
-_COUNTS = {"statements": 0, "transactions": 0, "commits": 0, "checkouts": 0, "dumps": 0}
+_COUNTS = {"statements": 0, "transactions": 0, "commits": 0, "checkouts": 0, "pings": 0,
+           "dumps": 0}
 
 
 def _count_sql(engine: sa.Engine, folder: Path) -> None:
@@ -53,7 +57,6 @@ def _count_sql(engine: sa.Engine, folder: Path) -> None:
     sa.event.listen(engine, "begin", bump("transactions"))
     sa.event.listen(engine, "commit", bump("commits"))
     sa.event.listen(engine.pool, "checkout", bump("checkouts"))  # one pre-ping each, if on
-    _COUNTS["pre_ping"] = bool(engine.pool._pre_ping)
 
     def dump(*_args) -> None:
         _COUNTS["dumps"] += 1
@@ -64,6 +67,33 @@ def _count_sql(engine: sa.Engine, folder: Path) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGUSR1, dump)
         dump()  # tells the benchmark which processes count
+
+
+# A pooled connection that waited this long is checked before use (the server may have restarted
+# or dropped it meanwhile); one handed back moments ago is not: under load that is every request,
+# and a ping on each would be one more round trip per request.
+PING_AFTER_IDLE = 5.0
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """Ping a connection that sat idle in the pool; a dead one is replaced (the pool retries)."""
+    checked_in = record.info.get("checked_in")
+    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE:
+        return  # new, or in use moments ago
+    _COUNTS["pings"] += 1
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()
+    except Exception as err:  # noqa: BLE001 - any failure means this connection is unusable
+        raise sa.exc.DisconnectionError(f"pooled connection is gone: {err}") from err
 
 
 def ensure_sqlite_dir(url: str) -> None:
