@@ -62,7 +62,8 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
             "process_id": process_id, "version": version.version, "channel": channel,
             "priority": priority, "customer_id": customer_id,
             "contacted_at": contacted_at.isoformat()})
-        _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams)
+        _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
+                      external=live.process.has_external_tasks)
         jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
         subscriptions.sync(session, case.id, live, force=True)
         session.commit()
@@ -135,6 +136,7 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
         row, live = (store.load_instance(session, case.instance_id, time_limit=time_limit)
                      if load else (None, None))
         action = EngineAction(case, row, live)
+        loaded_on = row.definition_id if row is not None else None
         yield action
         if live is not None:
             timer_before = row.next_timer_due
@@ -144,8 +146,12 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
             except store.StaleState:
                 raise Conflict("Someone else changed this case meanwhile; reload and retry",
                                submitted) from None
+            # External task rows exist only for processes that have such tasks, or for a case
+            # just moved off a version that had them (version migration).
+            external = live.process.has_external_tasks or row.definition_id != loaded_on
             _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
-                          due_overrides=action.due_overrides, assignees=action.assignees)
+                          due_overrides=action.due_overrides, assignees=action.assignees,
+                          external=external)
             if row.next_timer_due != timer_before or action.sync_timer:
                 jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
             if subscribed:
@@ -218,12 +224,14 @@ def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict,
 def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, now: datetime,
                   lane_teams: Mapping[str, str] | None,
                   due_overrides: Mapping[str, datetime] | None = None,
-                  assignees: Mapping[str, int] | None = None) -> None:
-    """Record what the engine did, re-project work items and resolve a finished case."""
+                  assignees: Mapping[str, int] | None = None, external: bool = True) -> None:
+    """Record what the engine did, re-project work items (and external tasks, if the process
+    may have any) and resolve a finished case."""
     events.record_engine_events(session, case, live.drain_events(), actor="engine", at=now)
     project(session, case, live, now=now, lane_teams=lane_teams, due_overrides=due_overrides,
             assignees=assignees)
-    project_external(session, case, live, now=now)
+    if external:
+        project_external(session, case, live, now=now)
     if live.is_completed and case.status == "open":
         case.status, case.closed_at = "resolved", now
         session.add(case)
