@@ -462,7 +462,9 @@ async def drive(args, server: Server, token: str, in_process: float) -> list[Run
     per_case = 9  # the tenth step closes the case: leave it open so GET always finds a step
     closed_total, open_total = args.cycles, int(args.rate * args.seconds)
     need = (closed_total + open_total + 40) // per_case + args.clients + int(args.rate) + 8
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    # Forget idle connections before the server does (uvicorn closes them after 5 s): reusing
+    # one the server is closing is a client-side ReadError, not an answer of the server.
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=3)
     async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60,
                                  headers={"Authorization": f"Bearer {token}"}) as client:
         t = time.perf_counter()

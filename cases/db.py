@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -33,6 +34,7 @@ def make_engine(url: str) -> sa.Engine:
         ensure_sqlite_dir(url)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        _queue_sqlite_writers(engine)
     else:
         engine = sa.create_engine(url)
         sa.event.listen(engine.pool, "checkin", _note_checkin)
@@ -94,6 +96,39 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
         dbapi_connection.rollback()
     except Exception as err:  # noqa: BLE001 - any failure means this connection is unusable
         raise sa.exc.DisconnectionError(f"pooled connection is gone: {err}") from err
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+WRITE_LOCKS: "weakref.WeakKeyDictionary[sa.Engine, threading.Lock]" = weakref.WeakKeyDictionary()
+
+
+def _queue_sqlite_writers(engine: sa.Engine) -> None:
+    """Let this process's SQLite writers wait their turn on a lock instead of in SQLite.
+
+    SQLite has one writer at a time; the others retry with growing sleeps (the busy timeout),
+    so under load some wait seconds while later ones get in. Here a transaction takes the
+    process's write lock before its first write and gives it back when it ends, so writers go
+    in about the order they came. Other processes still meet SQLite's busy timeout.
+    """
+    lock = WRITE_LOCKS[engine] = threading.Lock()
+
+    def before_write(conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip()[:7].upper().startswith(WRITES) and not conn.info.get("writing"):
+            # Never wait forever: past the busy timeout, SQLite itself says "locked".
+            conn.info["writing"] = lock.acquire(timeout=30)
+
+    def done(conn) -> None:
+        if conn.info.pop("writing", False):
+            lock.release()
+
+    def checked_in(_dbapi_connection, record) -> None:  # a connection closed mid-transaction
+        if record.info.pop("writing", False):
+            lock.release()
+
+    sa.event.listen(engine, "before_cursor_execute", before_write)
+    sa.event.listen(engine, "commit", done)
+    sa.event.listen(engine, "rollback", done)
+    sa.event.listen(engine.pool, "checkin", checked_in)
 
 
 def ensure_sqlite_dir(url: str) -> None:

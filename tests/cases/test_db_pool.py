@@ -4,11 +4,16 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+import threading
+
+from sqlmodel import Session
+
 from cases import db
 from cases.db import make_engine
 
-pytestmark = pytest.mark.postgres
-ON_POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+ON_POSTGRESQL = pytest.mark.parametrize("db_url", [pytest.param("postgresql",
+                                                                  marks=pytest.mark.postgres)],
+                                        indirect=True)
 
 
 @pytest.fixture
@@ -50,3 +55,39 @@ def test_a_connection_used_moments_ago_is_not_pinged(pg_url):
         assert db._COUNTS["pings"] == pings
     finally:
         engine.dispose()
+
+
+def test_sqlite_writers_queue_on_one_lock_that_every_ending_gives_back(tmp_path):
+    """Each way a write transaction ends (commit, rollback, a session closed without either)
+    gives the process's SQLite write lock back; reads never take it; threads all get their turn."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'writers.sqlite3'}")
+    lock = db.WRITE_LOCKS[engine]
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+
+    def write(n, end="commit"):
+        with Session(engine) as s:
+            s.execute(sa.text("INSERT INTO t VALUES (:n)"), {"n": n})
+            assert lock.locked()
+            if end == "commit":
+                s.commit()
+            elif end == "rollback":
+                s.rollback()
+
+    for end in ("commit", "rollback", "close"):
+        write(1, end)
+        assert not lock.locked()
+    with Session(engine) as s:
+        assert s.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 1
+        assert not lock.locked()
+
+    threads = [threading.Thread(target=lambda i=i: [write(i) for _ in range(20)])
+               for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with Session(engine) as s:
+        assert s.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 1 + 6 * 20
+    assert not lock.locked()
+    engine.dispose()
