@@ -35,13 +35,17 @@ run: $(STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/pytest -n auto --dist loadfile
 
-bench: $(STAMP)
+# bench/http.py drives `caseflow serve` with httpx (a test extra): SQLite with one process, and
+# PostgreSQL with two when CASEFLOW_BENCH_PG_URL names a database it may add a schema to.
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/deviations.py
 	$(BIN)/python bench/worklist.py
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/http.py --sqlite --workers 1
+	if [ -n "$$CASEFLOW_BENCH_PG_URL" ]; then $(BIN)/python bench/http.py --workers 2; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
