@@ -418,7 +418,8 @@ def verify(url: str, acked: list[tuple[int, int]], env: dict) -> list[str]:
     missing = [a for a in acked if not recorded[a]]
     doubled = [k for k, n in recorded.items() if n > 1]
     if missing:
-        problems.append(f"{len(missing)} acknowledged completions have no event, e.g. {missing[:3]}")
+        problems.append(f"{len(missing)} acknowledged completions have no event, "
+                        f"e.g. {missing[:3]}")
     if doubled:
         problems.append(f"{len(doubled)} steps were completed twice, e.g. {doubled[:3]}")
     audit = subprocess.run([str(Path(sys.executable).parent / "caseflow"), "audit", "verify"],
@@ -453,7 +454,8 @@ def report(run: Run, in_process: float) -> None:
     print(f"    errors {errors}; starts without a free case {run.missed_starts}")
     print(f"    server CPU {run.cpu_ms_per_cycle:5.2f} ms/cycle; SQL per cycle: statements "
           f"{run.sql['statements'] / per:5.1f}, transactions {run.sql['transactions'] / per:4.1f},"
-          f" commits {run.sql['commits'] / per:4.1f}, pool checkouts {run.sql['checkouts'] / per:4.1f}"
+          f" commits {run.sql['commits'] / per:4.1f}, pool checkouts "
+          f"{run.sql['checkouts'] / per:4.1f}"
           f", pings {run.sql['pings'] / per:4.2f}; client CPU "
           f"{run.client_cpu:4.2f} ms/cycle")
 
@@ -496,7 +498,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pg", default=os.environ.get("CASEFLOW_BENCH_PG_URL"),
                         help="PostgreSQL URL (a fresh schema is made and dropped); default SQLite")
-    parser.add_argument("--sqlite", action="store_true", help="SQLite even if CASEFLOW_BENCH_PG_URL")
+    parser.add_argument("--sqlite", action="store_true",
+                        help="SQLite even if CASEFLOW_BENCH_PG_URL is set")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--clients", type=int, default=16, help="closed-loop clients")
     parser.add_argument("--cycles", type=int, default=3000, help="closed-loop cycles")
