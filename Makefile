@@ -35,7 +35,9 @@ run: $(STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/pytest -n auto --dist loadfile
 
-bench: $(STAMP)
+# bench/http.py drives `caseflow serve` with httpx (a test extra): SQLite with one process, and
+# PostgreSQL with two when CASEFLOW_BENCH_PG_URL names a database it may add a schema to.
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/deviations.py
 	$(BIN)/python bench/worklist.py
@@ -43,6 +45,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/findwork.py
+	$(BIN)/python bench/http.py --sqlite --workers 1
+	if [ -n "$$CASEFLOW_BENCH_PG_URL" ]; then $(BIN)/python bench/http.py --workers 2; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

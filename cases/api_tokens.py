@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
@@ -18,6 +18,9 @@ from .errors import InvalidInput, NotFound
 from .users import User
 
 PREFIX = "cft_"
+# `last_used_at` is written at most this often per token: a write on every request would make
+# each request a writing transaction, and concurrent requests queue on that one row's lock.
+LAST_USED_EVERY = timedelta(seconds=60)
 
 
 class ApiToken(SQLModel, table=True):
@@ -50,7 +53,12 @@ def issue_token(session: Session, *, user: User, name: str, now: datetime) -> tu
 
 
 def user_for_token(session: Session, secret: str, *, now: datetime) -> User | None:
-    """Return the active user a live token belongs to, noting when it was last used; else None."""
+    """Return the active user a live token belongs to, else None.
+
+    When the token was last noted as used more than LAST_USED_EVERY ago, note `now` (and commit
+    that alone); otherwise nothing is written. Of several processes noting it at once, the
+    conditional UPDATE lets one win and the others change nothing.
+    """
     if not secret.startswith(PREFIX):
         return None
     row = session.exec(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
@@ -59,8 +67,12 @@ def user_for_token(session: Session, secret: str, *, now: datetime) -> User | No
     if row is None or not row[1].active:
         return None
     token, user = row
-    session.execute(sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-    session.commit()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+        stale = sa.or_(ApiToken.last_used_at.is_(None),
+                       ApiToken.last_used_at <= now - LAST_USED_EVERY)
+        session.execute(sa.update(ApiToken).where(ApiToken.id == token.id, stale)
+                        .values(last_used_at=now).execution_options(synchronize_session=False))
+        session.commit()
     return user
 
 

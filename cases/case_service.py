@@ -66,7 +66,8 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
             "contacted_at": contacted_at.isoformat()})
         if start_event is None:  # a timer's case has no customer contact behind it
             flag_repeat_contact(session, case, now=now)  # the customer coming back (cases/links)
-        _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams)
+        _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
+                      external=live.process.has_external_tasks)
         jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
         subscriptions.sync(session, case.id, live, force=True)
         session.commit()
@@ -139,6 +140,7 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
         row, live = (store.load_instance(session, case.instance_id, time_limit=time_limit)
                      if load else (None, None))
         action = EngineAction(case, row, live)
+        loaded_on = row.definition_id if row is not None else None
         yield action
         if live is not None:
             timer_before = row.next_timer_due
@@ -148,8 +150,12 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
             except store.StaleState:
                 raise Conflict("Someone else changed this case meanwhile; reload and retry",
                                submitted) from None
+            # External task rows exist only for processes that have such tasks, or for a case
+            # just moved off a version that had them (version migration).
+            external = live.process.has_external_tasks or row.definition_id != loaded_on
             _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
-                          due_overrides=action.due_overrides, assignees=action.assignees)
+                          due_overrides=action.due_overrides, assignees=action.assignees,
+                          external=external)
             if row.next_timer_due != timer_before or action.sync_timer:
                 jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
             if subscribed:
@@ -187,13 +193,16 @@ def _lock(session: Session, case_id: int, expected_version: int, submitted: dict
     The conditional UPDATE also holds the row (PostgreSQL) or the database (SQLite) for the rest
     of the transaction, so writers to one case queue instead of interleaving.
     """
-    case = get_case(session, case_id)
-    result = session.execute(
+    # One statement bumps the version and reads back the row as it is now (what the winner of
+    # any race wrote before us); only a refusal needs a second look, to say why.
+    case = session.execute(
         sa.update(Case).where(Case.id == case_id, Case.row_version == expected_version)
-        .values(row_version=expected_version + 1).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+        .values(row_version=expected_version + 1).returning(Case),
+        execution_options={"synchronize_session": False, "populate_existing": True}
+    ).scalars().first()
+    if case is None:
+        get_case(session, case_id)
         raise Conflict("Someone else changed this case meanwhile; reload and retry", submitted)
-    session.refresh(case)  # read what the winner of any race wrote before us
     if case.status not in statuses:
         raise Conflict(f"The case is {case.status.replace('_', ' ')}", submitted)
     return case
@@ -219,12 +228,14 @@ def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict,
 def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, now: datetime,
                   lane_teams: Mapping[str, str] | None,
                   due_overrides: Mapping[str, datetime] | None = None,
-                  assignees: Mapping[str, int] | None = None) -> None:
-    """Record what the engine did, re-project work items and resolve a finished case."""
+                  assignees: Mapping[str, int] | None = None, external: bool = True) -> None:
+    """Record what the engine did, re-project work items (and external tasks, if the process
+    may have any) and resolve a finished case."""
     events.record_engine_events(session, case, live.drain_events(), actor="engine", at=now)
     project(session, case, live, now=now, lane_teams=lane_teams, due_overrides=due_overrides,
             assignees=assignees)
-    project_external(session, case, live, now=now)
+    if external:
+        project_external(session, case, live, now=now)
     if live.is_completed and case.status == "open":
         case.status, case.closed_at = "resolved", now
         session.add(case)

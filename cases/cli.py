@@ -235,18 +235,23 @@ def sla(every: float = typer.Option(0, help="Repeat every N seconds (0: one swee
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False,
           migrate_first: bool = typer.Option(False, "--migrate",
-                                             help="Migrate the database first if it is behind.")
+                                             help="Migrate the database first if it is behind."),
+          workers: int = typer.Option(1, min=1, help="Server processes (one per core; each also "
+                                      "runs the job executor unless CASEFLOW_RUN_JOBS=false).")
           ) -> None:
     """Serve the web app and the JSON API (refuses a database that is not migrated)."""
     import uvicorn
 
     from .logs import logging_config
 
+    if reload and workers > 1:
+        typer.echo("--reload runs one process; leave out --workers or --reload.", err=True)
+        raise typer.Exit(2)
     settings = _settings()  # fail early with a clear message on bad configuration
     _ready_schema(settings, migrate_first)
     uvicorn.run("web.app:app_from_env", factory=True, host=host, port=port, reload=reload,
                 log_config=logging_config(settings.log_format, settings.log_level),
-                access_log=False)
+                access_log=False, workers=workers)
 
 
 def _ready_schema(settings: Settings, migrate_first: bool) -> None:

@@ -1,7 +1,13 @@
 """Database engine and sessions: SQLite (WAL) by default, PostgreSQL by URL."""
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
+import threading
+import time
+import weakref
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +18,10 @@ from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 log = logging.getLogger("caseflow.db")
+
+# bench/http.py sets this to a folder: each server process then counts its SQL statements and
+# transactions and writes them to <folder>/<pid>.json when it receives SIGUSR1.
+SQL_COUNT_DIR = "CASEFLOW_BENCH_SQL_COUNTS"
 
 
 def normalize_url(url: str) -> str:
@@ -28,8 +38,101 @@ def make_engine(url: str) -> sa.Engine:
         ensure_sqlite_dir(url)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+        _queue_sqlite_writers(engine)
+    else:
+        engine = sa.create_engine(url)
+        sa.event.listen(engine.pool, "checkin", _note_checkin)
+        sa.event.listen(engine.pool, "checkout", _ping_if_idle)
+    if os.environ.get(SQL_COUNT_DIR):
+        _count_sql(engine, Path(os.environ[SQL_COUNT_DIR]))
+    return engine
+
+
+_COUNTS = {"statements": 0, "transactions": 0, "commits": 0, "checkouts": 0, "pings": 0,
+           "dumps": 0}
+
+
+def _count_sql(engine: sa.Engine, folder: Path) -> None:
+    """Count what this process sends to the database (for bench/http.py; off unless asked)."""
+    def bump(key):
+        def listener(*_args, **_kwargs):
+            _COUNTS[key] += 1
+        return listener
+
+    sa.event.listen(engine, "before_cursor_execute", bump("statements"))
+    sa.event.listen(engine, "begin", bump("transactions"))
+    sa.event.listen(engine, "commit", bump("commits"))
+    sa.event.listen(engine.pool, "checkout", bump("checkouts"))  # one pre-ping each, if on
+
+    def dump(*_args) -> None:
+        _COUNTS["dumps"] += 1
+        tmp = folder / f"{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(_COUNTS))
+        tmp.replace(folder / f"{os.getpid()}.json")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGUSR1, dump)
+        dump()  # tells the benchmark which processes count
+
+
+# A pooled connection that waited this long is checked before use (the server may have restarted
+# or dropped it meanwhile); one handed back moments ago is not: under load that is every request,
+# and a ping on each would be one more round trip per request.
+PING_AFTER_IDLE = 5.0
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """Ping a connection that sat idle in the pool; a dead one is replaced (the pool retries)."""
+    checked_in = record.info.get("checked_in")
+    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE:
+        return  # new, or in use moments ago
+    _COUNTS["pings"] += 1
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()
+    except Exception as err:  # noqa: BLE001 - any failure means this connection is unusable
+        raise sa.exc.DisconnectionError(f"pooled connection is gone: {err}") from err
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+WRITE_LOCKS: "weakref.WeakKeyDictionary[sa.Engine, threading.Lock]" = weakref.WeakKeyDictionary()
+
+
+def _queue_sqlite_writers(engine: sa.Engine) -> None:
+    """Let this process's SQLite writers wait their turn on a lock instead of in SQLite.
+
+    SQLite has one writer at a time; the others retry with growing sleeps (the busy timeout),
+    so under load some wait seconds while later ones get in. Here a transaction takes the
+    process's write lock before its first write and gives it back when it ends, so writers go
+    in about the order they came. Other processes still meet SQLite's busy timeout.
+    """
+    lock = WRITE_LOCKS[engine] = threading.Lock()
+
+    def before_write(conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip()[:7].upper().startswith(WRITES) and not conn.info.get("writing"):
+            # Never wait forever: past the busy timeout, SQLite itself says "locked".
+            conn.info["writing"] = lock.acquire(timeout=30)
+
+    def done(conn) -> None:
+        if conn.info.pop("writing", False):
+            lock.release()
+
+    def checked_in(_dbapi_connection, record) -> None:  # a connection closed mid-transaction
+        if record.info.pop("writing", False):
+            lock.release()
+
+    sa.event.listen(engine, "before_cursor_execute", before_write)
+    sa.event.listen(engine, "commit", done)
+    sa.event.listen(engine, "rollback", done)
+    sa.event.listen(engine.pool, "checkin", checked_in)
 
 
 def ensure_sqlite_dir(url: str) -> None:

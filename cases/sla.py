@@ -11,7 +11,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
 
 from engine.metadata import DefinitionMetadata, parse_duration, read_metadata
-from engine.store import DefinitionVersion, active_version
+from engine.store import DefinitionVersion, active_version, definition_ref
 from engine.xmlsafe import parse_bpmn_xml
 
 from .calendars.service import clock_for_team
@@ -23,9 +23,7 @@ DEFAULT_AT_RISK = 0.8  # share of a target's time after which it is at risk (Set
 
 def definition_metadata(session: Session, definition_id: int) -> DefinitionMetadata:
     """Return the metadata of a stored version, reading its BPMN only on a cache miss."""
-    pid, digest, filename = session.exec(
-        select(DefinitionVersion.process_id, DefinitionVersion.content_hash,
-               DefinitionVersion.filename).where(DefinitionVersion.id == definition_id)).one()
+    pid, digest, filename, _ = definition_ref(session, definition_id)
     metadata = _METADATA.get((pid, digest))
     if metadata is None:
         xml = session.exec(select(DefinitionVersion.bpmn_xml)

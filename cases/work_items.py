@@ -28,9 +28,13 @@ def project(session: Session, case: Case, live: Instance, *, now: datetime,
     `assignees` (task id -> user id) gives a reopened step back to whoever did it (rework).
     Returns the items opened now.
     """
-    open_items = {w.task_id: w for w in session.exec(
-        select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state == "open",
-                               WorkItem.kind != "escalation")).all()}
+    # Without a flush first: what the action changed so far goes in with its last flush, all
+    # rows of a table in one statement. So the action's own changes are read from memory.
+    with session.no_autoflush:
+        open_items = {w.task_id: w for w in session.exec(
+            select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state == "open",
+                                   WorkItem.kind != "escalation")).all()
+            if w.state == "open"}
     ready = {t.id: t for t in live.ready_tasks()}
     for task_id in open_items.keys() - ready.keys():
         item = open_items[task_id]
@@ -38,25 +42,34 @@ def project(session: Session, case: Case, live: Instance, *, now: datetime,
         session.add(item)
         events.record(session, case, "task_cancelled", actor="engine", at=now,
                       element_id=item.element_id, details={"work_item_id": item.id})
-    opened = []
+    new = []
     for task_id in [t for t in ready if t not in open_items]:  # keep the engine's order
         task = ready[task_id]
         team = team_for_lane(task.lane, lane_teams)
-        item = WorkItem(case_id=case.id, definition_id=case.definition_id, task_id=task.id,
-                        element_id=task.element_id, name=task.name[:255], kind=task.kind, team=team,
-                        due_at=(due_overrides or {}).get(task.id) or task_due(
-                            session, case.definition_id, task.process_id, task.element_id, now,
-                            team),
-                        assignee_id=(assignees or {}).get(task.id), created_at=now)
-        session.add(item)
-        opened.append(item)
-    session.flush()
+        new.append(WorkItem(
+            case_id=case.id, definition_id=case.definition_id, task_id=task.id,
+            element_id=task.element_id, name=task.name[:255], kind=task.kind, team=team,
+            due_at=(due_overrides or {}).get(task.id) or task_due(
+                session, case.definition_id, task.process_id, task.element_id, now, team),
+            assignee_id=(assignees or {}).get(task.id), created_at=now))
+    opened = _insert(session, new)
     for item in opened:
         events.record(session, case, "task_opened", actor="engine", at=now, element_id=item.element_id,
                       details={"work_item_id": item.id, "team": item.team,
                                "due_at": item.due_at.isoformat() if item.due_at else None,
                                **({"assignee_id": item.assignee_id} if item.assignee_id else {})})
     return opened
+
+
+def _insert(session: Session, items: list[WorkItem]) -> list[WorkItem]:
+    """Insert new items now, in one statement, and return them as stored (with their ids, which
+    their events name); the rest of the action stays unflushed until its one flush at commit."""
+    if not items:
+        return []
+    rows = [item.model_dump(exclude={"id"}) for item in items]
+    with session.no_autoflush:
+        return list(session.scalars(
+            sa.insert(WorkItem).returning(WorkItem, sort_by_parameter_order=True), rows))
 
 
 def _item(session: Session, work_item_id: int) -> WorkItem:

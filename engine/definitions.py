@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Mapping
 
 from .dmn import add_decisions
@@ -30,6 +30,15 @@ class CompiledProcess:
         """Serialize the specs (and the user task forms) for storage with the definition version."""
         return spec_to_json(self.spec, self.subprocess_specs,
                             {k: f.as_dict() for k, f in self.forms.items()})
+
+    @cached_property
+    def has_external_tasks(self) -> bool:
+        """Whether any task of the process (or a process it calls) waits for an external worker."""
+        from .external import ExternalServiceTask
+
+        return any(isinstance(task, ExternalServiceTask)
+                   for spec in (self.spec, *self.subprocess_specs.values())
+                   for task in spec.task_specs.values())
 
     @property
     def timer_starts(self) -> list[TimerStart]:

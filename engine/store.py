@@ -5,7 +5,7 @@ Functions here only `session.add` and flush; the caller (a cases/ service) owns 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -212,14 +212,60 @@ def load_instance(session: Session, instance_id: int, *, time_limit: float = 2.0
                   ) -> tuple[WorkflowInstance, runtime.Instance]:
     """Load an instance row and rebuild its workflow (one query when the spec is cached)."""
     found = session.exec(
-        select(WorkflowInstance, DefinitionVersion.process_id, DefinitionVersion.content_hash)
+        select(WorkflowInstance, *REF_COLUMNS)
         .join(DefinitionVersion, DefinitionVersion.id == WorkflowInstance.definition_id)
         .where(WorkflowInstance.id == instance_id)).first()
     if found is None:
         raise EngineError(f"No workflow instance {instance_id}")
-    row, pid, digest = found
-    process = _COMPILED.get((pid, digest)) or compiled_by_id(session, row.definition_id)
+    row, ref = found[0], DefinitionRef(*found[1:])
+    remember_ref(session, row.definition_id, ref)
+    process = _COMPILED.get((ref.process_id, ref.content_hash)) \
+        or compiled_by_id(session, row.definition_id)
     return row, runtime.load(process, row.state, time_limit=time_limit)
+
+
+class DefinitionRef(NamedTuple):
+    """The small, immutable columns of a definition version (not its XML or spec)."""
+
+    process_id: str
+    content_hash: str
+    filename: str
+    version: int
+
+
+REF_COLUMNS = (DefinitionVersion.process_id, DefinitionVersion.content_hash,
+                DefinitionVersion.filename, DefinitionVersion.version)
+_REFS = "caseflow_definition_refs"
+
+
+def remember_ref(session: Session, definition_id: int, ref: DefinitionRef) -> None:
+    """Note a version's small columns, read along with something else, for this session."""
+    session.info.setdefault(_REFS, {})[definition_id] = ref
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_refs(session) -> None:
+    """A rolled-back version may not exist (its id may come back with other content)."""
+    session.info.pop(_REFS, None)
+
+
+def definition_ref(session: Session, definition_id: int) -> DefinitionRef:
+    """Return a version's process id, content hash, file name and number; read once per session
+    (these columns never change, and loading an instance already read them)."""
+    ref = session.info.get(_REFS, {}).get(definition_id)
+    if ref is None:
+        found = session.exec(select(*REF_COLUMNS)
+                             .where(DefinitionVersion.id == definition_id)).one()
+        ref = DefinitionRef(*found)
+        remember_ref(session, definition_id, ref)
+    return ref
+
+
+def compiled_by_ref(session: Session, definition_id: int) -> CompiledProcess:
+    """Return the compiled process of a version id, with no query once this session knows it."""
+    ref = definition_ref(session, definition_id)
+    process = _COMPILED.get((ref.process_id, ref.content_hash))
+    return process if process is not None else compiled_by_id(session, definition_id)
 
 
 def save_instance(session: Session, row: WorkflowInstance, live: runtime.Instance, *,
@@ -227,11 +273,12 @@ def save_instance(session: Session, row: WorkflowInstance, live: runtime.Instanc
     """Write the workflow state back if nobody else did in between; raise StaleState otherwise."""
     loaded_version = row.row_version
     values = _state_values(live, now)
-    result = session.execute(
-        sa.update(WorkflowInstance)
-        .where(WorkflowInstance.id == row.id, WorkflowInstance.row_version == loaded_version)
-        .values(**values, row_version=loaded_version + 1)
-        .execution_options(synchronize_session=False))
+    with session.no_autoflush:  # the caller's pending rows go in its one flush at commit
+        result = session.execute(
+            sa.update(WorkflowInstance)
+            .where(WorkflowInstance.id == row.id, WorkflowInstance.row_version == loaded_version)
+            .values(**values, row_version=loaded_version + 1)
+            .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise StaleState(f"Workflow instance {row.id} was changed by someone else; reload and retry")
     # Mirror the written values on the loaded object without marking it dirty (no second UPDATE).

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Callable, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Security
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import select
@@ -18,6 +18,7 @@ from sqlmodel import select
 from cases import approvals, deviation_service
 from cases.case_models import CHANNELS, Case, WorkItem
 from cases.case_service import complete_step, get_case, open_case
+from cases.case_snapshot import CaseSnapshot, load_snapshot, snapshot
 from cases.customers import create_customer
 from cases.definitions import list_definitions
 from cases.errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound
@@ -48,7 +49,7 @@ from .api_models import (
     Worklist,
 )
 from .inputs import Offset, PathId, QueryId, Text
-from .security import ApiUser, SessionDep
+from .security import ApiUser, SessionDep, api_call
 
 bearer = HTTPBearer(auto_error=False, scheme_name="ApiToken",
                     description="An API token from `caseflow tokens create USER --name SYSTEM`.")
@@ -62,6 +63,8 @@ def _caller(user: ApiUser,
 
 
 Caller = Annotated[User, Depends(_caller)]
+# For async routes that authenticate inside `api_call`: declares the scheme, checks nothing.
+Token = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 router = APIRouter()
 # A case answers with the fields it has (a list leaves out work items and approvals).
 ONE_CASE = {"response_model_exclude_unset": True, "responses": REFUSALS}
@@ -132,8 +135,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _item_json(item: WorkItem, forms: dict[str, Any]) -> dict:
-    form = forms.get(item.task_id)
+def _item_json(item: WorkItem, form=None) -> dict:
     return {
         "id": item.id, "element_id": item.element_id, "name": item.name, "kind": item.kind,
         "team": item.team, "assignee_id": item.assignee_id, "state": item.state,
@@ -143,10 +145,12 @@ def _item_json(item: WorkItem, forms: dict[str, Any]) -> dict:
     }
 
 
-def _case_json(session, case: Case, *, with_items: bool = True) -> dict:
-    version = session.get(store.DefinitionVersion, case.definition_id)
+def _case_json(session, case: Case | CaseSnapshot, *, with_items: bool = True) -> dict:
+    seen = case if isinstance(case, CaseSnapshot) else snapshot(session, case,
+                                                                 with_items=with_items)
+    case = seen.case
     body = {
-        "id": case.id, "process_id": case.process_id, "version": version.version if version else None,
+        "id": case.id, "process_id": case.process_id, "version": seen.version,
         "status": case.status, "channel": case.channel, "priority": case.priority,
         "customer_id": case.customer_id, "contacted_at": _iso(case.contacted_at),
         "opened_at": _iso(case.opened_at), "promised_at": _iso(case.promised_at),
@@ -154,18 +158,10 @@ def _case_json(session, case: Case, *, with_items: bool = True) -> dict:
         "row_version": case.row_version,
     }
     if with_items:
-        items = session.exec(select(WorkItem).where(WorkItem.case_id == case.id,
-                                                    WorkItem.state == "open")
-                             .order_by(WorkItem.id)).all()
-        forms: dict[str, Any] = {}
-        if items and case.status in ("open", "on_hold"):
-            _, live = store.load_instance(session, case.instance_id)
-            forms = {t.id: t.form for t in live.ready_tasks()}
-        body["work_items"] = [_item_json(i, forms) for i in items]
+        body["work_items"] = [_item_json(i, seen.forms.get(i.id)) for i in seen.items]
         body["pending_approvals"] = [
             {"id": r.id, "kind": r.kind, "requested_by": r.requested_by,
-             "requested_at": _iso(r.requested_at)}
-            for r in approvals.for_case(session, case.id) if r.status == "pending"]
+             "requested_at": _iso(r.requested_at)} for r in seen.approvals]
     return body
 
 
@@ -216,10 +212,14 @@ def api_list_cases(user: Caller, session: SessionDep, status: Text(16) | None = 
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, **ONE_CASE)
-def api_get_case(case_id: PathId, user: Caller, session: SessionDep) -> dict:
+async def api_get_case(case_id: PathId, request: Request, _token: Token = None) -> dict:
     """A case with its open work items (and their form fields) and pending approvals."""
+    return await api_call(request, _get_case, case_id)
+
+
+def _get_case(user: User, session, case_id: int) -> dict:
     _worker(user)
-    return _case_json(session, _run(get_case, session, case_id))
+    return _case_json(session, _run(load_snapshot, session, case_id))
 
 
 @router.get("/cases/{case_id}/events", response_model=EventList, responses=REFUSALS)
@@ -242,9 +242,13 @@ def api_case_events(case_id: PathId, user: Caller, session: SessionDep) -> dict:
 
 @router.post("/cases/{case_id}/work-items/{item_id}/complete", response_model=CaseOut,
              **ONE_CASE)
-def api_complete(case_id: PathId, item_id: PathId, body: Completion, user: Caller,
-                 session: SessionDep) -> dict:
+async def api_complete(case_id: PathId, item_id: PathId, body: Completion, request: Request,
+                       _token: Token = None) -> dict:
     """Complete a step with its form data (422 lists every bad field; 409 when the case moved on)."""
+    return await api_call(request, _complete, case_id, item_id, body)
+
+
+def _complete(user: User, session, case_id: int, item_id: int, body: Completion) -> dict:
     _worker(user)
     case = _run(complete_step, session, actor=user, now=utcnow(), case_id=case_id,
                 work_item_id=item_id, data=body.data, expected_version=body.expected_version)
@@ -324,5 +328,5 @@ def api_worklist(user: Caller, session: SessionDep, view: Text(16) = "mine",
         raise HTTPException(status_code=422, detail={
             "message": f"Unknown worklist '{view}'", "errors": {"view": f"Choose one of {', '.join(VIEWS)}"}})
     entries = worklist(session, actor=user, now=utcnow(), view=view, limit=limit, offset=offset)
-    return {"data": [{**_item_json(e.item, {}), "case_id": e.case.id, "overdue": e.overdue,
+    return {"data": [{**_item_json(e.item), "case_id": e.case.id, "overdue": e.overdue,
                       "at_risk": e.at_risk, "priority": e.case.priority} for e in entries]}

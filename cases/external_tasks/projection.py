@@ -20,8 +20,10 @@ def project(session: Session, case: Case, live: Instance, *, now: datetime) -> l
 
     Rows completed or errored by the current action are marked by the caller before this runs.
     """
-    rows = {r.task_id: r for r in session.exec(select(ExternalTask).where(
-        ExternalTask.case_id == case.id, ExternalTask.state.in_(LIVE_STATES))).all()}
+    with session.no_autoflush:  # the action's own changes are read from memory (work_items.project)
+        rows = {r.task_id: r for r in session.exec(select(ExternalTask).where(
+            ExternalTask.case_id == case.id, ExternalTask.state.in_(LIVE_STATES))).all()
+            if r.state in LIVE_STATES}
     waiting = {t.id: t for t in live.external_tasks()}
     for task_id in rows.keys() - waiting.keys():
         row = rows[task_id]

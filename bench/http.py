@@ -1,0 +1,547 @@
+"""Benchmark: the JSON API over HTTP, GET a case then complete its next step, on `caseflow serve`.
+
+Starts `caseflow serve --workers N` on a SQLite file, or on a fresh schema of a PostgreSQL database
+(`--pg URL`, or CASEFLOW_BENCH_PG_URL), deploys a process of ten steps in a row, opens cases
+through the API, and then, measured in one run on this machine:
+1. a few cycles one at a time: SQL statements and server CPU per GET and per complete;
+2. closed loop: `--clients` clients (16), each GETs its case then completes its next step, again;
+3. open loop: cycles started on a fixed schedule at `--rate` completions/s (150), however long
+   the answers take (a late answer does not hold back the next start);
+and prints per run completions/s, latency p50/p95/p99 (of the complete request, and of the whole
+cycle from its scheduled start), errors by status, server CPU ms per cycle (/proc/<pid>/stat of
+the server and every process under it), SQL statements and transactions per cycle (counted inside
+the server: cases/db.py, CASEFLOW_BENCH_SQL_COUNTS) and the ratio to bench/engine.py's in-process
+persisted loop measured now on the same database. Then it checks that every acknowledged
+completion is a `task_completed` event and that `caseflow audit verify` passes (exit 1 if not).
+
+    python bench/http.py                       # SQLite, one process
+    python bench/http.py --pg postgresql://postgres@127.0.0.1:5432/test --workers 2
+    python bench/http.py --quick               # a smoke run of a few seconds
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+# Run as a script, this file's folder comes first on sys.path, and this file's name would hide
+# the standard library's `http` package from httpx: take the folder off the path first.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+AUDIT_KEY = "bench-only-audit-key-" + "x" * 32
+os.environ.setdefault("CASEFLOW_AUDIT_KEY", AUDIT_KEY)
+
+import httpx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
+
+from cases.api_tokens import issue_token  # noqa: E402
+from cases.db import SQL_COUNT_DIR, make_engine, normalize_url, upgrade  # noqa: E402
+from cases.definitions import deploy_file  # noqa: E402
+from cases.events import CaseEvent  # noqa: E402
+from cases.users import create_user  # noqa: E402
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _bench_engine():
+    """bench/engine.py as a module (its name would shadow the `engine` package)."""
+    spec = importlib.util.spec_from_file_location("bench_engine", ROOT / "bench" / "engine.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCH_ENGINE = _bench_engine()
+
+
+# ---- the database ---------------------------------------------------------------------------
+
+class Database:
+    """A SQLite file in a temporary folder, or a fresh schema on PostgreSQL (dropped at the end)."""
+
+    def __init__(self, folder: Path, pg_url: str | None):
+        self.pg_url, self.schema = pg_url, None
+        if pg_url is None:
+            self.url = f"sqlite:///{folder / 'bench.sqlite3'}"
+            self.kind = "SQLite"
+        else:
+            self.schema = f"bench_{uuid.uuid4().hex[:10]}"
+            with make_engine(pg_url).begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
+            url = sa.engine.make_url(normalize_url(pg_url))
+            self.url = url.update_query_dict({"options": f"-csearch_path={self.schema}"}) \
+                .render_as_string(hide_password=False)
+            self.kind = "PostgreSQL"
+        upgrade(self.url)
+
+    def drop(self) -> None:
+        if self.schema:
+            admin = make_engine(self.pg_url)
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+            admin.dispose()
+
+
+def seed(url: str) -> tuple[str, object]:
+    """Deploy the ten-step process and an agent with an API token; return the token and version."""
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as s:
+        version = deploy_file(s, BENCH_ENGINE.linear_bpmn(10), filename="linear.bpmn",
+                              actor="bench", now=NOW, activate=True).versions[0]
+        agent = create_user(s, username="bench", password="a long enough passphrase 81",
+                            role="agent", now=NOW, teams=["Customer Care"])
+        s.commit()
+        _, secret = issue_token(s, user=agent, name="bench", now=NOW)
+    engine.dispose()
+    return secret, version
+
+
+def in_process_rate(url: str, version, rounds: int, cases: int) -> float:
+    """bench/engine.py's persisted loop (load -> complete -> save -> commit) on this database."""
+    engine = make_engine(url)
+    try:
+        return statistics.median(BENCH_ENGINE.persisted_rate(engine, version, cases)
+                                 for _ in range(rounds))
+    finally:
+        engine.dispose()
+
+
+# ---- the server -----------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its reaped children, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / TICK  # utime stime cutime cstime
+
+
+class Server:
+    """`caseflow serve --workers N` in its own session, with SQL counting switched on."""
+
+    def __init__(self, url: str, workers: int, folder: Path):
+        self.port, self.workers = _free_port(), workers
+        self.counts = folder / f"sql-counts-{self.port}"
+        self.counts.mkdir()
+        self.log = open(folder / f"server-{self.port}.log", "wb")
+        env = {**os.environ, "CASEFLOW_DATABASE_URL": url, "CASEFLOW_SECRET_KEY":
+               secrets.token_urlsafe(32), "CASEFLOW_AUDIT_KEY": os.environ["CASEFLOW_AUDIT_KEY"],
+               SQL_COUNT_DIR: str(self.counts), "CASEFLOW_RUN_JOBS": "true"}
+        env.pop("CASEFLOW_DEMO_MODE", None)
+        env["PYTHONPATH"] = str(ROOT)  # the server runs this checkout's code
+        self.env = env
+        caseflow = Path(sys.executable).parent / "caseflow"
+        self.proc = subprocess.Popen(
+            [str(caseflow), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(workers)], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"The server stopped (exit {self.proc.returncode}):\n"
+                                 + self.log_tail())
+            try:
+                if httpx.get(self.base + "/api/health", timeout=1).status_code == 200 \
+                        and len(self.counting_pids()) >= self.workers:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("The server did not answer in time:\n" + self.log_tail())
+
+    def log_tail(self) -> str:
+        self.log.flush()
+        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-30:])
+
+    def last_error(self) -> str:
+        lines = Path(self.log.name).read_text(errors="replace").splitlines()
+        starts = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
+        return "\n".join(lines[starts[-1]:][-40:]) if starts else "(no traceback in the log)"
+
+    def pids(self) -> list[int]:
+        """The server and every process under it (workers, script workers)."""
+        tree, found, todo = _children(), [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(tree.get(pid, []))
+        return found
+
+    def counting_pids(self) -> list[int]:
+        return [int(p.stem) for p in self.counts.glob("*.json")]
+
+    def cpu(self) -> float:
+        return sum(_cpu_seconds(pid) for pid in self.pids())
+
+    def sql(self) -> Counter:
+        """Ask every server process for its SQL counts (SIGUSR1) and add them up."""
+        total: Counter = Counter()
+        for pid in self.counting_pids():
+            path = self.counts / f"{pid}.json"
+            before = json.loads(path.read_text())["dumps"]
+            os.kill(pid, signal.SIGUSR1)
+            deadline = time.monotonic() + 10
+            while True:
+                now = json.loads(path.read_text())
+                if now["dumps"] > before or time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
+            total.update({k: v for k, v in now.items() if k in (
+                "statements", "transactions", "commits", "checkouts", "pings")})
+        return total
+
+    def snapshot(self) -> tuple[float, Counter]:
+        return self.cpu(), self.sql()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+# ---- the clients ----------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    """What one load run saw."""
+
+    name: str
+    completions: int = 0
+    complete_ms: list[float] = field(default_factory=list)
+    cycle_ms: list[float] = field(default_factory=list)
+    errors: Counter = field(default_factory=Counter)
+    acked: list[tuple[int, int]] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu_ms_per_cycle: float = 0.0
+    sql: Counter = field(default_factory=Counter)
+    client_cpu: float = 0.0
+    missed_starts: int = 0
+
+
+def _fail(run: Run, what) -> None:
+    run.errors[what if isinstance(what, str) else str(what)] += 1
+
+
+async def cycle(client: httpx.AsyncClient, case_id: int, run: Run, started: float) -> bool:
+    """GET the case, complete its first open step; return whether the case has more to do."""
+    try:
+        got = await client.get(f"/api/cases/{case_id}")
+        if got.status_code != 200:
+            _fail(run, got.status_code)
+            return False
+        body = got.json()
+        if not body["work_items"]:
+            return False
+        item = body["work_items"][0]["id"]
+        sent = time.perf_counter()
+        done = await client.post(f"/api/cases/{case_id}/work-items/{item}/complete",
+                                 json={"data": {}, "expected_version": body["row_version"]})
+        end = time.perf_counter()
+    except httpx.HTTPError as err:
+        _fail(run, type(err).__name__)
+        return False
+    if done.status_code != 200:
+        _fail(run, done.status_code)
+        return done.status_code == 409
+    run.completions += 1
+    run.acked.append((case_id, item))
+    run.complete_ms.append((end - sent) * 1000)
+    run.cycle_ms.append((end - started) * 1000)
+    return done.json()["status"] == "open"
+
+
+async def open_cases(client: httpx.AsyncClient, n: int, parallel: int = 8) -> list[int]:
+    """Open n cases through the API (one new customer each)."""
+    ids: list[int] = []
+
+    async def opener(k: int) -> None:
+        for i in range(k, n, parallel):
+            r = await client.post("/api/cases", json={
+                "process_id": "linear", "channel": "phone",
+                "customer": {"name": f"Bench {i}", "account_number": f"B-{uuid.uuid4().hex[:12]}"}})
+            if r.status_code != 201:
+                raise SystemExit(f"Opening a case failed: {r.status_code} {r.text[:300]}")
+            ids.append(r.json()["id"])
+
+    await asyncio.gather(*(opener(k) for k in range(parallel)))
+    return ids
+
+
+async def sequential(client: httpx.AsyncClient, server: Server, cases: list[int], n: int) -> dict:
+    """Statements and CPU per GET and per complete, one request at a time (n of each)."""
+    plan = [cases[i % len(cases)] for i in range(n)]
+    run = Run("one at a time")
+    gets = completes = 0
+    get_cpu = complete_cpu = 0.0
+    get_sql: Counter = Counter()
+    complete_sql: Counter = Counter()
+    for start in range(0, n, len(cases)):  # in rounds: a case's next GET follows its completion
+        batch = plan[start:start + len(cases)]
+        cpu0, sql0 = server.snapshot()
+        got = [(case_id, (await client.get(f"/api/cases/{case_id}")).json()) for case_id in batch]
+        cpu1, sql1 = server.snapshot()
+        for case_id, body in got:
+            item = body["work_items"][0]["id"]
+            r = await client.post(f"/api/cases/{case_id}/work-items/{item}/complete",
+                                  json={"data": {}, "expected_version": body["row_version"]})
+            if r.status_code == 200:
+                run.acked.append((case_id, item))
+            else:
+                _fail(run, r.status_code)
+        cpu2, sql2 = server.snapshot()
+        gets, completes = gets + len(batch), completes + len(got)
+        get_cpu, complete_cpu = get_cpu + cpu1 - cpu0, complete_cpu + cpu2 - cpu1
+        get_sql.update(sql1 - sql0)
+        complete_sql.update(sql2 - sql1)
+    return {"get_sql": get_sql, "complete_sql": complete_sql, "n": n, "get_cpu": get_cpu,
+            "complete_cpu": complete_cpu, "run": run}
+
+
+async def closed_loop(client: httpx.AsyncClient, queue: asyncio.Queue, clients: int,
+                      total: int, run: Run) -> None:
+    """`clients` clients, each completing one case's steps back to back, until `total` cycles."""
+    started = [0]
+
+    async def one_client() -> None:
+        case_id = None
+        while started[0] < total:
+            if case_id is None:
+                if queue.empty():
+                    run.missed_starts += 1
+                    return
+                case_id = queue.get_nowait()
+            started[0] += 1
+            if not await cycle(client, case_id, run, time.perf_counter()):
+                case_id = None
+        if case_id is not None:
+            queue.put_nowait(case_id)
+
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+
+
+async def open_loop(client: httpx.AsyncClient, queue: asyncio.Queue, rate: float, total: int,
+                    run: Run) -> None:
+    """Start a cycle every 1/rate s on a fixed schedule, on a case nobody is working on."""
+    t0, tasks = time.perf_counter() + 0.05, []
+
+    async def one(case_id: int, at: float) -> None:
+        if await cycle(client, case_id, run, at):
+            queue.put_nowait(case_id)
+
+    for i in range(total):
+        at = t0 + i / rate
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if queue.empty():
+            run.missed_starts += 1
+            continue
+        tasks.append(asyncio.create_task(one(queue.get_nowait(), at)))
+    await asyncio.gather(*tasks)
+
+
+async def measured(server: Server, run: Run, body) -> Run:
+    """Run `body(run)` between two snapshots of the server's CPU and SQL counts."""
+    cpu0, sql0 = server.snapshot()
+    own0, t0 = os.times(), time.perf_counter()
+    await body(run)
+    run.seconds = time.perf_counter() - t0
+    own1 = os.times()
+    cpu1, sql1 = server.snapshot()
+    cycles = max(run.completions, 1)
+    run.cpu_ms_per_cycle = (cpu1 - cpu0) * 1000 / cycles
+    run.sql = sql1 - sql0
+    run.client_cpu = (own1.user + own1.system - own0.user - own0.system) * 1000 / cycles
+    return run
+
+
+# ---- checks and report ----------------------------------------------------------------------
+
+def verify(url: str, acked: list[tuple[int, int]], env: dict) -> list[str]:
+    """Every acknowledged completion is an event; the audit chain verifies."""
+    problems = []
+    engine = make_engine(url)
+    with Session(engine) as s:
+        rows = s.exec(select(CaseEvent.case_id, CaseEvent.details)
+                      .where(CaseEvent.type == "task_completed")).all()
+    engine.dispose()
+    recorded = Counter((case_id, json.loads(details)["work_item_id"]) for case_id, details in rows)
+    missing = [a for a in acked if not recorded[a]]
+    doubled = [k for k, n in recorded.items() if n > 1]
+    if missing:
+        problems.append(f"{len(missing)} acknowledged completions have no event, "
+                        f"e.g. {missing[:3]}")
+    if doubled:
+        problems.append(f"{len(doubled)} steps were completed twice, e.g. {doubled[:3]}")
+    audit = subprocess.run([str(Path(sys.executable).parent / "caseflow"), "audit", "verify"],
+                           env=env, capture_output=True, text=True)
+    last = (audit.stdout.strip().splitlines() or [audit.stderr.strip()])[-1]
+    if audit.returncode != 0:
+        problems.append(f"caseflow audit verify failed: {audit.stdout[-500:]}{audit.stderr[-500:]}")
+    print(f"  acknowledged completions {len(acked)}, task_completed events {sum(recorded.values())}"
+          f"; audit: {last}")
+    return problems
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def report(run: Run, in_process: float) -> None:
+    rate = run.completions / run.seconds if run.seconds else 0
+    per = max(run.completions, 1)
+    errors = ", ".join(f"{k}: {v}" for k, v in sorted(run.errors.items(), key=str)) or "none"
+    print(f"  {run.name}")
+    print(f"    completions/s {rate:7.1f}  ({run.completions} in {run.seconds:.1f} s; "
+          f"{rate / in_process:.2f} of the in-process persisted loop)")
+    print(f"    complete request ms  p50 {pct(run.complete_ms, 50):6.1f}  p95 "
+          f"{pct(run.complete_ms, 95):6.1f}  p99 {pct(run.complete_ms, 99):6.1f}")
+    print(f"    whole cycle ms       p50 {pct(run.cycle_ms, 50):6.1f}  p95 "
+          f"{pct(run.cycle_ms, 95):6.1f}  p99 {pct(run.cycle_ms, 99):6.1f}"
+          f"{'  (from its scheduled start)' if 'open' in run.name else ''}")
+    print(f"    errors {errors}; starts without a free case {run.missed_starts}")
+    print(f"    server CPU {run.cpu_ms_per_cycle:5.2f} ms/cycle; SQL per cycle: statements "
+          f"{run.sql['statements'] / per:5.1f}, transactions {run.sql['transactions'] / per:4.1f},"
+          f" commits {run.sql['commits'] / per:4.1f}, pool checkouts "
+          f"{run.sql['checkouts'] / per:4.1f}"
+          f", pings {run.sql['pings'] / per:4.2f}; client CPU "
+          f"{run.client_cpu:4.2f} ms/cycle")
+
+
+async def drive(args, server: Server, token: str, in_process: float) -> list[Run]:
+    per_case = 9  # the tenth step closes the case: leave it open so GET always finds a step
+    closed_total, open_total = args.cycles, int(args.rate * args.seconds)
+    need = (closed_total + open_total + 40) // per_case + args.clients + int(args.rate) + 8
+    # Forget idle connections before the server does (uvicorn closes them after 5 s): reusing
+    # one the server is closing is a client-side ReadError, not an answer of the server.
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=3)
+    async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60,
+                                 headers={"Authorization": f"Bearer {token}"}) as client:
+        t = time.perf_counter()
+        cases = await open_cases(client, need)
+        print(f"  opened {len(cases)} cases through the API in {time.perf_counter() - t:.1f} s")
+        seq = await sequential(client, server, cases[:6], 40)
+        queue: asyncio.Queue = asyncio.Queue()
+        for case_id in cases[6:]:
+            queue.put_nowait(case_id)
+        n = seq["n"]
+        print(f"  one request at a time ({n} each): GET {seq['get_cpu'] * 1000 / n:.2f} ms CPU, "
+              f"{seq['get_sql']['statements'] / n:.1f} statements, "
+              f"{seq['get_sql']['transactions'] / n:.1f} transactions; complete "
+              f"{seq['complete_cpu'] * 1000 / n:.2f} ms CPU, "
+              f"{seq['complete_sql']['statements'] / n:.1f} statements, "
+              f"{seq['complete_sql']['transactions'] / n:.1f} transactions, "
+              f"{seq['complete_sql']['commits'] / n:.1f} commits")
+        closed = await measured(server, Run(f"closed loop, {args.clients} clients"),
+                                lambda run: closed_loop(client, queue, args.clients,
+                                                        closed_total, run))
+        report(closed, in_process)
+        opened = await measured(server, Run(f"open loop, {args.rate:.0f} cycles/s offered"),
+                                lambda run: open_loop(client, queue, args.rate, open_total, run))
+        report(opened, in_process)
+    return [seq["run"], closed, opened]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pg", default=os.environ.get("CASEFLOW_BENCH_PG_URL"),
+                        help="PostgreSQL URL (a fresh schema is made and dropped); default SQLite")
+    parser.add_argument("--sqlite", action="store_true",
+                        help="SQLite even if CASEFLOW_BENCH_PG_URL is set")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--clients", type=int, default=16, help="closed-loop clients")
+    parser.add_argument("--cycles", type=int, default=3000, help="closed-loop cycles")
+    parser.add_argument("--rate", type=float, default=150, help="open-loop cycles started per s")
+    parser.add_argument("--seconds", type=float, default=20, help="open-loop duration")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    args = parser.parse_args()
+    if args.quick:
+        args.cycles, args.seconds, args.rate = 150, 2, min(args.rate, 50)
+    pg = None if args.sqlite else args.pg
+    with tempfile.TemporaryDirectory(prefix="caseflow-bench-") as tmp:
+        folder = Path(tmp)
+        db = Database(folder, pg)
+        server = None
+        try:
+            token, version = seed(db.url)
+            in_process = in_process_rate(db.url, version, rounds=1 if args.quick else 3,
+                                         cases=2 if args.quick else 8)
+            print(f"Caseflow HTTP benchmark: {db.kind}, {args.workers} server process(es); "
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+            print(f"  in-process persisted loop (bench/engine.py, this database): "
+                  f"{in_process:.0f} completions/s")
+            server = Server(db.url, args.workers, folder)
+            server.wait_ready()
+            runs = asyncio.run(drive(args, server, token, in_process))
+            server.stop()
+            acked = [a for run in runs for a in run.acked]
+            problems = verify(db.url, acked, server.env)
+            fives = sum(n for run in runs for code, n in run.errors.items()
+                        if str(code).startswith("5"))
+            if fives:
+                problems.append(f"{fives} answers were 5xx; the server's last error:\n"
+                                + server.last_error())
+            print(f"  load average at the end {os.getloadavg()[0]:.1f}")
+            for problem in problems:
+                print(f"  PROBLEM: {problem}")
+            return 1 if problems else 0
+        finally:
+            if server is not None:
+                server.stop()
+            db.drop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""What the JSON API answers about a case: its version, open work items with their forms, and
+pending approvals, read in a few small queries without rebuilding the workflow.
+
+A step's form is the form of its BPMN element in the compiled process (cached per version), the
+same one the loaded workflow would give; so a read never deserializes the instance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from engine import store
+from engine.forms import Form
+
+from .approvals import ApprovalRequest
+from .case_models import Case, WorkItem
+from .errors import NotFound
+
+FORM_KINDS = ("userTask", "manualTask", "task")  # BPMN steps; ad-hoc and escalation items have none
+
+
+@dataclass(frozen=True)
+class CaseSnapshot:
+    case: Case
+    version: int | None
+    items: list[WorkItem]  # open, oldest first
+    forms: dict[int, Form]  # work item id -> form
+    approvals: list[ApprovalRequest]  # pending, newest first
+
+
+def load_snapshot(session: Session, case_id: int, *, with_items: bool = True) -> CaseSnapshot:
+    """Read a case and its version number in one query; NotFound if there is no such case."""
+    found = session.exec(select(Case, *store.REF_COLUMNS)
+                         .join(store.DefinitionVersion,
+                               store.DefinitionVersion.id == Case.definition_id)
+                         .where(Case.id == case_id)).first()
+    if found is None:
+        raise NotFound(f"No case {case_id}")
+    case, ref = found[0], store.DefinitionRef(*found[1:])
+    store.remember_ref(session, case.definition_id, ref)
+    return snapshot(session, case, version=ref.version, with_items=with_items)
+
+
+def snapshot(session: Session, case: Case, *, version: int | None = None,
+             with_items: bool = True) -> CaseSnapshot:
+    """The API's view of a case just read or changed in this session."""
+    if version is None:
+        version = store.definition_ref(session, case.definition_id).version
+    if not with_items:
+        return CaseSnapshot(case, version, [], {}, [])
+    items = list(session.exec(select(WorkItem).where(WorkItem.case_id == case.id,
+                                                     WorkItem.state == "open")
+                              .order_by(WorkItem.id)).all())
+    forms: dict[int, Form] = {}
+    if items and case.status in ("open", "on_hold"):
+        process = store.compiled_by_ref(session, case.definition_id)
+        forms = {i.id: process.forms[i.element_id] for i in items
+                 if i.kind in FORM_KINDS and i.element_id in process.forms}
+    approvals = list(session.exec(
+        select(ApprovalRequest).where(ApprovalRequest.case_id == case.id,
+                                      ApprovalRequest.status == "pending")
+        .order_by(ApprovalRequest.requested_at.desc(), ApprovalRequest.id.desc())).all())
+    return CaseSnapshot(case, version, items, forms, approvals)

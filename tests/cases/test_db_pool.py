@@ -1,0 +1,93 @@
+"""PostgreSQL connections: a pooled connection the server dropped is replaced, not handed out."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import threading
+
+from sqlmodel import Session
+
+from cases import db
+from cases.db import make_engine
+
+ON_POSTGRESQL = pytest.mark.parametrize("db_url", [pytest.param("postgresql",
+                                                                  marks=pytest.mark.postgres)],
+                                        indirect=True)
+
+
+@pytest.fixture
+def pg_url(db_url):
+    return db_url
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _drop(url: str, pid: int) -> None:
+    admin = make_engine(url)
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+
+
+@ON_POSTGRESQL
+def test_an_idle_connection_the_server_dropped_is_replaced(pg_url, monkeypatch):
+    engine = make_engine(pg_url)
+    try:
+        first = _backend_pid(engine)
+        _drop(pg_url, first)
+        monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.0)  # as if it had waited in the pool a while
+        assert _backend_pid(engine) != first  # answered on a new connection, no error
+    finally:
+        engine.dispose()
+
+
+@ON_POSTGRESQL
+def test_a_connection_used_moments_ago_is_not_pinged(pg_url):
+    engine = make_engine(pg_url)
+    try:
+        first = _backend_pid(engine)
+        pings = db._COUNTS["pings"]
+        assert _backend_pid(engine) == first  # the same pooled connection, reused
+        assert db._COUNTS["pings"] == pings
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_writers_queue_on_one_lock_that_every_ending_gives_back(tmp_path):
+    """Each way a write transaction ends (commit, rollback, a session closed without either)
+    gives the process's SQLite write lock back; reads never take it; threads all get their turn."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'writers.sqlite3'}")
+    lock = db.WRITE_LOCKS[engine]
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+
+    def write(n, end="commit"):
+        with Session(engine) as s:
+            s.execute(sa.text("INSERT INTO t VALUES (:n)"), {"n": n})
+            assert lock.locked()
+            if end == "commit":
+                s.commit()
+            elif end == "rollback":
+                s.rollback()
+
+    for end in ("commit", "rollback", "close"):
+        write(1, end)
+        assert not lock.locked()
+    with Session(engine) as s:
+        assert s.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 1
+        assert not lock.locked()
+
+    threads = [threading.Thread(target=lambda i=i: [write(i) for _ in range(20)])
+               for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with Session(engine) as s:
+        assert s.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 1 + 6 * 20
+    assert not lock.locked()
+    engine.dispose()
