@@ -22,13 +22,19 @@ CONFIG, DATABASE, INTERRUPTED = 2, 3, 130
 MIGRATE = "run `caseflow migrate`"
 
 
+# Usage errors and exits pass through as the CLI library words them. Typer >= 0.2x carries its
+# own copy of click (typer._click), whose exceptions derive from typer.TyperException, not click's.
+PASS_THROUGH = (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort,
+                *((typer.TyperException,) if hasattr(typer, "TyperException") else ()))
+
+
 class CaseflowGroup(TyperGroup):
     """The `caseflow` group: runs a command and turns a known failure into its message."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort):
+        except PASS_THROUGH:
             raise
         except KeyboardInterrupt:
             raise typer.Exit(INTERRUPTED) from None

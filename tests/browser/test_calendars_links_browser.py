@@ -14,7 +14,7 @@ from cases.definitions import deploy_file
 from cases.reason_codes import sync_reason_codes
 from cases.users import create_user
 from engine.clock import utcnow
-from tests.cases.test_case_service import HAPPY_PATH
+from tests.cases.test_case_service import resolve_install
 from tests.conftest import BPMN_DIR
 
 from .conftest import PASSWORD, running_server, screenshot
@@ -36,12 +36,8 @@ def _setup(s: Session) -> None:
     bea = create_customer(s, actor="ann", now=now, name="Bea Walsh", account_number="C-2")
     done = open_case(s, actor=sam, now=now, customer_id=ada.id, process_id="install_service",
                      channel="phone")
-    for element_id, data in HAPPY_PATH:
-        item = s.exec(select(WorkItem).where(WorkItem.case_id == done.id, WorkItem.state == "open",
-                                             WorkItem.element_id == element_id)).one()
-        now += timedelta(minutes=5)
-        done = complete_step(s, actor=sam, now=now, case_id=done.id, work_item_id=item.id,
-                             data=data, expected_version=done.row_version)
+    done, now = resolve_install(s, done, actor_for=lambda item: sam, start=now,
+                                step=timedelta(minutes=5))
     open_case(s, actor=ann, now=now, customer_id=bea.id, process_id="install_service",
               channel="web")
     open_case(s, actor=ann, now=now, customer_id=ada.id, process_id="install_service",

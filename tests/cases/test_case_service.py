@@ -35,6 +35,25 @@ HAPPY_PATH = [
 EXTERNAL = {"Task_ProvisionNetwork"}  # a worker's step (topic network.provision), not a person's
 
 
+def resolve_install(session, case, *, actor_for, start, step=timedelta(minutes=10)):
+    """Walk an install_service case along HAPPY_PATH to resolved: `actor_for(item)` completes each
+    person's step, a worker the external one. Returns the case and the time of its last step."""
+    now = start
+    for element_id, data in HAPPY_PATH:
+        now += step
+        if element_id in EXTERNAL:
+            work_external(session, actor=actor_for(None), now=now, case_id=case.id,
+                          element_id=element_id, variables=data)
+            case = session.get(Case, case.id, populate_existing=True)
+            continue
+        [item] = session.exec(select(WorkItem).where(WorkItem.case_id == case.id,
+                                                     WorkItem.state == "open",
+                                                     WorkItem.element_id == element_id)).all()
+        case = complete_step(session, actor=actor_for(item), now=now, case_id=case.id,
+                             work_item_id=item.id, data=data, expected_version=case.row_version)
+    return case, now
+
+
 def _open(session, people, customer, **kwargs):
     values = {"process_id": "install_service", "channel": "phone", "priority": 1,
               "contacted_at": T0 - timedelta(hours=2), "data": {}}

@@ -23,7 +23,7 @@ from cases.links.reopen import reopen_case
 from cases.links.repeat import RepeatContactSettings, earlier_case
 from cases.links.service import link_cases, links_of
 from engine.store import WorkflowInstance
-from tests.cases.test_case_service import HAPPY_PATH
+from tests.cases.test_case_service import HAPPY_PATH, resolve_install
 from tests.conftest import DATA, T0
 
 from .conftest import deploy_shipped
@@ -35,15 +35,8 @@ def _open(session, people, customer, at=T0, process_id="install_service") -> Cas
 
 
 def _resolve(session, people, case: Case, start) -> Case:
-    now = start
-    for element_id, data in HAPPY_PATH:
-        [item] = session.exec(select(WorkItem).where(WorkItem.case_id == case.id,
-                                                     WorkItem.state == "open",
-                                                     WorkItem.element_id == element_id)).all()
-        now += timedelta(minutes=10)
-        actor = people.ann if item.team == "Customer Care" else people.fran
-        case = complete_step(session, actor=actor, now=now, case_id=case.id, work_item_id=item.id,
-                             data=data, expected_version=case.row_version)
+    case, _ = resolve_install(session, case, start=start, actor_for=lambda item: people.ann
+                              if item is not None and item.team == "Customer Care" else people.fran)
     assert case.status == "resolved"
     return case
 

@@ -60,4 +60,5 @@ def test_completing_a_step_loads_the_workflow_once_and_commits_once(app, client,
     assert len([s for s in sent["sql"] if s.startswith("UPDATE case_record")]) == 2  # lock, chain
     # This step also re-arms a timer job and a message subscription (4 statements); one INSERT per
     # table on PostgreSQL, where SQLite returns ids row by row (one per event and outbox row).
-    assert len(sent["sql"]) <= 19, "\n".join(sent["sql"])
+    # The case's search document (cases/search) is rebuilt before the commit: 3 more statements.
+    assert len(sent["sql"]) <= 22, "\n".join(sent["sql"])

@@ -44,11 +44,6 @@ def app(tmp_path):
     app.state.engine.dispose()
 
 
-@pytest.fixture
-def client(app):
-    with TestClient(app) as c:
-        yield c
-
 
 def _signed_in(client, username="agent") -> str:
     assert sign_in(client, username).status_code == 303

@@ -13,7 +13,7 @@ from cases.customers import create_customer
 from cases.definitions import deploy_file
 from cases.links.models import CaseLink
 from cases.users import User, create_user
-from tests.cases.test_case_service import HAPPY_PATH
+from tests.cases.test_case_service import resolve_install
 from tests.conftest import BPMN_DIR, T0
 from tests.web.conftest import PASSWORD, csrf_from, sign_in
 
@@ -145,14 +145,8 @@ def test_reopening_a_resolved_case_on_the_case_page(app, client):
         customer = create_customer(s, actor="agent", now=T0, name="Ada", account_number="C-9")
         case = open_case(s, actor=boss, now=T0, customer_id=customer.id,
                          process_id="install_service", channel="phone")
-        now = T0
-        for element_id, data in HAPPY_PATH:
-            item = s.exec(select(WorkItem).where(WorkItem.case_id == case.id,
-                                                 WorkItem.state == "open",
-                                                 WorkItem.element_id == element_id)).one()
-            now += timedelta(minutes=5)
-            case = complete_step(s, actor=boss, now=now, case_id=case.id, work_item_id=item.id,
-                                 data=data, expected_version=case.row_version)
+        case, _ = resolve_install(s, case, actor_for=lambda item: boss, start=T0,
+                                  step=timedelta(minutes=5))
     assert case.status == "resolved"
     sign_in(client)
     page = client.get(f"/cases/{case.id}").text

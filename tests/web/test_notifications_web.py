@@ -47,11 +47,6 @@ def app(tmp_path):
     app.state.engine.dispose()
 
 
-@pytest.fixture
-def client(app):
-    with TestClient(app) as c:
-        yield c
-
 
 def _bell(html: str) -> str:
     return re.search(r'id="bell"[^>]*aria-label="([^"]+)"', html).group(1)
