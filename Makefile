@@ -33,7 +33,7 @@ run: $(STAMP)
 
 # Two processes (one per core), whole files each: module fixtures stay shared within a file.
 test: $(TEST_STAMP)
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -n auto --dist loadfile --durations=15
 
 # bench/http.py drives `caseflow serve` with httpx (a test extra): SQLite with one process, and
 # PostgreSQL with two when CASEFLOW_BENCH_PG_URL names a database it may add a schema to.
