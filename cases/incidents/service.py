@@ -154,3 +154,9 @@ def search(session: Session, *, state: str | None = "open", process_id: str | No
                         .limit(limit).offset(offset)).all()
     return list(rows), total
 
+
+
+def open_count(conn: sa.Connection) -> int:
+    """How many incidents are open (web/ops/metrics.py reads it at each scrape)."""
+    return conn.execute(sa.select(sa.func.count()).select_from(Incident)
+                        .where(Incident.state == "open")).scalar()

@@ -171,3 +171,13 @@ def payload_of(job: Job) -> dict:
     """Return a job's payload as a dict."""
     return json.loads(job.payload or "{}")
 
+
+
+def queue_health(conn: sa.Connection, *, now: datetime) -> tuple[int, float, int]:
+    """(pending jobs due now, seconds the oldest of them has been due, jobs failed for good):
+    what an operator watches to see whether the executors keep up (web/ops/metrics.py)."""
+    due, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(Job.due_at))
+                               .where(Job.state == "pending", Job.due_at <= now)).one()
+    failed = conn.execute(sa.select(sa.func.count()).where(Job.state == "failed")).scalar()
+    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return due, age, failed

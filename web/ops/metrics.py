@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session as OrmSession
 
 from cases.deviations import Deviation
 from cases.events import CaseEvent
-from cases.incidents.models import Incident
-from cases.jobs.models import Job
+from cases.incidents.service import open_count as open_incidents
+from cases.jobs import service as jobs
 from engine.clock import utcnow
 
 REQUEST_SECONDS = Histogram(
@@ -86,15 +86,9 @@ class DatabaseCollector:
         self.engine = engine
 
     def collect(self):
-        now = utcnow()
         with self.engine.connect() as conn:
-            due, oldest = conn.execute(
-                sa.select(sa.func.count(), sa.func.min(Job.due_at))
-                .where(Job.state == "pending", Job.due_at <= now)).one()
-            failed = conn.execute(sa.select(sa.func.count()).where(Job.state == "failed")).scalar()
-            incidents = conn.execute(sa.select(sa.func.count()).select_from(Incident)
-                                     .where(Incident.state == "open")).scalar()
-        age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+            due, age, failed = jobs.queue_health(conn, now=utcnow())
+            incidents = open_incidents(conn)
         yield GaugeMetricFamily("caseflow_job_queue_depth", "Pending jobs that are due now.", due)
         yield GaugeMetricFamily("caseflow_job_oldest_due_age_seconds",
                                 "How long the oldest due pending job has been due.", age)
