@@ -13,10 +13,10 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from cases.db import make_engine, upgrade
+from cases.db import make_engine
 from cases.definitions import deploy_file
 from cases.users import create_user
-from tests.conftest import DATA, IN_CI, ROOT, T0
+from tests.conftest import DATA, IN_CI, ROOT, T0, fresh_sqlite
 
 CHROMIUM = os.environ.get("CASEFLOW_BROWSER", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -35,8 +35,7 @@ def running_server(db_path: Path, setup=None):
 
     Without `setup`: deviations.bpmn deployed and active, one user per role (password PASSWORD).
     """
-    url = f"sqlite:///{db_path}"
-    upgrade(url)
+    url = fresh_sqlite(db_path)
     engine = make_engine(url)
     with Session(engine) as s:
         (setup or _default_setup)(s)

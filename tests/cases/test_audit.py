@@ -15,12 +15,12 @@ from cases.audit_key import configured_audit_key
 from cases.case_models import WorkItem
 from cases.case_service import complete_step, open_case
 from cases.cli import app
-from cases.settings import Settings
 from cases.db import make_engine
 from cases.events import CaseEvent, event_hash
+from cases.settings import Settings
 from tests.cases.conftest import People, deploy_shipped
 from tests.cases.test_case_service import ORDER
-from tests.conftest import T0, TEST_AUDIT_KEY
+from tests.conftest import T0, TEST_AUDIT_KEY, fresh_sqlite
 
 KEY = TEST_AUDIT_KEY.encode()
 
@@ -200,13 +200,11 @@ def test_an_old_plain_prefix_is_anchored_by_the_next_keyed_event(session, case, 
 
 def _cli_case(tmp_path, monkeypatch):
     from cases.customers import create_customer
-    from cases.db import upgrade
     from cases.users import create_user
 
-    url = f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    url = fresh_sqlite(tmp_path / 'audit.sqlite3')
     monkeypatch.setenv("CASEFLOW_DATABASE_URL", url)
     monkeypatch.setenv("CASEFLOW_SECRET_KEY", "k" * 40)
-    upgrade(url)
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as session:
         deploy_shipped(session, "install_service")

@@ -13,10 +13,7 @@ from cases import exports
 from cases.exports import ExportFilter
 from cases.simulate import Patterns, simulate
 from tests.cases.test_exports import XES_NS, xes_schema
-from tests.conftest import T0
-
-pm4py = pytest.importorskip("pm4py")
-from pm4py.objects.log.util import interval_lifecycle  # noqa: E402
+from tests.conftest import T0, fresh_sqlite
 
 END = T0 + timedelta(days=21)
 PROCESSES = ("install_service", "restore_service", "billing_inquiry")
@@ -26,11 +23,10 @@ X = {"x": XES_NS}
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory):
     """A simulated history on a SQLite file, exported as one XES file per process."""
-    from cases.db import make_engine, upgrade
+    from cases.db import make_engine
 
     folder = tmp_path_factory.mktemp("mining")
-    url = f"sqlite:///{folder / 'sim.sqlite3'}"
-    upgrade(url)
+    url = fresh_sqlite(folder / 'sim.sqlite3')
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as s:
         result = simulate(s, cases=45, days=20, seed=7, end=END, patterns=Patterns(
@@ -101,6 +97,11 @@ def test_each_step_carries_its_work_item_team_and_real_start(logs):
 
 
 def test_pm4py_mines_a_model_that_fits_and_steps_take_time(logs):
+    # Imported here, not at the top: pm4py takes seconds to import, and every test process
+    # collects this file.
+    pm4py = pytest.importorskip("pm4py")
+    from pm4py.objects.log.util import interval_lifecycle
+
     for pid in PROCESSES:
         log = pm4py.read_xes(str(logs[pid]), return_legacy_log_object=True)
         intervals = interval_lifecycle.to_interval(log)  # start and complete paired by instance

@@ -7,11 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from cases.db import upgrade
 from cases.definitions import deploy_file
 from cases.settings import Settings
 from cases.users import create_user
-from tests.conftest import DATA, T0
+from tests.conftest import DATA, T0, fresh_sqlite
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -19,8 +18,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def app(tmp_path):
-    url = f"sqlite:///{tmp_path / 'web.sqlite3'}"
-    upgrade(url)
+    url = fresh_sqlite(tmp_path / 'web.sqlite3')
     app = create_app(Settings(database_url=url, secret_key="x" * 40))
     with Session(app.state.engine) as s:
         deploy_file(s, (DATA / "deviations.bpmn").read_bytes(), filename="deviations.bpmn",

@@ -9,12 +9,11 @@ from sqlmodel import Session, select
 from cases.attachments.models import CaseAttachment
 from cases.case_service import open_case
 from cases.customers import create_customer
-from cases.db import upgrade
 from cases.definitions import deploy_file
 from cases.events import CaseEvent
 from cases.settings import Settings
 from cases.users import User, create_user
-from tests.conftest import DATA, T0
+from tests.conftest import DATA, T0, fresh_sqlite
 from tests.web.conftest import PASSWORD, csrf_from, sign_in
 from web.app import create_app
 
@@ -24,8 +23,7 @@ MAX = 4096
 
 @pytest.fixture
 def app(tmp_path):
-    url = f"sqlite:///{tmp_path / 'web.sqlite3'}"
-    upgrade(url)
+    url = fresh_sqlite(tmp_path / 'web.sqlite3')
     app = create_app(Settings(database_url=url, secret_key="x" * 40,
                               attachment_dir=tmp_path / "files", attachment_max_bytes=MAX))
     with Session(app.state.engine, expire_on_commit=False) as s:

@@ -25,7 +25,7 @@ from cases.case_models import WorkItem
 from cases.definitions import deploy_file
 from cases.settings import Settings
 from cases.users import create_user
-from tests.conftest import DATA, T0
+from tests.conftest import DATA, T0, fresh_sqlite
 from tests.web.conftest import PASSWORD, csrf_from
 from web.app import create_app
 
@@ -341,10 +341,8 @@ class World:
     """The app, a signed-in client per caller, and the ids the table's addresses use."""
 
     def __init__(self, tmp_path):
-        from cases.db import upgrade
 
-        url = f"sqlite:///{tmp_path / 'matrix.sqlite3'}"
-        upgrade(url)
+        url = fresh_sqlite(tmp_path / 'matrix.sqlite3')
         self.app = create_app(Settings(database_url=url, secret_key="x" * 40,
                                        attachment_dir=tmp_path / "attachments"))
         self.ids: dict[str, object] = {}

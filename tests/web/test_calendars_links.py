@@ -7,8 +7,7 @@ import pytest
 from sqlmodel import Session, select
 
 from cases.api_tokens import issue_token
-from cases.case_models import WorkItem
-from cases.case_service import complete_step, open_case
+from cases.case_service import open_case
 from cases.customers import create_customer
 from cases.definitions import deploy_file
 from cases.links.models import CaseLink

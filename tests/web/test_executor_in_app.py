@@ -11,13 +11,12 @@ from sqlmodel import Session, select
 from cases.case_models import WorkItem
 from cases.case_service import open_case
 from cases.customers import create_customer
-from cases.db import upgrade
 from cases.definitions import deploy_file
 from cases.jobs.models import Job
 from cases.settings import Settings
 from cases.users import create_user
 from engine.clock import utcnow
-from tests.conftest import DATA
+from tests.conftest import DATA, fresh_sqlite
 from web.app import create_app
 
 ONE_SECOND = (DATA / "timer_script.bpmn").read_bytes().replace(b"PT1H", b"PT1S")
@@ -35,8 +34,7 @@ def _wait_for(check, seconds: float = 20.0):
 
 
 def test_serve_fires_a_real_timer_and_schedules_the_sla_sweep(tmp_path):
-    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
-    upgrade(url)
+    url = fresh_sqlite(tmp_path / 'jobs.sqlite3')
     app = create_app(Settings(database_url=url, secret_key="x" * 40, run_jobs=True,
                               job_poll_seconds=0.05))
     with Session(app.state.engine) as s:
@@ -62,8 +60,7 @@ def test_serve_fires_a_real_timer_and_schedules_the_sla_sweep(tmp_path):
 
 
 def test_jobs_can_be_left_to_separate_workers(tmp_path):
-    url = f"sqlite:///{tmp_path / 'nojobs.sqlite3'}"
-    upgrade(url)
+    url = fresh_sqlite(tmp_path / 'nojobs.sqlite3')
     app = create_app(Settings(database_url=url, secret_key="x" * 40, run_jobs=False))
     with TestClient(app):
         assert app.state.executor is None

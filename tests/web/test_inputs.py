@@ -16,7 +16,7 @@ from cases.api_tokens import issue_token
 from cases.definitions import deploy_file
 from cases.settings import Settings
 from cases.users import create_user
-from tests.conftest import DATA, T0
+from tests.conftest import DATA, T0, fresh_sqlite
 from web.app import create_app
 
 NEW_CASE = {"process_id": "dev_process", "channel": "phone",
@@ -213,11 +213,9 @@ def test_a_failing_model_script_is_a_409_naming_the_element(api):
 
 def test_a_script_failure_that_reaches_the_web_is_a_409_naming_the_element(tmp_path):
     """Whatever path lets engine.errors.ScriptFailed through, the answer is a 409, not a 500."""
-    from cases.db import upgrade
     from engine.errors import ScriptFailed
 
-    url = f"sqlite:///{tmp_path / 'script.sqlite3'}"
-    upgrade(url)
+    url = fresh_sqlite(tmp_path / 'script.sqlite3')
     app = create_app(Settings(database_url=url, secret_key="x" * 40))
 
     def fail():

@@ -12,20 +12,18 @@ from cases.api_tokens import issue_token
 from cases.case_models import WorkItem
 from cases.case_service import open_case
 from cases.customers import create_customer
-from cases.db import upgrade
 from cases.definitions import deploy_file
 from cases.settings import Settings
 from cases.users import create_user
 from cases.work_items import assign
-from tests.conftest import DATA, T0
+from tests.conftest import DATA, T0, fresh_sqlite
 from tests.web.conftest import PASSWORD, csrf_from, sign_in
 from web.app import create_app
 
 
 @pytest.fixture
 def app(tmp_path):
-    url = f"sqlite:///{tmp_path / 'web.sqlite3'}"
-    upgrade(url)
+    url = fresh_sqlite(tmp_path / 'web.sqlite3')
     app = create_app(Settings(database_url=url, secret_key="x" * 40))
     with Session(app.state.engine, expire_on_commit=False) as s:
         deploy_file(s, (DATA / "deviations.bpmn").read_bytes(), filename="deviations.bpmn",

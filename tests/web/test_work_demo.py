@@ -5,14 +5,14 @@ from sqlmodel import Session, select
 
 from cases.case_models import Case
 from cases.cli import DEMO_USERS
-from cases.db import make_engine, upgrade
+from cases.db import make_engine
 from cases.definitions import deploy_directory
 from cases.demo_cases import DEMO_CASES, seed_demo_cases
 from cases.users import create_user
 from cases.worklist import worklist_count
 from engine.metadata import read_metadata
 from engine.xmlsafe import parse_bpmn_xml
-from tests.conftest import BPMN_DIR, T0
+from tests.conftest import BPMN_DIR, T0, fresh_sqlite
 
 
 def test_demo_agents_teams_cover_every_lane_of_the_shipped_processes():
@@ -25,8 +25,7 @@ def test_demo_agents_teams_cover_every_lane_of_the_shipped_processes():
 
 
 def test_demo_cases_open_once_and_land_on_the_demo_agents_worklist(tmp_path):
-    url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    upgrade(url)
+    url = fresh_sqlite(tmp_path / 'demo.sqlite3')
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as s:
         deploy_directory(s, BPMN_DIR, actor="demo", now=T0)

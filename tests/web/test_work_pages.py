@@ -13,14 +13,13 @@ from sqlmodel import Session, select
 from cases.case_models import Case, WorkItem
 from cases.case_service import open_case
 from cases.customers import create_customer
-from cases.db import upgrade
 from cases.definitions import deploy_file
 from cases.events import CaseEvent
 from cases.reason_codes import sync_reason_codes
 from cases.settings import Settings
 from cases.users import create_user
 from engine.clock import utcnow
-from tests.conftest import BPMN_DIR
+from tests.conftest import BPMN_DIR, fresh_sqlite
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -53,8 +52,7 @@ class World:
 
 @pytest.fixture
 def world(tmp_path) -> World:
-    url = f"sqlite:///{tmp_path / 'work.sqlite3'}"
-    upgrade(url)
+    url = fresh_sqlite(tmp_path / 'work.sqlite3')
     app = create_app(Settings(database_url=url, secret_key="w" * 40))
     now = utcnow()
     with Session(app.state.engine, expire_on_commit=False) as s:
