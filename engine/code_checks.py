@@ -14,6 +14,7 @@ from .bpmntree import Model, bpmn, describe, owner, problem
 from .errors import Problem
 from .parser import ISO_TIMER, NS, TIMER_TAGS
 from .sandbox import check_model_code
+from .sandbox_rules import unknown_call
 
 SPIFF = NS["spiffworkflow"]
 _PYTHON_FORMATS = {"", "python", "python3", "py", "text/python", "text/x-python",
@@ -21,6 +22,9 @@ _PYTHON_FORMATS = {"", "python", "python3", "py", "text/python", "text/x-python"
 _JUEL = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
 _CRON_FIELD = r"[0-9*?/,\-#LW]+|[A-Za-z]{3}([-,][A-Za-z]{3})*"
 _CRON = re.compile(rf"^\s*({_CRON_FIELD})(\s+({_CRON_FIELD})){{4,6}}\s*$")
+# Other engines let their host inject functions into model code; Caseflow has no such hook.
+_NO_HOST_FUNCTIONS = ("Caseflow gives model code no functions from outside: define the function in "
+                      "the script, or compute the value in an earlier step")
 _CRON_HINT = "cron timers are not supported; use an ISO-8601 cycle such as R/PT1H"
 # (element, mode, what the designer calls it)
 _EXPRESSIONS = (
@@ -71,6 +75,9 @@ def _expression_issue(node: etree._Element, text: str, mode: str) -> str | None:
     reason = check_model_code(text, mode)
     if reason:
         return f"is not valid Caseflow Python: {reason}. Fix the expression."
+    reason = unknown_call(text, mode)
+    if reason:
+        return f"cannot run: {reason}. {_NO_HOST_FUNCTIONS}."
     return None
 
 
@@ -93,6 +100,9 @@ def check_scripts(m: Model) -> list[Problem]:
             if reason:
                 found.append(problem(task, f"The script of {label} is refused: {reason}. Fix the "
                                      "script."))
+            elif reason := unknown_call(source, "exec"):
+                found.append(problem(task, f"The script of {label} cannot run: {reason}. "
+                                     f"{_NO_HOST_FUNCTIONS}."))
     return found
 
 
@@ -127,6 +137,9 @@ def _timer_issue(text: str) -> str | None:
     if reason:
         return ("is neither an ISO-8601 time (PT1H, 2026-12-01T10:00Z, R3/PT1H) nor a valid "
                 f"Python expression ({reason}). Fix the timer.")
+    reason = unknown_call(text, "eval")
+    if reason:
+        return f"cannot run: {reason}. {_NO_HOST_FUNCTIONS}."
     return None
 
 
