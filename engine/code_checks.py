@@ -143,4 +143,72 @@ def _timer_issue(text: str) -> str | None:
     return None
 
 
-CODE_CHECKS = (check_expressions, check_scripts, check_timers)
+def check_camunda_loops(m: Model) -> list[Problem]:
+    """Report a Camunda multi-instance whose loop cardinality is an expression beside a collection:
+    SpiffWorkflow's Camunda support reads a list there as the items (the collection then receives
+    the results), Camunda runs over the collection and ignores it; which was meant is unknowable."""
+    found = []
+    camunda = NS["camunda"]
+    for loop in m.iter("multiInstanceLoopCharacteristics"):
+        collection = (loop.get(f"{{{camunda}}}collection") or "").strip()
+        cardinality = loop.find(bpmn("loopCardinality"))
+        text = (cardinality.text or "").strip() if cardinality is not None else ""
+        if not collection or not text or text.isdigit():
+            continue
+        task = owner(loop)
+        found.append(problem(task, f"The multi-instance of {describe(task)} has a loop cardinality "
+                             f"'{_quote(text)}' beside the Camunda collection '{collection}'. "
+                             "Caseflow runs one instance per item of the collection and cannot "
+                             "tell whether the cardinality is a count or the items: give the "
+                             "items as the collection and remove the cardinality."))
+    return found
+
+
+_THROWING = ("intermediateThrowEvent", "endEvent")
+
+
+def check_message_contents(m: Model) -> list[Problem]:
+    """Report a message thrown without content whose receivers here read correlation values from it.
+
+    SpiffWorkflow's plain BPMN throw sends a copy of the task data; Caseflow sends only what
+    spiffworkflow:messagePayload (or camunda:expression) gives, so such a receiver could never
+    tell its conversation apart and would fail at run time."""
+    root = m.root
+    reads: dict[str, list[str]] = {}
+    for expression in root.iter(bpmn("correlationPropertyRetrievalExpression")):
+        path = expression.find(bpmn("messagePath")) if expression.find(bpmn("messagePath")) is not None \
+            else expression.find(bpmn("formalExpression"))
+        if path is not None and (path.text or "").strip():
+            reads.setdefault(expression.get("messageRef"), []).append(path.text.strip())
+    messages = {e.get("id"): e for e in root.iter(bpmn("message"))}
+    caught = {d.get("messageRef") for process in m.runnable
+              for d in [*process.iter(bpmn("messageEventDefinition")), *process.iter(bpmn("receiveTask"))]
+              if etree.QName(d.getparent()).localname not in _THROWING}
+    reads = {ref: paths for ref, paths in reads.items() if ref in caught}  # a receiver runs here
+    found = []
+    for process in m.runnable:
+        senders = [(d.getparent(), d) for d in process.iter(bpmn("messageEventDefinition"))
+                   if etree.QName(d.getparent()).localname in _THROWING]
+        senders += [(t, t) for t in process.iter(bpmn("sendTask"))]
+        for element, definition in senders:
+            ref = definition.get("messageRef")
+            if ref not in reads or _has_content(definition, messages.get(ref)):
+                continue
+            name = messages[ref].get("name") or ref if ref in messages else ref
+            found.append(problem(element, f"{describe(element)} sends message '{name}' without "
+                                 f"content, but its receivers read {', '.join(sorted(reads[ref]))} "
+                                 "from it to find their conversation. Caseflow sends only the "
+                                 "message payload: give it a spiffworkflow:messagePayload with "
+                                 "those values."))
+    return found
+
+
+def _has_content(definition: etree._Element, message: etree._Element | None) -> bool:
+    if definition.get(f"{{{NS['camunda']}}}expression"):
+        return True
+    return any(e is not None and e.find(f".//{{{SPIFF}}}messagePayload") is not None
+               for e in (definition, message))
+
+
+CODE_CHECKS = (check_expressions, check_scripts, check_timers, check_camunda_loops,
+               check_message_contents)
