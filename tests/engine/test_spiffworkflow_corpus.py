@@ -4,8 +4,13 @@ or is refused, at upload, with a plain reason that is one of Caseflow's delibera
 The files are in tests/engine/data/spiffworkflow/ (see its SOURCE.md: SpiffWorkflow's repository,
 LGPL-3.0, COPYING.LESSER beside them); each is one SpiffWorkflow's own suite runs to completion.
 The run gives each file what SpiffWorkflow's test gives it (start data, the answers typed into its
-forms) and lets time pass where its test waits for a timer. Every run is repeated after a
-save/restore round trip at every step.
+forms, the decision tables and the messages it sends from outside) and lets time pass where its
+test waits for a timer. Files whose processes talk to each other run each process as its own
+instance (as Caseflow runs each as its own case), and each message one sends reaches the other
+through Caseflow's message inbox with the correlation values it carries: the test plays the part
+of the integrator forwarding it (Caseflow does not yet forward a message one case throws to
+another case by itself). A called file that needs its caller's data counts with its caller.
+Every run is repeated after a save/restore round trip at every step.
 """
 from __future__ import annotations
 
