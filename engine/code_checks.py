@@ -14,6 +14,7 @@ from .bpmntree import Model, bpmn, describe, owner, problem
 from .errors import Problem
 from .parser import ISO_TIMER, NS, TIMER_TAGS
 from .sandbox import check_model_code
+from .sandbox_rules import unknown_call
 
 SPIFF = NS["spiffworkflow"]
 _PYTHON_FORMATS = {"", "python", "python3", "py", "text/python", "text/x-python",
@@ -21,6 +22,9 @@ _PYTHON_FORMATS = {"", "python", "python3", "py", "text/python", "text/x-python"
 _JUEL = re.compile(r"^\s*[$#]\{.*\}\s*$", re.DOTALL)
 _CRON_FIELD = r"[0-9*?/,\-#LW]+|[A-Za-z]{3}([-,][A-Za-z]{3})*"
 _CRON = re.compile(rf"^\s*({_CRON_FIELD})(\s+({_CRON_FIELD})){{4,6}}\s*$")
+# Other engines let their host inject functions into model code; Caseflow has no such hook.
+_NO_HOST_FUNCTIONS = ("Caseflow gives model code no functions from outside: define the function in "
+                      "the script, or compute the value in an earlier step")
 _CRON_HINT = "cron timers are not supported; use an ISO-8601 cycle such as R/PT1H"
 # (element, mode, what the designer calls it)
 _EXPRESSIONS = (
@@ -71,6 +75,9 @@ def _expression_issue(node: etree._Element, text: str, mode: str) -> str | None:
     reason = check_model_code(text, mode)
     if reason:
         return f"is not valid Caseflow Python: {reason}. Fix the expression."
+    reason = unknown_call(text, mode)
+    if reason:
+        return f"cannot run: {reason}. {_NO_HOST_FUNCTIONS}."
     return None
 
 
@@ -93,6 +100,9 @@ def check_scripts(m: Model) -> list[Problem]:
             if reason:
                 found.append(problem(task, f"The script of {label} is refused: {reason}. Fix the "
                                      "script."))
+            elif reason := unknown_call(source, "exec"):
+                found.append(problem(task, f"The script of {label} cannot run: {reason}. "
+                                     f"{_NO_HOST_FUNCTIONS}."))
     return found
 
 
@@ -127,7 +137,78 @@ def _timer_issue(text: str) -> str | None:
     if reason:
         return ("is neither an ISO-8601 time (PT1H, 2026-12-01T10:00Z, R3/PT1H) nor a valid "
                 f"Python expression ({reason}). Fix the timer.")
+    reason = unknown_call(text, "eval")
+    if reason:
+        return f"cannot run: {reason}. {_NO_HOST_FUNCTIONS}."
     return None
 
 
-CODE_CHECKS = (check_expressions, check_scripts, check_timers)
+def check_camunda_loops(m: Model) -> list[Problem]:
+    """Report a Camunda multi-instance whose loop cardinality is an expression beside a collection:
+    SpiffWorkflow's Camunda support reads a list there as the items (the collection then receives
+    the results), Camunda runs over the collection and ignores it; which was meant is unknowable."""
+    found = []
+    camunda = NS["camunda"]
+    for loop in m.iter("multiInstanceLoopCharacteristics"):
+        collection = (loop.get(f"{{{camunda}}}collection") or "").strip()
+        cardinality = loop.find(bpmn("loopCardinality"))
+        text = (cardinality.text or "").strip() if cardinality is not None else ""
+        if not collection or not text or text.isdigit():
+            continue
+        task = owner(loop)
+        found.append(problem(task, f"The multi-instance of {describe(task)} has a loop cardinality "
+                             f"'{_quote(text)}' beside the Camunda collection '{collection}'. "
+                             "Caseflow runs one instance per item of the collection and cannot "
+                             "tell whether the cardinality is a count or the items: give the "
+                             "items as the collection and remove the cardinality."))
+    return found
+
+
+_THROWING = ("intermediateThrowEvent", "endEvent")
+
+
+def check_message_contents(m: Model) -> list[Problem]:
+    """Report a message thrown without content whose receivers here read correlation values from it.
+
+    SpiffWorkflow's plain BPMN throw sends a copy of the task data; Caseflow sends only what
+    spiffworkflow:messagePayload (or camunda:expression) gives, so such a receiver could never
+    tell its conversation apart and would fail at run time."""
+    root = m.root
+    reads: dict[str, list[str]] = {}
+    for expression in root.iter(bpmn("correlationPropertyRetrievalExpression")):
+        path = expression.find(bpmn("messagePath")) if expression.find(bpmn("messagePath")) is not None \
+            else expression.find(bpmn("formalExpression"))
+        if path is not None and (path.text or "").strip():
+            reads.setdefault(expression.get("messageRef"), []).append(path.text.strip())
+    messages = {e.get("id"): e for e in root.iter(bpmn("message"))}
+    caught = {d.get("messageRef") for process in m.runnable
+              for d in [*process.iter(bpmn("messageEventDefinition")), *process.iter(bpmn("receiveTask"))]
+              if etree.QName(d.getparent()).localname not in _THROWING}
+    reads = {ref: paths for ref, paths in reads.items() if ref in caught}  # a receiver runs here
+    found = []
+    for process in m.runnable:
+        senders = [(d.getparent(), d) for d in process.iter(bpmn("messageEventDefinition"))
+                   if etree.QName(d.getparent()).localname in _THROWING]
+        senders += [(t, t) for t in process.iter(bpmn("sendTask"))]
+        for element, definition in senders:
+            ref = definition.get("messageRef")
+            if ref not in reads or _has_content(definition, messages.get(ref)):
+                continue
+            name = messages[ref].get("name") or ref if ref in messages else ref
+            found.append(problem(element, f"{describe(element)} sends message '{name}' without "
+                                 f"content, but its receivers read {', '.join(sorted(reads[ref]))} "
+                                 "from it to find their conversation. Caseflow sends only the "
+                                 "message payload: give it a spiffworkflow:messagePayload with "
+                                 "those values."))
+    return found
+
+
+def _has_content(definition: etree._Element, message: etree._Element | None) -> bool:
+    if definition.get(f"{{{NS['camunda']}}}expression"):
+        return True
+    return any(e is not None and e.find(f".//{{{SPIFF}}}messagePayload") is not None
+               for e in (definition, message))
+
+
+CODE_CHECKS = (check_expressions, check_scripts, check_timers, check_camunda_loops,
+               check_message_contents)

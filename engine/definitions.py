@@ -162,9 +162,11 @@ def _called_ids(root) -> set[str]:
 
 def _add_called_files(parser, root, called: Mapping[str, bytes]) -> list:
     """Add the deployed files that define processes this file calls; return their XML roots."""
+    from .parser import camunda_result_variables
     from .xmlsafe import parse_bpmn_xml
 
     have, seen_files, roots = _process_ids(root), set(), []
+    received_as = camunda_result_variables(root)
     pending = list(_called_ids(root) - have)
     while pending:
         pid = pending.pop()
@@ -172,7 +174,7 @@ def _add_called_files(parser, root, called: Mapping[str, bytes]) -> list:
             continue
         seen_files.add(called[pid])
         other = parse_bpmn_xml(called[pid], f"{pid}.bpmn")
-        prepare_for_spiff(other)
+        prepare_for_spiff(other, received_as)
         parser.add_bpmn_xml(other, f"{pid}.bpmn")
         roots.append(other)
         have |= _process_ids(other)

@@ -7,6 +7,7 @@ subprocesses. A message is counted as delivered only when a catch took it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,32 @@ from .waits import canonical, correlated_delivery, deliver, expected_correlation
 
 if TYPE_CHECKING:
     from .runtime import Instance
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message the process threw for another process (a send task, a message throw or end
+    event): its name, payload and the correlation values ({property: value}) it carries."""
+
+    name: str
+    payload: Any = None
+    correlation: dict = field(default_factory=dict)
+
+
+def take_sent(instance: "Instance") -> list[SentMessage]:
+    """Return and forget the messages the process has thrown for other processes since the last
+    call (they are kept in the saved state until taken); other thrown events stay untouched."""
+    workflow = instance.workflow
+    sent, kept = [], []
+    for event in workflow.bpmn_events:
+        if type(event.event_definition).__name__ == "MessageEventDefinition":
+            correlation = {prop: value for values in (event.correlations or {}).values()
+                           for prop, value in (values or {}).items()}
+            sent.append(SentMessage(event.event_definition.name, event.payload, correlation))
+        else:
+            kept.append(event)
+    workflow.bpmn_events = kept
+    return sent
 
 
 def known_messages(instance: "Instance") -> set[str]:

@@ -120,7 +120,7 @@ def read_camunda_multi_instance(root: etree._Element) -> None:
     multiInstanceLoopCharacteristics) in place as the BPMN loopDataInputRef / inputDataItem that
     SpiffWorkflow's parser reads: one instance per item of the collection, the item in the element
     variable. `${items}` is read as the variable `items`. A loop that already names its input in
-    BPMN is left alone; as in Camunda, results are not collected back into the collection."""
+    BPMN is left alone; each instance's item is written back into its place in the collection."""
     camunda = NS["camunda"]
     for loop in root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
         collection = (loop.get(f"{{{camunda}}}collection") or "").strip()
@@ -138,12 +138,65 @@ def read_camunda_multi_instance(root: etree._Element) -> None:
         if element and loop.find(f"{{{BPMN_NS}}}inputDataItem") is None:
             item = etree.Element(f"{{{BPMN_NS}}}inputDataItem", id=element, name=element)
             ref.addnext(item)
+            if loop.find(f"{{{BPMN_NS}}}loopDataOutputRef") is None:
+                # The element variable is each instance's own: written back into its place in
+                # the collection (as SpiffWorkflow's Camunda support does), never left behind
+                # in the case data, where the next sequential instance would find it.
+                out_ref = etree.Element(f"{{{BPMN_NS}}}loopDataOutputRef")
+                out_ref.text = ref.text
+                out_item = etree.Element(f"{{{BPMN_NS}}}outputDataItem", id=element, name=element)
+                ref.addnext(out_ref)  # BPMN's order: input ref, output ref, input item, output item
+                item.addnext(out_item)
 
 
-def prepare_for_spiff(root: etree._Element) -> None:
-    """Rewrite a parsed file in place into what SpiffWorkflow runs as the designer meant it."""
+_THROWS = (f"{{{BPMN_NS}}}intermediateThrowEvent", f"{{{BPMN_NS}}}endEvent")
+
+
+def _message_names(root: etree._Element) -> dict[str, str]:
+    return {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{BPMN_NS}}}message")}
+
+
+def camunda_result_variables(root: etree._Element) -> dict[str, str]:
+    """Message name -> where its receiver keeps it, as a Camunda-modelled throw names it
+    (`camunda:resultVariable` on the throw: SpiffWorkflow's Camunda events carry it along)."""
+    camunda, names = NS["camunda"], _message_names(root)
+    return {names.get(d.get("messageRef"), d.get("messageRef")):
+            d.get(f"{{{camunda}}}resultVariable").strip()
+            for d in root.iter(f"{{{BPMN_NS}}}messageEventDefinition")
+            if d.getparent().tag in _THROWS and (d.get(f"{{{camunda}}}resultVariable") or "").strip()}
+
+
+def read_camunda_message_payloads(root: etree._Element,
+                                  received_as: dict[str, str] | None = None) -> None:
+    """Rewrite the payload of a Camunda-modelled message event (`camunda:expression`, the value
+    sent; `camunda:resultVariable`, where the receiver keeps it) as the spiffworkflow:messagePayload
+    / messageVariable Caseflow runs. `received_as` adds the result variables that throws in the
+    calling file name for messages this file catches."""
+    camunda, spiff, names = NS["camunda"], NS["spiffworkflow"], _message_names(root)
+    kept_in = {**(received_as or {}), **camunda_result_variables(root)}
+    for definition in root.iter(f"{{{BPMN_NS}}}messageEventDefinition"):
+        expression = (definition.get(f"{{{camunda}}}expression") or "").strip()
+        thrown = definition.getparent().tag in _THROWS
+        name = names.get(definition.get("messageRef"), definition.get("messageRef"))
+        variable = ("" if thrown else (definition.get(f"{{{camunda}}}resultVariable") or "").strip()
+                    or kept_in.get(name, ""))
+        if not (expression or variable) or definition.find(f".//{{{spiff}}}messagePayload") is not None:
+            continue
+        extensions = definition.find(f"{{{BPMN_NS}}}extensionElements")
+        if extensions is None:
+            extensions = etree.Element(f"{{{BPMN_NS}}}extensionElements")
+            definition.insert(0, extensions)
+        for tag, text in (("messagePayload", expression), ("messageVariable", variable)):
+            if text:
+                etree.SubElement(extensions, f"{{{spiff}}}{tag}").text = text
+
+
+def prepare_for_spiff(root: etree._Element, received_as: dict[str, str] | None = None) -> None:
+    """Rewrite a parsed file in place into what SpiffWorkflow runs as the designer meant it
+    (`received_as`: see read_camunda_message_payloads)."""
     drop_black_boxes(root)
     read_camunda_multi_instance(root)
+    read_camunda_message_payloads(root, received_as)
     name_anonymous_flows(root)
     quote_literal_timers(root)
 

@@ -148,6 +148,40 @@ def check_model_code(source: str, mode: str = "exec") -> str | None:
     return None
 
 
+def callable_names() -> frozenset[str]:
+    """The functions model code can call without defining them: the sandbox's builtins and
+    helpers (`print` is compiled into the script log)."""
+    return frozenset(_GUARDS["__builtins__"]) | frozenset(_HELPERS) | {"print"}
+
+
+def unknown_call(source: str, mode: str = "exec") -> str | None:
+    """Return why `source` calls a function model code does not have, or None.
+
+    Only calls by a bare name count (`custom_function(x)`), and only of names the code itself
+    never binds: case data is unknown before a case runs, but it is JSON and holds no functions,
+    so such a call can only fail at run time. Call it on code that `check_model_code` accepted.
+    """
+    tree = ast.parse(source, mode=mode)
+    bound = set(callable_names())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    calls = sorted((node.lineno, node.func.id) for node in ast.walk(tree)
+                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                   and node.func.id not in bound)
+    if not calls:
+        return None
+    line, name = calls[0]
+    return (f"line {line}: it calls {name}(), a function model code does not have (it is "
+            "neither defined in this code nor one the sandbox offers)")
+
+
 def new_scope(context: dict, external_context: dict | None) -> dict:
     """Return the globals model code runs with: guards, helpers, then the data it may read."""
     scope = dict(_GUARDS)

@@ -53,6 +53,41 @@ def test_camunda_multi_instance_runs_once_per_item_with_the_element_variable(rou
     assert instance.is_completed
 
 
+SEQUENTIAL_MULTI = _process(
+    '<bpmn:scriptTask id="T" name="Score each"><bpmn:multiInstanceLoopCharacteristics '
+    'isSequential="true" camunda:collection="items" camunda:elementVariable="item" />'
+    '<bpmn:script>item["score"] = item["x"] * 2</bpmn:script></bpmn:scriptTask>')
+
+
+@pytest.mark.parametrize("roundtrip", [False, True], ids=["plain", "roundtrip"])
+def test_sequential_camunda_multi_instance_runs_every_item_and_keeps_what_each_did(roundtrip):
+    """The element variable is each instance's own (it used to leak back after the first item,
+    and the second stopped with 'input item already exists'); as SpiffWorkflow's Camunda support
+    does, each instance's item is written back into the collection."""
+    runner = Runner(compile_processes(_file(SEQUENTIAL_MULTI))["P"], roundtrip)
+    instance = runner.start({"items": {"a": {"x": 1}, "b": {"x": 2}}}, now=T0)
+    assert instance.is_completed
+    assert instance.data["items"] == {"a": {"x": 1, "score": 2}, "b": {"x": 2, "score": 4}}
+    assert "item" not in instance.data
+
+
+def test_items_given_as_a_loop_cardinality_beside_a_camunda_collection_are_refused_plainly():
+    """SpiffWorkflow's Camunda support reads a list in the cardinality as the items and the
+    collection as where results go; Camunda runs over the collection. Caseflow cannot tell which
+    was meant, so it says so at upload instead of failing at run time."""
+    data = _file(_process(
+        '<bpmn:userTask id="T" name="Each"><bpmn:multiInstanceLoopCharacteristics '
+        'camunda:collection="output_data" camunda:elementVariable="output_item">'
+        '<bpmn:loopCardinality>input_data</bpmn:loopCardinality>'
+        '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>'))
+    report = validate_bpmn(data)
+    [error] = [p for p in report.errors if p.element_id == "T"]
+    assert "loop cardinality 'input_data'" in error.message
+    assert "collection 'output_data'" in error.message
+    numeric = data.replace(b">input_data<", b">3<")
+    assert not [p for p in validate_bpmn(numeric).errors if p.element_id == "T"]
+
+
 def test_black_box_pools_are_not_missing_a_start_event():
     collaboration = ('<bpmn:collaboration id="C"><bpmn:participant id="Us" processRef="P" />'
                      '<bpmn:participant id="Customer" processRef="CustomerProcess" />'

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.validate import validate_bpmn
+
 from .bpmn_snippets import (check, doc, gateway, line_of, linear, only, process, script_task,
                             timer_event)
 
@@ -107,3 +109,66 @@ def test_cron_timers_are_refused_with_an_iso_hint():
 def test_bad_timers_are_refused(text, words):
     problem = only(check(doc(process(linear(timer_event("timeDuration", text))))), "Mid")
     assert words in problem.message and "Intermediate catch event 'Wait' (Mid)" in problem.message
+
+
+def _thrown_without_payload(payload: str = "") -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="x">
+  <bpmn:correlationProperty id="num" name="Number">
+    <bpmn:correlationPropertyRetrievalExpression messageRef="M">
+      <bpmn:messagePath>task_num</bpmn:messagePath>
+    </bpmn:correlationPropertyRetrievalExpression>
+  </bpmn:correlationProperty>
+  <bpmn:message id="M" name="ask" />
+  <bpmn:process id="P" isExecutable="true">
+    <bpmn:startEvent id="S"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="S" targetRef="Send" />
+    <bpmn:intermediateThrowEvent id="Send" name="Ask">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="MD" messageRef="M">{payload}</bpmn:messageEventDefinition>
+    </bpmn:intermediateThrowEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="Send" targetRef="E" />
+    <bpmn:endEvent id="E"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+  <bpmn:process id="Q" isExecutable="true">
+    <bpmn:startEvent id="QS"><bpmn:outgoing>q1</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="QD" messageRef="M" /></bpmn:startEvent>
+    <bpmn:sequenceFlow id="q1" sourceRef="QS" targetRef="QE" />
+    <bpmn:endEvent id="QE"><bpmn:incoming>q1</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+
+def test_a_message_thrown_without_content_that_receivers_correlate_on_is_refused():
+    """SpiffWorkflow's plain BPMN throw sends a copy of the task data; Caseflow sends only the
+    payload, so a receiver reading `task_num` from it would fail at run time."""
+    report = validate_bpmn(_thrown_without_payload())
+    [error] = [p for p in report.errors if p.element_id == "Send"]
+    assert "'ask'" in error.message and "task_num" in error.message
+    assert "messagePayload" in error.message
+    with_payload = _thrown_without_payload(
+        "<bpmn:extensionElements><spiffworkflow:messagePayload>{'task_num': 1}"
+        "</spiffworkflow:messagePayload></bpmn:extensionElements>")
+    assert not [p for p in validate_bpmn(with_payload).errors if p.element_id == "Send"]
+    no_receiver_here = _thrown_without_payload().replace(b'messageRef="M" /></bpmn:startEvent>',
+                                                         b"</bpmn:startEvent>")
+    assert not [p for p in validate_bpmn(no_receiver_here).errors if p.element_id == "Send"]
+
+
+@pytest.mark.parametrize("script, refused", [
+    ("c1 = custom_function('hello')", "custom_function"),
+    ("total = helper(1)\nx = 2", "helper"),
+    ("def double(v):\n    return v * 2\ny = double(3)", None),
+    ("total = sum([1, 2]) + len('ab')\nprint(total)\nwhen = datetime(2026, 1, 1)", None),
+    ("f = max\nz = f(1, 2)", None),
+    ("y = amount.bit_length()", None),  # a method of case data, not a bare call
+])
+def test_a_call_of_a_function_model_code_does_not_have_is_refused(script, refused):
+    xml = doc(process(linear(script_task(script))))
+    errors = [p for p in check(xml).errors if "a function model code does not have" in p.message]
+    if refused is None:
+        assert not errors
+    else:
+        [error] = errors
+        assert error.element_id == "Mid" and f"{refused}()" in error.message
+        assert "line " in error.message
