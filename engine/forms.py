@@ -258,12 +258,9 @@ def _check_range(field: FormField, value: Decimal) -> None:
         step = Decimal(str(field.step))
         if value % step:
             below = (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+            places = max(0, -step.as_tuple().exponent)  # shown as precisely as the step
             raise _Invalid(f"Enter a multiple of {_show(field.step)}; the nearest are "
-                           f"{_plain(below)} and {_plain(below + step)}")
-
-
-def _plain(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+                           f"{below:.{places}f} and {below + step:.{places}f}")
 
 
 def _clean_double(field: FormField, raw: Any) -> float:

@@ -92,7 +92,7 @@ def test_formjs_increments_a_fraction_is_decimal_a_whole_one_stays_whole():
     plain = formjs({"type": "number", "key": "count", "label": "Count"})
     assert (half.fields[0].type, half.fields[0].input_step) == ("double", "0.5")
     assert validate_form(half, {"share": "2.5"}) == {"share": 2.5}
-    assert error(half, "share", "2.4") == "Enter a multiple of 0.5; the nearest are 2 and 2.5"
+    assert error(half, "share", "2.4") == "Enter a multiple of 0.5; the nearest are 2.0 and 2.5"
     assert (five.fields[0].type, five.fields[0].input_step) == ("long", "5")
     assert validate_form(five, {"boxes": "15"}) == {"boxes": 15}
     assert error(five, "boxes", "12") == "Enter a multiple of 5; the nearest are 10 and 15"

@@ -84,7 +84,7 @@ def test_bad_start_data_names_every_field_and_starts_nothing(refund):
     assert caught.value.errors == {
         "invoice_number": "This field is required",
         "refund_amount": "Enter at most 2 decimal places",
-        "disputed_share": "Enter a multiple of 0.5; the nearest are 12 and 12.5",
+        "disputed_share": "Enter a multiple of 0.5; the nearest are 12.0 and 12.5",
         "refund_reason": "This field is required",
         "refund_method": "Choose one of: Bank account, Credit on the next invoice"}
 
