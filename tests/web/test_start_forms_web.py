@@ -243,3 +243,15 @@ def test_the_api_checks_the_start_form_before_storing_a_customer(app, client, to
     assert ok.json()["work_items"][0]["form"][0] == {
         "id": "approved_amount", "label": "Approved amount (EUR)", "type": "double",
         "required": True, "values": None}
+
+
+def test_the_designer_sees_the_start_form_on_the_version_page(app, client):
+    with Session(app.state.engine) as s:
+        from engine.store import DefinitionVersion
+
+        ids = {v.process_id: v.id for v in s.exec(select(DefinitionVersion)).all()}
+    page = client.get(f"/designer/versions/{ids[REFUND]}").text
+    summary = page[page.index('id="start-form-summary"'):]
+    summary = summary[:summary.index("</p>")]
+    assert "Amount to refund (EUR)" in summary and "(double, required)" in summary
+    assert "start-form-summary" not in client.get(f"/designer/versions/{ids['dev_process']}").text
