@@ -1,5 +1,6 @@
 """Decimal numbers and long text in task forms: read from camunda:formData and from form-js,
-cleaned for agents (typed input refused with a reason, a number stored) and checked for designers."""
+cleaned for agents (typed input refused with a reason, a number stored) and checked for
+designers."""
 from __future__ import annotations
 
 import json
@@ -9,14 +10,16 @@ from lxml import etree
 
 from engine.errors import FormInvalid
 from engine.formjs import formjs_form
-from engine.forms import Form, FormField, form_problems, parse_form, validate_form
+from engine.form_checks import form_problems
+from engine.forms import Form, FormField, parse_form, validate_form
 from engine.parser import NS
 
 HEAD = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
         'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">'
         '<bpmn:process id="p" isExecutable="true"><bpmn:userTask id="t">'
         "<bpmn:extensionElements><camunda:formData>")
-TAIL = "</camunda:formData></bpmn:extensionElements></bpmn:userTask></bpmn:process></bpmn:definitions>"
+TAIL = ("</camunda:formData></bpmn:extensionElements></bpmn:userTask></bpmn:process>"
+        "</bpmn:definitions>")
 
 
 def task(fields: str) -> etree._Element:
