@@ -24,6 +24,7 @@ from .search import index as _search_index  # noqa: F401  (keeps each case's sea
 from .links.repeat import flag_repeat_contact
 from .subscriptions import service as subscriptions
 from .sla import promised_at
+from .start_forms import checked_start_data
 from .users import User
 from .work_items import project, require_team
 
@@ -43,7 +44,8 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
               definition: store.DefinitionVersion | None = None) -> Case:
     """Open a case on the active version of a process and project its first steps. Commit once.
 
-    A timer start (cases/jobs/timer_starts.py) passes its version and `start_event`."""
+    The data must satisfy the process's start form, if it has one (StartFormInvalid names every
+    bad field; nothing is stored). A timer start (cases/jobs/timer_starts.py) passes its version and `start_event`."""
     if channel not in CHANNELS:
         raise InvalidInput({"channel": f"Choose one of {', '.join(CHANNELS)}"}, {"channel": channel})
     get_customer(session, customer_id)
@@ -51,6 +53,8 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
     if version is None:
         raise NotFound(f"No active definition for process '{process_id}'")
     contacted_at = contacted_at or now
+    form = store.compiled(version).start_form if start_event is None else None
+    data = checked_start_data(form, data or {})  # StartFormInvalid before anything is stored
     try:
         row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit,
                                           start_event=start_event)
@@ -63,7 +67,9 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
         events.record(session, case, "case_opened", actor=actor.username, at=now, details={
             "process_id": process_id, "version": version.version, "channel": channel,
             "priority": priority, "customer_id": customer_id,
-            "contacted_at": contacted_at.isoformat()})
+            "contacted_at": contacted_at.isoformat(),
+            **({"start_data": {f.id: data.get(f.id) for f in form.fields if not f.readonly}}
+               if form is not None else {})})
         if start_event is None:  # a timer's case has no customer contact behind it
             flag_repeat_contact(session, case, now=now)  # the customer coming back (cases/links)
         _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,

@@ -99,6 +99,8 @@ class FieldView:
     minlength: int | None = None
     maxlength: int | None = None
     error: str | None = None
+    step: str | None = None  # the number input's step attribute ("1", "0.01", "any")
+    multiline: bool = False  # long text: a textarea
 
     @property
     def checked(self) -> bool:
@@ -124,7 +126,8 @@ def form_fields(form: Form | None, data: Mapping[str, Any] | None = None,
             value = "true" if value else "false"
         out.append(FieldView(f.id, f.label, f.type, f.required, value,
                              tuple((v.id, v.name) for v in f.values), f.readonly, f.min, f.max,
-                             f.minlength, f.maxlength, errors.get(f.id)))
+                             f.minlength, f.maxlength, errors.get(f.id), f.input_step,
+                             f.multiline))
     return out
 
 

@@ -287,6 +287,11 @@ def step_forms(version: DefinitionVersion) -> dict:
     return dict(store.compiled(version).forms)
 
 
+def start_form_of(version: DefinitionVersion):
+    """The form whoever opens a case of this version fills in (None without one)."""
+    return store.compiled(version).start_form
+
+
 @dataclass(frozen=True)
 class FilePage:
     """One stored decision or form version, for its read-only page."""
@@ -320,5 +325,5 @@ def file_page(session: Session, file_id: int) -> FilePage:
     return FilePage(row, decision, fields, left_out, versions, used_by)
 
 
-__all__ = ["FileChange", "FilePage", "Library", "SetResult", "file_changes", "file_page", "kind_of", "pinned_files", "step_forms", "store_supporting_files",
+__all__ = ["FileChange", "FilePage", "Library", "SetResult", "file_changes", "file_page", "kind_of", "pinned_files", "start_form_of", "step_forms", "store_supporting_files",
            "supporting_problems", "upload_set", "version_decisions"]

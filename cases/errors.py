@@ -31,6 +31,14 @@ class InvalidInput(CaseError):
         self.submitted = dict(submitted or {})
 
 
+class StartFormInvalid(InvalidInput):
+    """The process's start form refuses the data a case would open with; nothing was stored."""
+
+    def __init__(self, errors: dict[str, str], submitted: dict | None = None):
+        super().__init__(errors, submitted)
+        self.args = (f"The start form refused the case's data: {self.args[0]}",)
+
+
 class ProcessFailed(Conflict):
     """The model failed while the case ran (a script, condition, timer or payload at one element).
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Mapping
 
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+
 from .dmn import add_decisions
 from .dmn_task import decision_ref
 from .errors import InvalidBpmn, StepNotFound
@@ -40,6 +42,16 @@ class CompiledProcess:
                    for spec in (self.spec, *self.subprocess_specs.values())
                    for task in spec.task_specs.values())
 
+    @cached_property
+    def start_form(self) -> Form | None:
+        """The form of the process's plain start event, filled in by whoever opens a case."""
+        for task in _start_events(self.spec.start):
+            if isinstance(getattr(task, "event_definition", None), NoneEventDefinition):
+                form = self.forms.get(task.bpmn_id)
+                if form is not None:
+                    return form
+        return None
+
     @property
     def timer_starts(self) -> list[TimerStart]:
         """Return the process's timer start events (element id, expression as written)."""
@@ -51,6 +63,17 @@ class CompiledProcess:
         for sub in self.subprocess_specs.values():
             ids |= {ts.bpmn_id for ts in sub.task_specs.values() if getattr(ts, "bpmn_id", None)}
         return ids
+
+
+def _start_events(start) -> list:
+    """The process's own start events: the start task's outputs, through a start split."""
+    found = []
+    for task in start.outputs:
+        if getattr(task, "bpmn_id", None) is None and type(task).__name__ == "StartEventSplit":
+            found.extend(task.outputs)
+        else:
+            found.append(task)
+    return found
 
 
 def content_hash(data: bytes) -> str:
@@ -118,10 +141,13 @@ def compile_processes(data: bytes, filename: str = "upload.bpmn",
     return compiled
 
 
+_WITH_FORMS = (f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}startEvent")
+
+
 def _forms(roots, library: FormLibrary) -> dict[str, Form]:
     forms = {}
     for root in roots:
-        for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+        for task in root.iter(*_WITH_FORMS):
             form = parse_form(task) or task_form(task, library)
             if form is not None:
                 forms[task.get("id")] = form
@@ -135,10 +161,10 @@ def used_decisions(roots) -> list[str]:
 
 
 def used_forms(roots, library: FormLibrary) -> list[str]:
-    """The ids of the library's forms that the user tasks of these files show."""
+    """The ids of the library's forms that the user tasks and start events of these files show."""
     found = []
     for root in roots:
-        for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+        for task in root.iter(*_WITH_FORMS):
             ref = form_reference(task, library)
             if ref is not None and ref.form is not None and ref.form in library.files:
                 found.append(ref.form.id)

@@ -124,10 +124,10 @@ def _field(component: dict) -> tuple[FormField | None, str | None]:
     if kind in ("textfield", "textarea"):
         return FormField(type="string", default=default_text,
                          minlength=_count(validate.get("minLength")),
-                         maxlength=_count(validate.get("maxLength")), **common), None
+                         maxlength=_count(validate.get("maxLength")),
+                         multiline=kind == "textarea", **common), None
     if kind == "number":
-        return FormField(type="long", default=default_text, min=_number(validate.get("min")),
-                         max=_number(validate.get("max")), **common), None
+        return _number_field(component, validate, default_text, common), None
     if kind == "checkbox":
         return FormField(type="boolean", default=default_text, **common), None
     if kind in ("select", "radio"):
@@ -142,6 +142,30 @@ def _field(component: dict) -> tuple[FormField | None, str | None]:
                           "shows dates only")
         return FormField(type="date", default=default_text, **common), None
     return None, f"the {kind} field '{label}' is a kind Caseflow cannot show"
+
+
+def _number_field(component: dict, validate: dict, default: str | None, common: dict
+                  ) -> FormField:
+    """A form-js number: whole unless it has decimal digits or steps by a fraction."""
+    digits = _count(component.get("decimalDigits"))
+    step = _increment(component.get("increment"))
+    decimal = bool(digits) or (step is not None and not float(step).is_integer())
+    if step is not None and not decimal:
+        step = int(step)
+    return FormField(type="double" if decimal else "long", default=default,
+                     min=_number(validate.get("min")), max=_number(validate.get("max")),
+                     step=step, decimals=digits if decimal else None, **common)
+
+
+def _increment(value: Any) -> int | float | None:
+    """form-js writes the increment as a number or as text ("0.05"); None unless above zero."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    number = _number(value)
+    return number if number is not None and number > 0 else None
 
 
 def _count(value: Any) -> int | None:
@@ -186,7 +210,7 @@ def _embedded_forms(root: etree._Element) -> dict[str, FormFile]:
 
 
 def form_reference(task: etree._Element, library: FormLibrary) -> FormReference | None:
-    """Resolve a userTask's Camunda Forms reference; None when it names no such form."""
+    """Resolve a userTask's or startEvent's Camunda Forms reference; None when it names none."""
     what = f"The form of '{task.get('name') or task.get('id')}'"
     ref = task.get(f"{{{CAMUNDA}}}formRef")
     key = task.get(f"{{{CAMUNDA}}}formKey")
@@ -225,7 +249,7 @@ def form_reference(task: etree._Element, library: FormLibrary) -> FormReference 
 
 
 def task_form(task: etree._Element, library: FormLibrary) -> Form | None:
-    """Return the Camunda form a userTask uses, converted; None when there is none to show."""
+    """Return the Camunda form a userTask or startEvent uses, converted; None if none to show."""
     found = form_reference(task, library)
     if found is None or found.form is None:
         return None
@@ -233,7 +257,9 @@ def task_form(task: etree._Element, library: FormLibrary) -> Form | None:
 
 
 def form_reference_problems(root: etree._Element, library: FormLibrary) -> list[Problem]:
-    """Warnings for userTasks whose Camunda form cannot be found or shown, per element."""
+    """Warnings for userTasks and start events whose Camunda form cannot be found or shown.
+
+    Whether a found start form is shown at all is engine.start_forms' question."""
     problems = []
     for task in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}userTask",
                           "{http://www.omg.org/spec/BPMN/20100524/MODEL}startEvent"):
@@ -249,10 +275,6 @@ def form_reference_problems(root: etree._Element, library: FormLibrary) -> list[
         for why in left_out:
             problems.append(Problem(f"In the form of '{task.get('name') or task.get('id')}' "
                                     f"({found.form.filename}), {why}; it is left out.", **where))
-        if task.tag.endswith("startEvent"):
-            problems.append(Problem(f"The start form of '{task.get('name') or task.get('id')}' "
-                                    "is not shown: cases start from the case page or the API "
-                                    "with the data they bring.", **where))
     return problems
 
 

@@ -8,7 +8,14 @@ Decisions (see the tests in tests/engine/test_forms.py):
 - Dates are kept as ISO strings "YYYY-MM-DD" so task data stays plain JSON; Camunda's default
   pattern dd/MM/yyyy is accepted too (defaultValue in Camunda models is often written that way).
 - Readonly fields are display-only: never taken from a submission and never written by a skip.
-- An unknown field type is handled as text; parse never fails, `form_problems` reports what is odd.
+- An unknown field type is handled as text; parse never fails, engine.form_checks reports what
+  is odd.
+- Decimals: type "double" (and the custom types decimal, float, number, bigdecimal) keeps a
+  number with a fraction, stored as a JSON number (float). A field may carry a step (form-js
+  `increment`, or the formField property caseflow.step) and a most number of decimal places
+  (form-js `decimalDigits`); a comma is read as the decimal point, as form-js does.
+- Long text: a string field with the formField property caseflow.multiline="true" (form-js
+  textarea) is drawn as a textarea; it is cleaned like any other text.
 """
 from __future__ import annotations
 
@@ -16,14 +23,18 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 from lxml import etree
 
-from .errors import FormInvalid, Problem
+from .errors import FormInvalid
 from .parser import NS
 
-TYPES = ("string", "long", "boolean", "date", "enum")
+TYPES = ("string", "long", "double", "boolean", "date", "enum")
+DECIMAL_TYPES = frozenset({"double", "decimal", "float", "number", "bigdecimal"})
+STEP_PROPERTIES = ("caseflow.step", "step")
+MULTILINE_PROPERTIES = ("caseflow.multiline", "multiline")
 CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
 REQUIRED = "This field is required"
 _TRUE = frozenset({"true", "on", "1", "yes"})
@@ -59,13 +70,28 @@ class FormField:
     minlength: int | None = None
     maxlength: int | None = None
     readonly: bool = False
+    step: Number | None = None  # a number must be a multiple of it (form-js increment)
+    decimals: int | None = None  # at most this many decimal places (form-js decimalDigits)
+    multiline: bool = False  # long text: drawn as a textarea
 
     def as_dict(self) -> dict:
         values = [{"id": v.id, "name": v.name} for v in self.values]
         return {"id": self.id, "label": self.label, "type": self.type, "required": self.required,
                 "default": self.default, "values": values,
                 "min": self.min, "max": self.max, "minlength": self.minlength,
-                "maxlength": self.maxlength, "readonly": self.readonly}
+                "maxlength": self.maxlength, "readonly": self.readonly, "step": self.step,
+                "decimals": self.decimals, "multiline": self.multiline}
+
+    @property
+    def input_step(self) -> str | None:
+        """The step attribute of the number input: the step, one decimal place's unit or any."""
+        if self.type not in ("long", "double"):
+            return None
+        if self.step is not None:
+            return _show(self.step)
+        if self.type == "long":
+            return "1"
+        return str(Decimal(1).scaleb(-self.decimals)) if self.decimals else "any"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FormField:
@@ -122,21 +148,42 @@ def _count(text: str | None) -> int | None:
     return value if isinstance(value, int) and value >= 0 else None
 
 
+def _field_properties(el: etree._Element) -> dict[str, str]:
+    """The formField's own camunda:property entries (they carry `id`, not `name`)."""
+    return {(p.get("id") or p.get("name") or "").strip().lower(): p.get("value") or ""
+            for p in el.findall("camunda:properties/camunda:property", NS)}
+
+
+def _field_type(el: etree._Element) -> str:
+    written = (el.get("type") or "string").strip()
+    if written.lower() in DECIMAL_TYPES:
+        return "double"
+    return written if written in TYPES else "string"
+
+
+def _first(properties: Mapping[str, str], names: tuple[str, ...]) -> str | None:
+    return next((properties[n] for n in names if n in properties), None)
+
+
 def _parse_field(el: etree._Element) -> FormField:
-    field_type = el.get("type") or "string"
+    field_type = _field_type(el)
     config: dict[str, str | None] = {}
     for constraint in _constraints(el):
         config[(constraint.get("name") or "").strip().lower()] = constraint.get("config")
+    properties = _field_properties(el)
+    step = _number(_first(properties, STEP_PROPERTIES))
+    multiline = (_first(properties, MULTILINE_PROPERTIES) or "").strip().lower() in _TRUE
     values = tuple(EnumValue(v.get("id", ""), v.get("name") or v.get("id", ""))
                    for v in el.findall("camunda:value", NS) if v.get("id"))
     return FormField(
-        id=el.get("id", ""), label=el.get("label") or el.get("id", ""),
-        type=field_type if field_type in TYPES else "string",
+        id=el.get("id", ""), label=el.get("label") or el.get("id", ""), type=field_type,
         required="required" in config, default=el.get("defaultValue"),
         values=values if field_type == "enum" else (),
         min=_number(config.get("min")), max=_number(config.get("max")),
         minlength=_count(config.get("minlength")), maxlength=_count(config.get("maxlength")),
-        readonly="readonly" in config)
+        readonly="readonly" in config,
+        step=step if field_type in ("long", "double") and step and step > 0 else None,
+        multiline=multiline and field_type == "string")
 
 
 def parse_form(task_element: etree._Element) -> Form | None:
@@ -182,11 +229,49 @@ def _clean_long(field: FormField, raw: Any) -> int:
         value = int(raw.strip())
     else:
         raise _Invalid("Enter a whole number")
-    if field.min is not None and value < field.min:
-        raise _Invalid(f"Must be at least {_show(field.min)}")
-    if field.max is not None and value > field.max:
-        raise _Invalid(f"Must be at most {_show(field.max)}")
+    _check_range(field, Decimal(value))
     return value
+
+
+def _decimal(raw: Any) -> Decimal:
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        text = str(raw)
+    elif isinstance(raw, str):
+        text = raw.strip()
+        if "," in text and "." not in text and text.count(",") == 1:
+            text = text.replace(",", ".")  # form-js reads a comma as the decimal point
+    else:
+        text = ""
+    if not _NUMBER.match(text):
+        raise _Invalid("Enter a number like 12.50")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise _Invalid("Enter a number like 12.50") from None
+
+
+def _check_range(field: FormField, value: Decimal) -> None:
+    if field.min is not None and value < Decimal(str(field.min)):
+        raise _Invalid(f"Must be at least {_show(field.min)}")
+    if field.max is not None and value > Decimal(str(field.max)):
+        raise _Invalid(f"Must be at most {_show(field.max)}")
+    if field.step is not None:
+        step = Decimal(str(field.step))
+        if value % step:
+            below = (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+            places = max(0, -step.as_tuple().exponent)  # shown as precisely as the step
+            raise _Invalid(f"Enter a multiple of {_show(field.step)}; the nearest are "
+                           f"{below:.{places}f} and {below + step:.{places}f}")
+
+
+def _clean_double(field: FormField, raw: Any) -> float:
+    value = _decimal(raw)
+    places = -value.as_tuple().exponent if value.as_tuple().exponent < 0 else 0
+    if field.decimals is not None and places > field.decimals:
+        raise _Invalid(f"Enter at most {field.decimals} decimal place"
+                       f"{'s' if field.decimals != 1 else ''}")
+    _check_range(field, value)
+    return float(value)
 
 
 def _clean_date(field: FormField, raw: Any) -> str:
@@ -229,7 +314,8 @@ def _clean_boolean(raw: Any) -> bool:
     raise _Invalid("Choose yes or no")
 
 
-_CLEANERS = {"string": _clean_string, "long": _clean_long, "date": _clean_date, "enum": _clean_enum}
+_CLEANERS = {"string": _clean_string, "long": _clean_long, "double": _clean_double,
+             "date": _clean_date, "enum": _clean_enum}
 
 
 def clean_value(field: FormField, raw: Any) -> Any:
@@ -272,51 +358,3 @@ def typed_default(field: FormField) -> Any:
 def form_defaults(form: Form) -> dict:
     """Return the typed default of every writable field (None where there is none), for a skip."""
     return {field.id: typed_default(field) for field in form.fields if not field.readonly}
-
-
-# ---- problems for the designer ---------------------------------------------------------------
-
-
-def _field_problems(el: etree._Element, field: FormField) -> Iterator[tuple[str, str]]:
-    """Yield (severity, message) for one formField element."""
-    label = f"Form field '{field.id}'"
-    if el.get("type") and el.get("type") not in TYPES:
-        yield "warning", f"{label} has type '{el.get('type')}', which Caseflow shows as plain text"
-    if el.get("type") == "enum" and not field.values:
-        yield "error", f"{label} is an enum without any values to choose from"
-    for constraint in _constraints(el):
-        name, config = (constraint.get("name") or "").strip().lower(), constraint.get("config")
-        if name not in CONSTRAINTS:
-            yield "warning", f"{label}: constraint '{name}' is not supported and is ignored"
-        elif name in ("min", "max") and _number(config) is None:
-            yield "error", f"{label}: {name} must be a number, not '{config or ''}'"
-        elif name in ("minlength", "maxlength") and _count(config) is None:
-            yield "error", (f"{label}: {name} must be a whole number of characters, "
-                            f"not '{config or ''}'")
-    if field.min is not None and field.max is not None and field.min > field.max:
-        yield "error", f"{label}: min {_show(field.min)} is greater than max {_show(field.max)}"
-    low, high = field.minlength, field.maxlength
-    if low is not None and high is not None and low > high:
-        yield "error", f"{label}: minlength {low} is greater than maxlength {high}"
-    if field.default is not None and typed_default(field) is None and field.default.strip():
-        yield "warning", (f"{label}: default value '{field.default}' is not a valid {field.type} "
-                          "and is ignored")
-
-
-def form_problems(task_element: etree._Element) -> list[Problem]:
-    """List what is wrong with a task's camunda:formData, each located at the formField's line."""
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    where = {"element_id": task_element.get("id"), "element_name": task_element.get("name")}
-    for el in _field_elements(task_element):
-        field_id = el.get("id")
-        if not field_id:
-            problems.append(Problem("A form field has no id", line=el.sourceline, **where))
-            continue
-        if field_id in seen:
-            problems.append(Problem(f"Form field id '{field_id}' is used twice in this form",
-                                    line=el.sourceline, **where))
-        seen.add(field_id)
-        for severity, message in _field_problems(el, _parse_field(el)):
-            problems.append(Problem(message, line=el.sourceline, severity=severity, **where))
-    return problems

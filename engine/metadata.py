@@ -22,7 +22,8 @@ import isodate
 from lxml import etree
 
 from .errors import Problem, StepNotFound
-from .forms import Form, form_problems, parse_form
+from .form_checks import form_problems
+from .forms import Form, parse_form
 from .parser import BPMN_NS, NS
 
 SLA_PROPERTY = "caseflow.sla"

@@ -352,13 +352,19 @@ def _new_envelope() -> dict:
 def start(process: CompiledProcess, data: Mapping[str, Any] | None = None, *, now: datetime,
           time_limit: float = 2.0, start_event: str | None = None) -> Instance:
     """Start a new instance with initial data and run it to its first wait; with `start_event`
-    (a timer start event's id, when its time has come) the instance starts through that event."""
+    (a timer start event's id, when its time has come) the instance starts through that event.
+
+    Without `start_event` the data is checked against the process's start form (FormInvalid
+    lists every bad field, before anything runs) and its fields are stored typed."""
+    data = dict(data or {})
+    if start_event is None and process.start_form is not None:
+        data.update(validate_form(process.start_form, data))
     workflow = BpmnWorkflow(process.spec, process.subprocess_specs,
                             script_engine=new_script_engine(time_limit))
-    workflow.task_tree.data.update(dict(data or {}))
+    workflow.task_tree.data.update(data)
     # The start task copies its data to its children when it runs; seed those already created.
     for child in workflow.task_tree.children:
-        child.data.update(dict(data or {}))
+        child.data.update(data)
     instance = Instance(process, workflow, _new_envelope(), time_limit)
     if start_event is not None:
         with engine_time(now):

@@ -25,6 +25,7 @@ from .formjs import FormLibrary, form_reference_problems
 from .id_checks import ID_CHECKS
 from .metadata import metadata_problems
 from .schema_checks import MAX_PER_KIND, check_schema
+from .start_forms import start_form_problems
 from .spiff_checks import check_with_spiff, merge_spiff
 from .xmlsafe import parse_bpmn_xml
 
@@ -80,6 +81,8 @@ def validate_bpmn(data: bytes, filename: str = "upload.bpmn", *,
                                        lambda: _soften_empty_enums(root, metadata_problems(root)))))
     structural.extend(_capped(_guarded("form_reference_problems",
                                        lambda: form_reference_problems(root, library))))
+    structural.extend(_capped(_guarded("start_form_problems",
+                                       lambda: start_form_problems(root, library))))
     schema = _guarded("check_schema", lambda: check_schema(model))  # capped per kind inside
     spiff = _guarded("check_with_spiff", lambda: check_with_spiff(model, filename))
     flagged = {p.element_id for p in structural if p.severity == "error" and p.element_id}

@@ -26,6 +26,7 @@ from cases.events import CaseEvent
 from cases.messages import deliver_message
 from cases.preview.service import PREVIEW_KINDS, preview
 from cases.reason_codes import DEVIATION_KINDS
+from cases.start_forms import check_start_data
 from cases.users import User
 from cases.worklist import VIEWS, worklist
 from engine import store
@@ -169,7 +170,8 @@ def _case_json(session, case: Case | CaseSnapshot, *, with_items: bool = True) -
 
 @router.post("/cases", status_code=201, response_model=CaseOut, **ONE_CASE)
 def api_open_case(body: NewCase, user: Caller, session: SessionDep) -> dict:
-    """Open a case for an existing customer (customer_id) or a new one (customer)."""
+    """Open a case for an existing customer (customer_id) or a new one (customer); `data` must
+    satisfy the process's start form, if it has one (422 naming each bad field)."""
     _worker(user)
     now = utcnow()
     if (body.customer_id is None) == (body.customer is None):
@@ -182,6 +184,7 @@ def api_open_case(body: NewCase, user: Caller, session: SessionDep) -> dict:
     if store.active_version(session, body.process_id) is None:
         raise HTTPException(status_code=404, detail={
             "message": f"No active definition for process '{body.process_id}'"})
+    _run(check_start_data, session, body.process_id, body.data)  # before a new customer is stored
     customer_id = body.customer_id
     if body.customer is not None:
         customer_id = _run(create_customer, session, actor=user.username, now=now,

@@ -17,7 +17,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from cases import definitions as defs
 from cases import version_migration as vm
-from cases.definition_files import file_changes, kind_of, pinned_files, step_forms, upload_set
+from cases.definition_files import (file_changes, kind_of, pinned_files, start_form_of, step_forms,
+                                   upload_set)
 from cases.errors import CaseError, InvalidInput, NotFound
 from cases.sla import definition_metadata
 from engine.clock import utcnow
@@ -224,7 +225,8 @@ def version_page(request: Request, definition_id: PathId, user: CurrentUser, ses
         "type_word": _type_word, "siblings": siblings, "active": active,
         "cases": counts.get(version.id, (0, 0)), "running_elsewhere": running_elsewhere,
         "can_edit": _can_edit(user), "flash": _pop_flash(request),
-        "files": pinned_files(session, version.id), "forms": step_forms(version)})
+        "files": pinned_files(session, version.id), "forms": step_forms(version),
+        "start_form": start_form_of(version)})
 
 
 @router.get("/designer/versions/{definition_id}/bpmn")

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlmodel import select
 
 from cases.case_models import CHANNELS, Case, WorkItem
 from cases.case_service import open_case
-from cases.case_view import PRIORITIES, urgency
+from cases.case_view import PRIORITIES, form_fields, urgency
 from cases.customers import create_customer, customer_view, get_customer, search_customers
-from cases.errors import CaseError, Conflict, InvalidInput, NotFound
+from cases.errors import CaseError, Conflict, InvalidInput, NotFound, StartFormInvalid
+from cases.start_forms import checked_start_data, start_form
 from engine.store import DefinitionVersion
 
 from .inputs import PathId, field_problem
@@ -38,23 +41,42 @@ def _active_processes(session) -> list[DefinitionVersion]:
                              .order_by(DefinitionVersion.name, DefinitionVersion.process_id)).all())
 
 
+START = "start."  # the start form's inputs are named start.<field id>: no clash with the page's own
+
+
+def _start_context(session, process_id: str, typed: dict | None = None,
+                   errors: dict | None = None) -> dict:
+    """The chosen process's start form as fields to draw (none when it has no start form)."""
+    form = start_form(session, process_id) if process_id and not field_problem(
+        "process_id", process_id) else None
+    if form is None:
+        return {"start_fields": [], "start_for": "", "start_title": ""}
+    name = next((d.name for d in _active_processes(session) if d.process_id == process_id), None)
+    return {"start_fields": form_fields(form, {}, typed, errors), "start_for": process_id,
+            "start_title": name or process_id}
+
+
 def _new_case_page(request, session, user, *, customer=None, q: str = "", typed: dict | None = None,
                    errors: dict | None = None, message: str | None = None, status_code: int = 200,
-                   new_customer: dict | None = None):
+                   new_customer: dict | None = None, start_typed: dict | None = None,
+                   start_errors: dict | None = None):
+    typed = typed or {"contacted_at": local_input(now()), "priority": "0"}
     context = {"user": user, "customer": customer, "q": q,
                "results": search_customers(session, q) if q and customer is None else [],
                "processes": _active_processes(session), "channels": CHANNELS,
-               "priorities": PRIORITIES,
-               "typed": typed or {"contacted_at": local_input(now()), "priority": "0"},
+               "priorities": PRIORITIES, "typed": typed,
                "errors": errors or {}, "message": message,
-               "new_customer": new_customer or {"typed": {}, "errors": {}}}
+               "new_customer": new_customer or {"typed": {}, "errors": {}},
+               **_start_context(session, typed.get("process_id") or "", start_typed,
+                                start_errors)}
     return render(request, "work/new_case.html", context, status_code=status_code)
 
 
 @router.get("/cases/new")
 def new_case(request: Request, session: SessionDep, user: WorkUser, q: str = "",
-             customer_id: str | None = None):
-    """Find or create the customer, then choose process, channel, priority and first contact."""
+             customer_id: str | None = None, process_id: str = ""):
+    """Find or create the customer, then choose process, channel, priority and first contact,
+    and fill in the process's start form if it has one."""
     customer = None
     if customer_id:
         cid = int_or_none(customer_id)
@@ -67,13 +89,50 @@ def new_case(request: Request, session: SessionDep, user: WorkUser, q: str = "",
     if is_htmx(request) and customer is None:
         return render(request, "work/_customer_results.html",
                       {"results": search_customers(session, q), "q": q, "pick": True})
-    return _new_case_page(request, session, user, customer=customer, q=q)
+    typed = {"contacted_at": local_input(now()), "priority": "0", "process_id": process_id}
+    return _new_case_page(request, session, user, customer=customer, q=q, typed=typed)
+
+
+@router.get("/cases/new/start-form")
+def new_case_start_form(request: Request, session: SessionDep, user: WorkUser,
+                        process_id: str = "", customer_id: str = ""):
+    """The start form of the chosen process, as the fragment the new-case page swaps in."""
+    if not is_htmx(request):
+        query = urlencode({"customer_id": customer_id, "process_id": process_id})
+        return redirect(f"/cases/new?{query}")
+    return render(request, "work/_start_form.html", _start_context(session, process_id))
+
+
+def _header_errors(form: dict, at) -> tuple[dict, dict]:
+    """Check the case's own fields; return (errors, typed values by name)."""
+    errors, values = {}, {}
+    values["process_id"] = form.get("process_id") or ""
+    if not values["process_id"]:
+        errors["process_id"] = "Choose the process"
+    elif problem := field_problem("process_id", values["process_id"]):
+        errors["process_id"] = problem
+    values["channel"] = form.get("channel") or ""
+    if values["channel"] not in CHANNELS:
+        errors["channel"] = "Choose how the customer contacted us"
+    values["priority"] = int_or_none(form.get("priority"))
+    if values["priority"] not in PRIORITIES:
+        errors["priority"] = "Choose a priority"
+    try:
+        values["contacted_at"] = parse_local_datetime(form.get("contacted_at"), "contacted_at",
+                                                      required=True)
+    except InvalidInput as err:
+        errors.update(err.errors)
+        values["contacted_at"] = None
+    if values["contacted_at"] is not None and values["contacted_at"] > at + timedelta(minutes=5):
+        errors["contacted_at"] = "The first contact cannot be in the future"
+    return errors, values
 
 
 @router.post("/cases/new", dependencies=[Depends(require_csrf)])
 def open_new_case(request: Request, session: SessionDep, user: WorkUser, form: dict = FormData):
     """Open the case on the active version of the chosen process and go to its page."""
-    typed = {k: v for k, v in form.items() if k != "csrf_token"}
+    typed = {k: v for k, v in form.items() if k != "csrf_token" and not k.startswith(START)}
+    start_typed = {k[len(START):]: v for k, v in form.items() if k.startswith(START)}
     customer_id = int_or_none(form.get("customer_id"))
     try:
         customer = get_customer(session, customer_id) if customer_id is not None else None
@@ -82,33 +141,29 @@ def open_new_case(request: Request, session: SessionDep, user: WorkUser, form: d
     if customer is None:
         return _new_case_page(request, session, user, typed=typed, status_code=400,
                               message="Choose the customer first.")
-    errors = {}
     at = now()
-    process_id = form.get("process_id") or ""
-    if not process_id:
-        errors["process_id"] = "Choose the process"
-    elif problem := field_problem("process_id", process_id):
-        errors["process_id"] = problem
-    channel = form.get("channel") or ""
-    if channel not in CHANNELS:
-        errors["channel"] = "Choose how the customer contacted us"
-    priority = int_or_none(form.get("priority"))
-    if priority not in PRIORITIES:
-        errors["priority"] = "Choose a priority"
+    errors, values = _header_errors(form, at)
+    start = None if "process_id" in errors else start_form(session, values["process_id"])
+    page = partial(_new_case_page, request, session, user, customer=customer, typed=typed,
+                   start_typed=start_typed, status_code=400)
+    if start is not None and form.get("start_form_of") != values["process_id"]:
+        return page(start_typed=None, message=(
+            "This process asks for a few facts first: fill in its form below, then open the case."))
+    start_errors = {}
     try:
-        contacted_at = parse_local_datetime(form.get("contacted_at"), "contacted_at", required=True)
-    except InvalidInput as err:
-        errors.update(err.errors)
-        contacted_at = None
-    if contacted_at is not None and contacted_at > at + timedelta(minutes=5):
-        errors["contacted_at"] = "The first contact cannot be in the future"
-    if not errors:
+        checked_start_data(start, start_typed)
+    except StartFormInvalid as err:
+        start_errors = err.errors
+    if not errors and not start_errors:
         cfg = settings(request)
         try:
             case = open_case(session, actor=user, now=at, customer_id=customer.id,
-                             process_id=process_id, channel=channel, priority=priority,
-                             contacted_at=contacted_at, time_limit=cfg.script_time_limit,
-                             lane_teams=cfg.lane_teams)
+                             process_id=values["process_id"], channel=values["channel"],
+                             priority=values["priority"], contacted_at=values["contacted_at"],
+                             data=start_typed if start is not None else None,
+                             time_limit=cfg.script_time_limit, lane_teams=cfg.lane_teams)
+        except StartFormInvalid as err:
+            start_errors = err.errors
         except InvalidInput as err:
             errors.update(err.errors)
         except NotFound as err:
@@ -117,8 +172,8 @@ def open_new_case(request: Request, session: SessionDep, user: WorkUser, form: d
             raise fail(err) from None
         else:
             return redirect(f"/cases/{case.id}")
-    return _new_case_page(request, session, user, customer=customer, typed=typed, errors=errors,
-                          status_code=400, message="The case was not opened; see below.")
+    return page(errors=errors, start_errors=start_errors,
+                message="The case was not opened; see below.")
 
 
 @router.get("/customers")

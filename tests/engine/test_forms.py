@@ -9,7 +9,8 @@ import pytest
 from lxml import etree
 
 from engine.errors import FormInvalid
-from engine.forms import (EnumValue, Form, FormField, clean_value, form_defaults, form_problems,
+from engine.form_checks import form_problems
+from engine.forms import (EnumValue, Form, FormField, clean_value, form_defaults,
                           parse_form, validate_form)
 from engine.parser import NS
 

@@ -89,6 +89,8 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     # the agents' workspace: agents (any team may look and deviate), supervisors, admins
     ("GET", "/work"): ("/work", None, WORKERS),
     ("GET", "/cases/new"): ("/cases/new", None, WORKERS),
+    ("GET", "/cases/new/start-form"): ("/cases/new/start-form?process_id=dev_process", None,
+                                       WORKERS),
     ("POST", "/cases/new"): ("/cases/new", {"customer_id": ""}, WORKERS),
     ("GET", "/customers"): ("/customers", None, WORKERS),
     ("POST", "/customers"): ("/customers", {"name": ""}, WORKERS),
