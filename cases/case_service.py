@@ -54,8 +54,11 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
         raise NotFound(f"No active definition for process '{process_id}'")
     contacted_at = contacted_at or now
     try:
+        # The waits' digest goes into the saved state, so the first step does not rewrite
+        # subscriptions that did not change.
         row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit,
-                                          start_event=start_event)
+                                          start_event=start_event,
+                                          before_save=subscriptions.changed)
         case = Case(customer_id=customer_id, definition_id=version.id, instance_id=row.id,
                     process_id=process_id, channel=channel, priority=priority,
                     contacted_at=contacted_at, opened_at=now, opened_by=actor.username,
@@ -71,7 +74,7 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
         _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
                       external=live.process.has_external_tasks)
         jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
-        subscriptions.sync(session, case.id, live, force=True)
+        subscriptions.sync(session, case.id, live)
         session.commit()
     except ScriptFailed as err:
         session.rollback()
