@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Iterator, Mapping
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from engine import store
 from engine.errors import FormInvalid, ScriptFailed, TaskNotReady
@@ -15,12 +15,14 @@ from engine.runtime import Instance
 from engine.store import WorkflowInstance
 
 from . import duties, events, policy
+from .approvals import ApprovalRequest
 from .case_models import CHANNELS, Case, WorkItem
+from .case_snapshot import CaseSnapshot, snapshot
 from .customers import get_customer
 from .external_tasks.projection import project as project_external
 from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed
 from .jobs import service as jobs
-from .search import index as _search_index  # noqa: F401  (keeps each case's search text current)
+from .search import index as search_index  # keeps each case's search text current
 from .links.repeat import flag_repeat_contact
 from .subscriptions import service as subscriptions
 from .sla import promised_at
@@ -56,8 +58,11 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
     form = store.compiled(version).start_form if start_event is None else None
     data = checked_start_data(form, data or {})  # StartFormInvalid before anything is stored
     try:
+        # The waits' digest goes into the saved state, so the first step does not rewrite
+        # subscriptions that did not change.
         row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit,
-                                          start_event=start_event)
+                                          start_event=start_event,
+                                          before_save=subscriptions.changed)
         case = Case(customer_id=customer_id, definition_id=version.id, instance_id=row.id,
                     process_id=process_id, channel=channel, priority=priority,
                     contacted_at=contacted_at, opened_at=now, opened_by=actor.username,
@@ -75,7 +80,7 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
         _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
                       external=live.process.has_external_tasks)
         jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
-        subscriptions.sync(session, case.id, live, force=True)
+        subscriptions.sync(session, case.id, live)
         session.commit()
     except ScriptFailed as err:
         session.rollback()
@@ -95,12 +100,35 @@ def complete_step(session: Session, *, actor: User, now: datetime, case_id: int,
     Raises InvalidInput (per-field errors) when the form refuses the data and Conflict when the
     case changed since `expected_version`; both carry the submitted data back.
     """
+    return _complete(session, actor=actor, now=now, case_id=case_id, work_item_id=work_item_id,
+                     data=data, expected_version=expected_version, time_limit=time_limit,
+                     lane_teams=lane_teams).case
+
+
+def complete_step_answer(session: Session, *, actor: User, now: datetime, case_id: int,
+                         work_item_id: int, data: Mapping[str, Any],
+                         expected_version: int) -> CaseSnapshot:
+    """complete_step, returning the case as the API answers it: its open steps come from the
+    action's own projection, and pending approvals are read only if the lock saw any."""
+    action = _complete(session, actor=actor, now=now, case_id=case_id,
+                       work_item_id=work_item_id, data=data, expected_version=expected_version)
+    items = sorted((i for i in action.open_items if i.state == "open"), key=lambda i: i.id)
+    return snapshot(session, action.case, items=items,
+                    approvals=None if action.pending_approvals else [])
+
+
+def _complete(session: Session, *, actor: User, now: datetime, case_id: int, work_item_id: int,
+              data: Mapping[str, Any], expected_version: int, time_limit: float = 2.0,
+              lane_teams: Mapping[str, str] | None = None) -> "EngineAction":
     submitted = dict(data)
     with engine_action(session, actor=actor, now=now, case_id=case_id,
                        expected_version=expected_version, submitted=submitted,
                        time_limit=time_limit, lane_teams=lane_teams) as action:
         case, live = action.case, action.live
-        item = _open_item(session, case, work_item_id, submitted, actor)
+        # Every open item of the case, read once: the one to complete, what the projection
+        # compares with the ready steps, and (with the new ones) what the answer lists.
+        action.open_items = open_items(session, case.id)
+        item = _open_item(session, case, work_item_id, submitted, actor, action.open_items)
         try:
             cleaned = live.complete(item.task_id, submitted, now=now)
         except FormInvalid as err:
@@ -112,7 +140,7 @@ def complete_step(session: Session, *, actor: User, now: datetime, case_id: int,
         events.record(session, case, "task_completed", actor=actor.username, at=now,
                       element_id=item.element_id,
                       details={"work_item_id": item.id, "data": cleaned})
-    return action.case
+    return action
 
 
 @dataclass
@@ -125,6 +153,10 @@ class EngineAction:
     due_overrides: dict[str, datetime] = field(default_factory=dict)
     assignees: dict[str, int] = field(default_factory=dict)  # task id -> user, for reopened steps
     sync_timer: bool = False  # write the timer job even if the due time looks unchanged
+    # The case's open items, if the body read them (open_items): the projection then reads
+    # none, and the ones it opens are added here.
+    open_items: list[WorkItem] | None = None
+    pending_approvals: int = 0  # the case's pending approval requests when it was locked
 
 
 @contextmanager
@@ -142,11 +174,12 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
     """
     submitted = submitted if submitted is not None else {}
     try:
-        case = _lock(session, case_id, expected_version, submitted, statuses)
+        case, pending = _lock(session, case_id, expected_version, submitted, statuses)
         row, live = (store.load_instance(session, case.instance_id, time_limit=time_limit)
                      if load else (None, None))
-        action = EngineAction(case, row, live)
+        action = EngineAction(case, row, live, pending_approvals=pending)
         loaded_on = row.definition_id if row is not None else None
+        loaded_state = row.state if row is not None else None
         yield action
         if live is not None:
             timer_before = row.next_timer_due
@@ -156,12 +189,13 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
             except store.StaleState:
                 raise Conflict("Someone else changed this case meanwhile; reload and retry",
                                submitted) from None
+            search_index.note_states(session, case.id, loaded=loaded_state, saved=row.state)
             # External task rows exist only for processes that have such tasks, or for a case
             # just moved off a version that had them (version migration).
             external = live.process.has_external_tasks or row.definition_id != loaded_on
             _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
                           due_overrides=action.due_overrides, assignees=action.assignees,
-                          external=external)
+                          external=external, open_items=action.open_items)
             if row.next_timer_due != timer_before or action.sync_timer:
                 jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
             if subscribed:
@@ -193,31 +227,45 @@ def _incident(session: Session, case_id: int, err: ScriptFailed, *, now: datetim
 
 
 def _lock(session: Session, case_id: int, expected_version: int, submitted: dict,
-          statuses: tuple[str, ...] = ("open",)) -> Case:
+          statuses: tuple[str, ...] = ("open",)) -> tuple[Case, int]:
     """Bump the case's row version if it is still the one the user saw; raise Conflict otherwise.
+    Return the case and how many approval requests it has pending.
 
     The conditional UPDATE also holds the row (PostgreSQL) or the database (SQLite) for the rest
     of the transaction, so writers to one case queue instead of interleaving.
     """
     # One statement bumps the version and reads back the row as it is now (what the winner of
     # any race wrote before us); only a refusal needs a second look, to say why.
-    case = session.execute(
+    pending = (sa.select(sa.func.count()).select_from(ApprovalRequest)
+               .where(ApprovalRequest.case_id == Case.id, ApprovalRequest.status == "pending")
+               .scalar_subquery())
+    found = session.execute(
         sa.update(Case).where(Case.id == case_id, Case.row_version == expected_version)
-        .values(row_version=expected_version + 1).returning(Case),
+        .values(row_version=expected_version + 1).returning(Case, pending),
         execution_options={"synchronize_session": False, "populate_existing": True}
-    ).scalars().first()
+    ).first()
+    case, waiting = found if found is not None else (None, 0)
     if case is None:
         get_case(session, case_id)
         raise Conflict("Someone else changed this case meanwhile; reload and retry", submitted)
     if case.status not in statuses:
         raise Conflict(f"The case is {case.status.replace('_', ' ')}", submitted)
-    return case
+    return case, waiting
+
+
+def open_items(session: Session, case_id: int) -> list[WorkItem]:
+    """Every open item of a case (escalations too), read afresh, oldest first."""
+    return list(session.exec(
+        select(WorkItem).where(WorkItem.case_id == case_id, WorkItem.state == "open")
+        .order_by(WorkItem.id).execution_options(populate_existing=True)).all())
 
 
 def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict,
-               actor: User) -> WorkItem:
-    """Return the open work item, read afresh; refuse one that someone else holds."""
-    item = session.get(WorkItem, work_item_id, populate_existing=True)
+               actor: User, items: list[WorkItem]) -> WorkItem:
+    """Return the open work item among `items`; refuse one that someone else holds."""
+    item = next((i for i in items if i.id == work_item_id), None)
+    if item is None:  # not open: say whether it is done, gone or another case's
+        item = session.get(WorkItem, work_item_id, populate_existing=True)
     if item is None or item.case_id != case.id:
         raise NotFound(f"No work item {work_item_id} on case {case.id}")
     if item.state != "open":
@@ -234,12 +282,16 @@ def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict,
 def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, now: datetime,
                   lane_teams: Mapping[str, str] | None,
                   due_overrides: Mapping[str, datetime] | None = None,
-                  assignees: Mapping[str, int] | None = None, external: bool = True) -> None:
+                  assignees: Mapping[str, int] | None = None, external: bool = True,
+                  open_items: list[WorkItem] | None = None) -> None:
     """Record what the engine did, re-project work items (and external tasks, if the process
-    may have any) and resolve a finished case."""
+    may have any) and resolve a finished case. `open_items`, if given, are the case's open
+    items as this action read them (the projection then reads none, and adds the new ones)."""
     events.record_engine_events(session, case, live.drain_events(), actor="engine", at=now)
-    project(session, case, live, now=now, lane_teams=lane_teams, due_overrides=due_overrides,
-            assignees=assignees)
+    opened = project(session, case, live, now=now, lane_teams=lane_teams,
+                     due_overrides=due_overrides, assignees=assignees, open_items=open_items)
+    if open_items is not None:
+        open_items.extend(opened)
     if external:
         project_external(session, case, live, now=now)
     if live.is_completed and case.status == "open":
@@ -248,4 +300,4 @@ def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, 
         events.record(session, case, "case_resolved", actor=actor.username, at=now)
 
 
-__all__ = ["open_case", "complete_step", "get_case", "engine_action", "EngineAction", "CaseError"]
+__all__ = ["open_case", "complete_step", "complete_step_answer", "get_case", "engine_action", "EngineAction", "CaseError"]

@@ -43,22 +43,26 @@ def load_snapshot(session: Session, case_id: int, *, with_items: bool = True) ->
 
 
 def snapshot(session: Session, case: Case, *, version: int | None = None,
-             with_items: bool = True) -> CaseSnapshot:
-    """The API's view of a case just read or changed in this session."""
+             with_items: bool = True, items: list[WorkItem] | None = None,
+             approvals: list[ApprovalRequest] | None = None) -> CaseSnapshot:
+    """The API's view of a case just read or changed in this session; `items` (open, oldest
+    first) and `approvals` (pending) are read unless the caller knows them."""
     if version is None:
         version = store.definition_ref(session, case.definition_id).version
     if not with_items:
         return CaseSnapshot(case, version, [], {}, [])
-    items = list(session.exec(select(WorkItem).where(WorkItem.case_id == case.id,
-                                                     WorkItem.state == "open")
-                              .order_by(WorkItem.id)).all())
+    if items is None:
+        items = list(session.exec(select(WorkItem).where(WorkItem.case_id == case.id,
+                                                         WorkItem.state == "open")
+                                  .order_by(WorkItem.id)).all())
     forms: dict[int, Form] = {}
     if items and case.status in ("open", "on_hold"):
         process = store.compiled_by_ref(session, case.definition_id)
         forms = {i.id: process.forms[i.element_id] for i in items
                  if i.kind in FORM_KINDS and i.element_id in process.forms}
-    approvals = list(session.exec(
-        select(ApprovalRequest).where(ApprovalRequest.case_id == case.id,
-                                      ApprovalRequest.status == "pending")
-        .order_by(ApprovalRequest.requested_at.desc(), ApprovalRequest.id.desc())).all())
+    if approvals is None:
+        approvals = list(session.exec(
+            select(ApprovalRequest).where(ApprovalRequest.case_id == case.id,
+                                          ApprovalRequest.status == "pending")
+            .order_by(ApprovalRequest.requested_at.desc(), ApprovalRequest.id.desc())).all())
     return CaseSnapshot(case, version, items, forms, approvals)

@@ -51,7 +51,9 @@ class CaseEvent(SQLModel, table=True):
     element_id: str | None = Field(default=None, max_length=255)
     details: str = Field(default="{}", sa_type=sa.Text)
     prev_hash: str | None = Field(default=None, max_length=64)
-    hash: str = Field(max_length=64)
+    # Unique per event and known before the INSERT, so SQLite too takes a flush's events in one
+    # INSERT ... RETURNING and matches the ids back by it (SQLAlchemy's insert sentinel).
+    hash: str = Field(max_length=64, sa_column_kwargs={"insert_sentinel": True})
 
 
 def canonical_json(value: Any) -> str:

@@ -19,22 +19,26 @@ from .users import User
 def project(session: Session, case: Case, live: Instance, *, now: datetime,
             lane_teams: Mapping[str, str] | None = None,
             due_overrides: Mapping[str, datetime] | None = None,
-            assignees: Mapping[str, int] | None = None) -> list[WorkItem]:
+            assignees: Mapping[str, int] | None = None,
+            open_items: list[WorkItem] | None = None) -> list[WorkItem]:
     """Open a work item per newly ready step and cancel open items whose step is gone.
 
     Items completed by the current action are marked done by the caller before this runs.
     Escalation items (cases/sla_sweep.py) are not steps of the process and are left alone.
     `due_overrides` (task id -> due) sets the due of steps that have none in the model (ad-hoc);
     `assignees` (task id -> user id) gives a reopened step back to whoever did it (rework).
+    `open_items` are the case's open items if the action already read them (then no query).
     Returns the items opened now.
     """
-    # Without a flush first: what the action changed so far goes in with its last flush, all
-    # rows of a table in one statement. So the action's own changes are read from memory.
-    with session.no_autoflush:
-        open_items = {w.task_id: w for w in session.exec(
-            select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state == "open",
-                                   WorkItem.kind != "escalation")).all()
-            if w.state == "open"}
+    if open_items is None:
+        # Without a flush first: what the action changed so far goes in with its last flush,
+        # all rows of a table in one statement. So the action's own changes are read from memory.
+        with session.no_autoflush:
+            open_items = list(session.exec(
+                select(WorkItem).where(WorkItem.case_id == case.id, WorkItem.state == "open",
+                                       WorkItem.kind != "escalation")).all())
+    open_items = {w.task_id: w for w in open_items
+                  if w.state == "open" and w.kind != "escalation"}
     ready = {t.id: t for t in live.ready_tasks()}
     for task_id in open_items.keys() - ready.keys():
         item = open_items[task_id]

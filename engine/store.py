@@ -5,7 +5,7 @@ Functions here only `session.add` and flush; the caller (a cases/ service) owns 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -194,14 +194,18 @@ def compiled_by_id(session: Session, definition_id: int) -> CompiledProcess:
 
 # ---- instances --------------------------------------------------------------------------------
 def create_instance(session: Session, version: DefinitionVersion, data: Mapping[str, Any] | None,
-                    *, now: datetime, time_limit: float = 2.0, start_event: str | None = None
+                    *, now: datetime, time_limit: float = 2.0, start_event: str | None = None,
+                    before_save: Callable[[runtime.Instance], Any] | None = None
                     ) -> tuple[WorkflowInstance, runtime.Instance]:
     """Start a workflow on a version and add its row (not committed); `start_event` names the
-    timer start event whose time has come, when a timer starts it."""
+    timer start event whose time has come, when a timer starts it. `before_save` sees the
+    started instance before its state is written (what it notes in it is saved too)."""
     if version.status == "retired":
         raise InvalidBpmn([Problem(f"Version {version.version} of {version.process_id} is retired")])
     live = runtime.start(compiled(version), data, now=now, time_limit=time_limit,
                          start_event=start_event)
+    if before_save is not None:
+        before_save(live)
     row = WorkflowInstance(definition_id=version.id, created_at=now, **_state_values(live, now))
     session.add(row)
     session.flush()

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from cases import approvals, deviation_service
 from cases.case_models import CHANNELS, Case, WorkItem
-from cases.case_service import complete_step, get_case, open_case
+from cases.case_service import complete_step_answer, get_case, open_case
 from cases.case_snapshot import CaseSnapshot, load_snapshot, snapshot
 from cases.customers import create_customer
 from cases.definitions import list_definitions
@@ -253,9 +253,9 @@ async def api_complete(case_id: PathId, item_id: PathId, body: Completion, reque
 
 def _complete(user: User, session, case_id: int, item_id: int, body: Completion) -> dict:
     _worker(user)
-    case = _run(complete_step, session, actor=user, now=utcnow(), case_id=case_id,
+    seen = _run(complete_step_answer, session, actor=user, now=utcnow(), case_id=case_id,
                 work_item_id=item_id, data=body.data, expected_version=body.expected_version)
-    return _case_json(session, case)
+    return _case_json(session, seen)
 
 
 @router.post("/cases/{case_id}/messages", response_model=MessageResult,

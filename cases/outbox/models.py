@@ -41,7 +41,8 @@ class OutboxEvent(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    event_id: str = Field(max_length=36)
+    # Unique and known before the INSERT: one INSERT ... RETURNING per flush on SQLite too.
+    event_id: str = Field(max_length=36, sa_column_kwargs={"insert_sentinel": True})
     # Not indexed: nothing looks events up by case here, and each index costs every action a write.
     case_id: int = Field(foreign_key="case_record.id")
     process_id: str = Field(max_length=255)

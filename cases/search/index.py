@@ -5,6 +5,11 @@ the cases whose document may be stale. A session listener collects them at each 
 before the commit, rebuilds those documents from the case as stored: its number, customer,
 process, notes and the values in its workflow data. Whatever path changed the case (a page, the
 API, a timer, an approval, the simulation), the document commits or rolls back with it.
+
+An engine action (cases/case_service.py) hands over the workflow state it loaded and the one it
+saved (`note_states`). When the case got no note and no new document, only the data values can
+have changed: if they did not, nothing is written; if they did, the tail of the document after
+`data_from` is replaced in one UPDATE, without reading the customer or the notes again.
 """
 from __future__ import annotations
 
@@ -24,7 +29,9 @@ from ..customers import Customer
 from ..events import CaseEvent
 from .models import CaseSearch
 
-PENDING = "caseflow_search_pending"  # session.info key: ids of cases changed in this transaction
+PENDING = "caseflow_search_pending"  # session.info key: case id -> event types of this transaction
+STATES = "caseflow_search_states"  # session.info key: case id -> [state loaded, state saved]
+HEAD_EVENTS = frozenset({"case_opened", "note_added"})  # events that change more than the data
 MAX_BODY = 200_000  # characters; a case's text past this is not searchable
 MAX_VALUE = 2_000  # characters kept of any one data value
 # Where a serialized workflow keeps task data: whole (`data`) or as changes (`delta.updates`).
@@ -34,6 +41,13 @@ DATA_KEYS = ("data", "updates")
 def compose(case_id: int, *, process_id: str, customer: Iterable[str | None],
             notes: Iterable[str], state: str | None) -> str:
     """The searchable text of a case (one line per fact)."""
+    head = _head(case_id, process_id=process_id, customer=customer, notes=notes)
+    return (head + _tail(_data_values(state)))[:MAX_BODY]
+
+
+def _head(case_id: int, *, process_id: str, customer: Iterable[str | None],
+          notes: Iterable[str]) -> str:
+    """The document up to the data values: number, process, customer, notes."""
     lines = [f"Case {case_id} #{case_id}", process_id.replace("_", " ")]
     for value in customer:
         if value:
@@ -41,8 +55,11 @@ def compose(case_id: int, *, process_id: str, customer: Iterable[str | None],
             if re.search(r"[^\w\s]", value):  # "C-1001" also as "C 1001": parsers split differently
                 lines.append(re.sub(r"[^\w]+", " ", value).strip())
     lines.extend(notes)
-    lines.extend(_data_values(state))
-    return "\n".join(lines)[:MAX_BODY]
+    return "\n".join(lines)
+
+
+def _tail(values: list[str]) -> str:
+    return "".join("\n" + value for value in values)
 
 
 def _data_values(state: str | None) -> list[str]:
@@ -92,6 +109,12 @@ def _scalars(value: Any, seen: dict[str, None], depth: int = 0) -> None:
 
 def document(session: Session, case_id: int) -> str | None:
     """Build a case's searchable text from the database (None: no such case)."""
+    parts = _document_parts(session, case_id)
+    return None if parts is None else (parts[0] + parts[1])[:MAX_BODY]
+
+
+def _document_parts(session: Session, case_id: int) -> tuple[str, str] | None:
+    """A case's document as (head, data values) read from the database (None: no such case)."""
     row = session.execute(
         sa.select(Case.id, Case.process_id, Customer.name, Customer.account_number,
                   Customer.email, Customer.phone, WorkflowInstance.state)
@@ -103,17 +126,19 @@ def document(session: Session, case_id: int) -> str | None:
     notes = session.execute(sa.select(CaseEvent.details).where(
         CaseEvent.case_id == case_id, CaseEvent.type == "note_added").order_by(CaseEvent.seq))
     texts = [json.loads(details).get("text", "") for (details,) in notes]
-    return compose(row.id, process_id=row.process_id,
-                   customer=(row.name, row.account_number, row.email, row.phone),
-                   notes=texts, state=row.state)
+    head = _head(row.id, process_id=row.process_id,
+                 customer=(row.name, row.account_number, row.email, row.phone), notes=texts)
+    return head, _tail(_data_values(row.state))
 
 
 def refresh(session: Session, case_id: int, *, now: datetime | None = None) -> None:
     """Write the case's current document (insert or replace); the caller commits."""
-    body = document(session, case_id)
-    if body is None:
+    parts = _document_parts(session, case_id)
+    if parts is None:
         return
-    values = {"case_id": case_id, "body": body, "updated_at": now or utcnow()}
+    head, tail = parts
+    values = {"case_id": case_id, "body": (head + tail)[:MAX_BODY], "updated_at": now or utcnow(),
+              "data_from": min(len(head), MAX_BODY)}
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -121,31 +146,67 @@ def refresh(session: Session, case_id: int, *, now: datetime | None = None) -> N
     statement = insert(CaseSearch).values(**values)
     session.execute(statement.on_conflict_do_update(
         index_elements=[CaseSearch.case_id],
-        set_={"body": statement.excluded.body, "updated_at": statement.excluded.updated_at}))
+        set_={"body": statement.excluded.body, "updated_at": statement.excluded.updated_at,
+              "data_from": statement.excluded.data_from}))
+
+
+def _replace_data(session: Session, case_id: int, state: str | None) -> bool:
+    """Rewrite the data values of a document whose head is known; False if it is not."""
+    table = CaseSearch.__table__
+    tail = _tail(_data_values(state))
+    done = session.execute(
+        table.update().where(table.c.case_id == case_id, table.c.data_from.is_not(None))
+        .values(body=sa.func.substr(table.c.body, 1, table.c.data_from, type_=sa.Text)
+                + sa.func.substr(sa.bindparam("tail", tail, type_=sa.Text), 1,
+                                 MAX_BODY - table.c.data_from, type_=sa.Text),
+                updated_at=utcnow()))
+    return done.rowcount == 1
+
+
+def note_states(session: Session, case_id: int, *, loaded: str | None, saved: str | None) -> None:
+    """Tell the index the workflow state an action loaded and the one it saved (before commit)."""
+    seen = session.info.setdefault(STATES, {})
+    seen[case_id] = [seen.get(case_id, [loaded])[0], saved]
+
+
+def _update(session: Session, case_id: int, types: set[str]) -> None:
+    """Bring one changed case's document up to date with as little work as it needs."""
+    states = session.info.get(STATES, {}).get(case_id)
+    if states is None or types & HEAD_EVENTS:
+        refresh(session, case_id)
+        return
+    loaded, saved = states
+    if _data_values(loaded) == _data_values(saved):
+        return  # nothing it indexes changed
+    if not _replace_data(session, case_id, saved):
+        refresh(session, case_id)  # written before data_from existed
 
 
 @sa.event.listens_for(Session, "before_flush")
 def _collect(session: Session, _context, _instances) -> None:
-    """Remember the cases that get new events in this flush."""
-    ids = {obj.case_id for obj in session.new if isinstance(obj, CaseEvent)}
-    if ids:
-        session.info.setdefault(PENDING, set()).update(ids)
+    """Remember the cases that get new events in this flush, and the events' types."""
+    for obj in session.new:
+        if isinstance(obj, CaseEvent):
+            session.info.setdefault(PENDING, {}).setdefault(obj.case_id, set()).add(obj.type)
 
 
 @sa.event.listens_for(Session, "before_commit")
 def _refresh_pending(session: Session) -> None:
     """Rebuild the documents of the cases changed in this transaction, before it commits."""
     if not session.info.get(PENDING) and not any(isinstance(o, CaseEvent) for o in session.new):
+        session.info.pop(STATES, None)
         return
     session.flush()  # events still pending name their cases now
-    ids = session.info.pop(PENDING, set())
-    for case_id in sorted(ids):
-        refresh(session, case_id)
+    changed = session.info.pop(PENDING, {})
+    for case_id in sorted(changed):
+        _update(session, case_id, changed[case_id])
+    session.info.pop(STATES, None)
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, _previous) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(STATES, None)
 
 
 def reindex_all(session: Session, *, batch: int = 500) -> int:

@@ -26,6 +26,8 @@ class CaseSearch(SQLModel, table=True):
                          sa_column_kwargs={"autoincrement": False})
     body: str = Field(sa_type=sa.Text)
     updated_at: datetime = utc_column()
+    # Characters of `body` before the workflow data values (None: not known, rebuild it whole).
+    data_from: int | None = Field(default=None)
 
 
 class SavedFilter(SQLModel, table=True):
