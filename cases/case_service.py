@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from engine import store
-from engine.errors import FormInvalid, MessageNotExpected, ScriptFailed, TaskNotReady
+from engine.errors import FormInvalid, ScriptFailed, TaskNotReady
 from engine.messages import SentMessage, send_message, take_sent
 from engine.runtime import Instance
 from engine.store import WorkflowInstance
@@ -71,7 +71,7 @@ def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, 
     """Open a case inside the caller's transaction (session.add and flush only).
 
     With `message` (thrown by case `sender_case_id`, cases/relay) the process's message start
-    event takes that message at once; MessageNotExpected if it does not."""
+    event takes that message at once (MessageNotExpected if the process has no use for it)."""
     if channel not in CHANNELS:
         raise InvalidInput({"channel": f"Choose one of {', '.join(CHANNELS)}"}, {"channel": channel})
     get_customer(session, customer_id)
@@ -81,9 +81,9 @@ def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, 
     contacted_at = contacted_at or now
     row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit,
                                       start_event=start_event)
-    if message is not None and not send_message(live, message.name, message.payload, now=now,
-                                                correlation=message.correlation or None):
-        raise MessageNotExpected(f"No start event of {process_id} took message '{message.name}'")
+    if message is not None:  # a parallel multiple start may wait for more messages yet
+        send_message(live, message.name, message.payload, now=now,
+                     correlation=message.correlation or None)
     case = Case(customer_id=customer_id, definition_id=version.id, instance_id=row.id,
                 process_id=process_id, channel=channel, priority=priority,
                 contacted_at=contacted_at, opened_at=now, opened_by=actor.username,
