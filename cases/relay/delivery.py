@@ -61,14 +61,15 @@ def deliver(session: Session, job: Job, ctx: Context) -> None:
             data.get("element_id"))
     if receivers:
         return _to_case(session, job, ctx, receivers[0], data)
-    starters = [version for version, starts in service.catchers(session, name) if starts]
+    starters = [c for c in service.catchers(session, name) if c.starts]
     if len(starters) > 1:
         raise MessageUndelivered(
             f"No case waits for message '{name}'{_with(correlation)} and {len(starters)} processes "
             f"start on it ({', '.join(v.process_id for v in starters)}); a message opens one case",
             data.get("element_id"))
     if starters:
-        return _open_case(session, job, ctx, starters[0], data)
+        return _open_case(session, job, ctx, session.get(DefinitionVersion,
+                                                         starters[0].definition_id), data)
     _wait(session, job, ctx, data)
 
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -45,18 +45,37 @@ def _key_prefix(name: str) -> str:
     return f"{KIND}:{name_key(name)}:"
 
 
-def catchers(session: Session, name: str) -> list[tuple[DefinitionVersion, bool]]:
-    """Return the active versions whose process catches message `name`, each with whether its
-    start event catches it (a message start)."""
+class Catcher(NamedTuple):
+    """An active version whose process catches a message name."""
+
+    definition_id: int
+    process_id: str
+    starts: bool  # its start event catches the name: a message start
+
+
+# (process id, content hash) -> (names it catches, names its start events catch): versions are
+# immutable, so this never goes stale.
+_NAMES: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def catchers(session: Session, name: str) -> list[Catcher]:
+    """Return the active versions whose process catches message `name`, by process id."""
     found = []
-    for version in session.exec(select(DefinitionVersion).where(
-            DefinitionVersion.status == "active").order_by(DefinitionVersion.process_id)).all():
-        try:
-            process = store.compiled_by_id(session, version.id)
-        except EngineError:
-            continue
-        if name in caught_messages(process):
-            found.append((version, name in start_messages(process)))
+    for version_id, process_id, digest in session.exec(
+            select(DefinitionVersion.id, DefinitionVersion.process_id,
+                   DefinitionVersion.content_hash)
+            .where(DefinitionVersion.status == "active")
+            .order_by(DefinitionVersion.process_id)).all():
+        names = _NAMES.get((process_id, digest))
+        if names is None:
+            try:
+                process = store.compiled_by_id(session, version_id)
+            except EngineError:
+                continue
+            names = _NAMES[(process_id, digest)] = (frozenset(caught_messages(process)),
+                                                    frozenset(start_messages(process)))
+        if name in names[0]:
+            found.append(Catcher(version_id, process_id, name in names[1]))
     return found
 
 
