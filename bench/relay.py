@@ -87,7 +87,8 @@ def main() -> None:
                           process_id="parts_escalation", channel="phone")
             _complete_all(s, user, "Escalate", lambda case_id: {"reason": "r", "phone": "1"})
             started = _drain(engine)
-            callbacks = len(s.exec(select(Case.id).where(Case.process_id == "parts_callback")).all())
+            callbacks = len(s.exec(select(Case.id)
+                                   .where(Case.process_id == "parts_callback")).all())
             assert callbacks == CASES, callbacks
         engine.dispose()
     print(f"SQLite, {CASES} orders, each with its own waiting supplier case:")

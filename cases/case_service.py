@@ -274,4 +274,5 @@ def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, 
         events.record(session, case, "case_resolved", actor=actor.username, at=now)
 
 
-__all__ = ["open_case", "add_case", "complete_step", "get_case", "engine_action", "EngineAction", "CaseError"]
+__all__ = ["open_case", "add_case", "complete_step", "get_case", "engine_action", "EngineAction",
+           "CaseError"]

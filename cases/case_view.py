@@ -558,7 +558,7 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
         "message_sent": lambda: (f"Case {details['from_case_id']} sent the message "
                                  f"{_q(details.get('name'))}" if details.get("from_case_id") else
                                  f"{who} passed on the message {_q(details.get('name'))}"),
-        "message_thrown": lambda: f"{s if step else 'The process'} sent the message {_q(details.get('name'))}" + (
+        "message_thrown": lambda: f"{s if step else 'The process'} sent the message {_q(details.get('message'))}" + (
             " to the case waiting for it" if details.get("destination") == "case" else
             " out of Caseflow (no process here catches it)"),
         "case_linked": lambda: (f"{who} linked the case: {_link_words(details)} case "

@@ -95,7 +95,7 @@ def record_thrown(session: Session, case: Case, sent: list[SentMessage], *,
         key = f"{_key_prefix(message.name)}{case.id}:{uuid.uuid4().hex}" if for_cases else None
         events.record(session, case, "message_thrown", actor=ENGINE_ACTOR, at=now,
                       element_id=message.element_id,
-                      details={"name": message.name, "payload": payload,
+                      details={"message": message.name, "payload": payload,
                                "correlation": correlation,
                                "destination": "case" if key else "outside",
                                **({"job_key": key} if key else {})})

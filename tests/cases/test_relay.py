@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from cases.case_models import Case, WorkItem
 from cases.case_service import complete_step, open_case
+from cases.case_view import case_timeline
 from cases.definitions import deploy_file
 from cases.errors import ProcessFailed
 from cases.events import CaseEvent
@@ -98,6 +99,8 @@ def test_a_send_task_reaches_the_case_waiting_with_its_correlation_and_both_fini
     assert _steps(session, supplier.id) == ["Quote"] and _steps(session, other.id) == []
     [sent] = _events(session, supplier.id, "message_sent")
     assert sent.actor == "system" and f'"from_case_id":{order.id}' in sent.details
+    assert [e.text for e in case_timeline(session, supplier) if e.type == "message_sent"] == [
+        f"Case {order.id} sent the message “quote_requested”"]
 
     _do(session, people, supplier.id, "Quote", {"price": 42})
     assert _status(session, supplier.id) == "resolved"  # its end came right after the send
@@ -135,6 +138,14 @@ def test_a_message_start_event_opens_one_case_for_the_senders_customer(
     assert len(session.exec(select(Case).where(Case.process_id == "parts_callback")).all()) == 1
     _do(session, people, opened.id, "Call")
     assert _status(session, opened.id) == "resolved"
+    words = {e.type: e.text for e in case_timeline(session, opened)}
+    assert words["case_opened"] == (f"The message “callback_requested” of case {escalation.id} "
+                                    "opened the case")
+    sent = [e.text for e in case_timeline(session, escalation) if e.type == "message_thrown"]
+    assert sorted(sent) == ["“Ask for a callback” sent the message “callback_requested” to the "
+                            "case waiting for it",
+                            "“Log the escalation” sent the message “escalation_logged” out of "
+                            "Caseflow (no process here catches it)"]
 
 
 def test_a_case_that_starts_to_wait_wakes_the_message_meant_for_it(
