@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The repository first, not bench/: bench/http.py would hide the standard library's http.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from cases.calendars.clock import WorkingClock, parse_hours  # noqa: E402
 from cases.calendars.service import _public_holidays  # noqa: E402

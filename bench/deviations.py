@@ -16,7 +16,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The repository first, not bench/: bench/http.py would hide the standard library's http.
+sys.path[0] = str(ROOT)
 # Events are chained under the audit key (cases/audit_key.py); a benchmark brings its own.
 os.environ.setdefault("CASEFLOW_AUDIT_KEY", "bench-audit-key-0123456789abcdef0123456789")
 

@@ -20,7 +20,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The repository first, not bench/: bench/http.py would hide the standard library's http.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402  (the bare-library baseline)
 from SpiffWorkflow.util.task import TaskState  # noqa: E402

@@ -24,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The repository first, not bench/: bench/http.py would hide the standard library's http.
+sys.path[0] = str(ROOT)
 
 import sqlalchemy as sa
 from sqlmodel import Session

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The repository first, not bench/: bench/http.py would hide the standard library's http.
+sys.path[0] = str(ROOT)
 os.environ.setdefault("CASEFLOW_AUDIT_KEY", "bench-only-audit-key-" + "x" * 32)
 
 import sqlalchemy as sa  # noqa: E402

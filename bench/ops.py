@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The repository first, not bench/: bench/http.py would hide the standard library's http.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 os.environ.setdefault("CASEFLOW_AUDIT_KEY", "bench-audit-key-0123456789abcdef0123456789")
 
 from fastapi import FastAPI  # noqa: E402

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The repository first, not bench/: bench/http.py would hide the standard library's http.
+sys.path[0] = str(ROOT)
 
 from engine.validate import validate_bpmn  # noqa: E402
 from engine.xmlsafe import MAX_ATTRIBUTES, MAX_ELEMENTS  # noqa: E402

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from engine import store
 from engine.errors import FormInvalid, ScriptFailed, TaskNotReady
+from engine.messages import SentMessage, send_message, take_sent
 from engine.runtime import Instance
 from engine.store import WorkflowInstance
 
@@ -24,6 +25,7 @@ from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound, Proc
 from .jobs import service as jobs
 from .search import index as search_index  # keeps each case's search text current
 from .links.repeat import flag_repeat_contact
+from .relay import service as relay
 from .subscriptions import service as subscriptions
 from .sla import promised_at
 from .start_forms import checked_start_data
@@ -47,40 +49,13 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
     """Open a case on the active version of a process and project its first steps. Commit once.
 
     The data must satisfy the process's start form, if it has one (StartFormInvalid names every
-    bad field; nothing is stored). A timer start (cases/jobs/timer_starts.py) passes its version and `start_event`."""
-    if channel not in CHANNELS:
-        raise InvalidInput({"channel": f"Choose one of {', '.join(CHANNELS)}"}, {"channel": channel})
-    get_customer(session, customer_id)
-    version = definition or store.active_version(session, process_id)
-    if version is None:
-        raise NotFound(f"No active definition for process '{process_id}'")
-    contacted_at = contacted_at or now
-    form = store.compiled(version).start_form if start_event is None else None
-    data = checked_start_data(form, data or {})  # StartFormInvalid before anything is stored
+    bad field; nothing is stored). A timer start (cases/jobs/timer_starts.py) passes its version
+    and `start_event`."""
     try:
-        # The waits' digest goes into the saved state, so the first step does not rewrite
-        # subscriptions that did not change.
-        row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit,
-                                          start_event=start_event,
-                                          before_save=subscriptions.changed)
-        case = Case(customer_id=customer_id, definition_id=version.id, instance_id=row.id,
-                    process_id=process_id, channel=channel, priority=priority,
-                    contacted_at=contacted_at, opened_at=now, opened_by=actor.username,
-                    promised_at=promised_at(session, version.id, process_id, contacted_at))
-        session.add(case)
-        session.flush()
-        events.record(session, case, "case_opened", actor=actor.username, at=now, details={
-            "process_id": process_id, "version": version.version, "channel": channel,
-            "priority": priority, "customer_id": customer_id,
-            "contacted_at": contacted_at.isoformat(),
-            **({"start_data": {f.id: data.get(f.id) for f in form.fields if not f.readonly}}
-               if form is not None else {})})
-        if start_event is None:  # a timer's case has no customer contact behind it
-            flag_repeat_contact(session, case, now=now)  # the customer coming back (cases/links)
-        _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
-                      external=live.process.has_external_tasks)
-        jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
-        subscriptions.sync(session, case.id, live)
+        case = add_case(session, actor=actor, now=now, customer_id=customer_id,
+                        process_id=process_id, channel=channel, priority=priority,
+                        contacted_at=contacted_at, data=data, time_limit=time_limit,
+                        lane_teams=lane_teams, start_event=start_event, definition=definition)
         session.commit()
     except ScriptFailed as err:
         session.rollback()
@@ -89,6 +64,60 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
     except Exception:
         session.rollback()
         raise
+    return case
+
+
+def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, process_id: str,
+             channel: str, priority: int = 0, contacted_at: datetime | None = None,
+             data: Mapping[str, Any] | None = None, time_limit: float = 2.0,
+             lane_teams: Mapping[str, str] | None = None, start_event: str | None = None,
+             definition: store.DefinitionVersion | None = None,
+             message: SentMessage | None = None, sender_case_id: int | None = None) -> Case:
+    """Open a case inside the caller's transaction (session.add and flush only).
+
+    With `message` (thrown by case `sender_case_id`, cases/relay) the process's message start
+    event takes that message at once (MessageNotExpected if the process has no use for it)."""
+    if channel not in CHANNELS:
+        raise InvalidInput({"channel": f"Choose one of {', '.join(CHANNELS)}"}, {"channel": channel})
+    get_customer(session, customer_id)
+    version = definition or store.active_version(session, process_id)
+    if version is None:
+        raise NotFound(f"No active definition for process '{process_id}'")
+    contacted_at = contacted_at or now
+    # Only an agent (or the API) opening a case fills the start form: not a timer, not a message.
+    form = store.compiled(version).start_form if start_event is None and message is None else None
+    data = checked_start_data(form, data or {})  # StartFormInvalid before anything is stored
+    # The waits' digest goes into the saved state, so the first step does not rewrite
+    # subscriptions that did not change.
+    row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit,
+                                      start_event=start_event, before_save=subscriptions.changed)
+    if message is not None:  # a parallel multiple start may wait for more messages yet
+        send_message(live, message.name, message.payload, now=now,
+                     correlation=message.correlation or None)
+    case = Case(customer_id=customer_id, definition_id=version.id, instance_id=row.id,
+                process_id=process_id, channel=channel, priority=priority,
+                contacted_at=contacted_at, opened_at=now, opened_by=actor.username,
+                promised_at=promised_at(session, version.id, process_id, contacted_at))
+    session.add(case)
+    session.flush()
+    opened_by = {"message": message.name, "sender_case_id": sender_case_id} if message else {}
+    events.record(session, case, "case_opened", actor=actor.username, at=now, details={
+        "process_id": process_id, "version": version.version, "channel": channel,
+        "priority": priority, "customer_id": customer_id,
+        "contacted_at": contacted_at.isoformat(), **opened_by,
+        **({"start_data": {f.id: data.get(f.id) for f in form.fields if not f.readonly}}
+           if form is not None else {})})
+    if start_event is None and message is None:  # a timer's or a message's case: no contact
+        flag_repeat_contact(session, case, now=now)  # the customer coming back (cases/links)
+    thrown = take_sent(live)
+    if message is not None or thrown:  # the state as it is now, without what was taken
+        subscriptions.changed(live)
+        store.save_instance(session, row, live, now=now)
+    _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
+                  external=live.process.has_external_tasks, thrown=thrown)
+    jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
+    subs = subscriptions.sync(session, case.id, live)
+    relay.wake(session, relay.waiting_message_names(subs), now=now)
     return case
 
 
@@ -184,6 +213,7 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
         if live is not None:
             timer_before = row.next_timer_due
             subscribed = subscriptions.changed(live)
+            thrown = take_sent(live)  # before saving: the saved state no longer holds them
             try:
                 store.save_instance(session, row, live, now=now)
             except store.StaleState:
@@ -195,11 +225,12 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
             external = live.process.has_external_tasks or row.definition_id != loaded_on
             _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
                           due_overrides=action.due_overrides, assignees=action.assignees,
-                          external=external, open_items=action.open_items)
+                          external=external, open_items=action.open_items, thrown=thrown)
             if row.next_timer_due != timer_before or action.sync_timer:
                 jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
             if subscribed:
-                subscriptions.sync(session, case.id, live)
+                subs = subscriptions.sync(session, case.id, live)
+                relay.wake(session, relay.waiting_message_names(subs), now=now)
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()
@@ -283,11 +314,15 @@ def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, 
                   lane_teams: Mapping[str, str] | None,
                   due_overrides: Mapping[str, datetime] | None = None,
                   assignees: Mapping[str, int] | None = None, external: bool = True,
-                  open_items: list[WorkItem] | None = None) -> None:
-    """Record what the engine did, re-project work items (and external tasks, if the process
-    may have any) and resolve a finished case. `open_items`, if given, are the case's open
-    items as this action read them (the projection then reads none, and adds the new ones)."""
+                  open_items: list[WorkItem] | None = None,
+                  thrown: list[SentMessage] | None = None) -> None:
+    """Record what the engine did and the messages it threw (cases/relay), re-project work items
+    (and external tasks, if the process may have any) and resolve a finished case. `open_items`,
+    if given, are the case's open items as this action read them (the projection then reads
+    none, and adds the new ones)."""
     events.record_engine_events(session, case, live.drain_events(), actor="engine", at=now)
+    if thrown:
+        relay.record_thrown(session, case, thrown, now=now)
     opened = project(session, case, live, now=now, lane_teams=lane_teams,
                      due_overrides=due_overrides, assignees=assignees, open_items=open_items)
     if open_items is not None:
@@ -300,4 +335,5 @@ def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, 
         events.record(session, case, "case_resolved", actor=actor.username, at=now)
 
 
-__all__ = ["open_case", "complete_step", "complete_step_answer", "get_case", "engine_action", "EngineAction", "CaseError"]
+__all__ = ["open_case", "add_case", "complete_step", "complete_step_answer", "get_case",
+           "engine_action", "EngineAction", "CaseError"]

@@ -501,7 +501,10 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
     s = _q(step)
     to = details.get("to") if isinstance(details.get("to"), dict) else {}
     texts = {
-        "case_opened": lambda: f"{who} opened the case (by {details.get('channel', '?')})",
+        "case_opened": lambda: (f"The message {_q(details.get('message'))} of case "
+                                f"{details['sender_case_id']} opened the case"
+                                if details.get("sender_case_id") else
+                                f"{who} opened the case (by {details.get('channel', '?')})"),
         "task_opened": lambda: f"{s} is waiting" + (f" for {details['team']}" if details.get("team") else ""),
         "task_claimed": lambda: f"{who} took {s}",
         "task_released": lambda: f"{who} gave back {s}",
@@ -555,7 +558,12 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
                            if (details.get("priority") or {}).get("to", 0)
                            > (details.get("priority") or {}).get("from", 0) else ""),
         "escalation_resolved": lambda: f"{who} closed the escalation: {details.get('note', '')}",
-        "message_sent": lambda: f"{who} passed on the message {_q(details.get('name'))}",
+        "message_sent": lambda: (f"Case {details['from_case_id']} sent the message "
+                                 f"{_q(details.get('name'))}" if details.get("from_case_id") else
+                                 f"{who} passed on the message {_q(details.get('name'))}"),
+        "message_thrown": lambda: f"{s if step else 'The process'} sent the message {_q(details.get('message'))}" + (
+            " to the case waiting for it" if details.get("destination") == "case" else
+            " out of Caseflow (no process here catches it)"),
         "case_linked": lambda: (f"{who} linked the case: {_link_words(details)} case "
                                 f"{details.get('other_case_id')} ({details.get('reason', '')})"),
         "repeat_contact_detected": lambda: (f"The customer came back: linked to case "

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
 from .errors import MessageNotCorrelated, MessageNotExpected
 from .waits import canonical, correlated_delivery, deliver, expected_correlation, mismatch, waits
 
 if TYPE_CHECKING:
+    from .definitions import CompiledProcess
     from .runtime import Instance
 
 
@@ -28,6 +30,7 @@ class SentMessage:
     name: str
     payload: Any = None
     correlation: dict = field(default_factory=dict)
+    element_id: str | None = None  # the element that threw it, when one element throws the name
 
 
 def take_sent(instance: "Instance") -> list[SentMessage]:
@@ -39,24 +42,50 @@ def take_sent(instance: "Instance") -> list[SentMessage]:
         if type(event.event_definition).__name__ == "MessageEventDefinition":
             correlation = {prop: value for values in (event.correlations or {}).values()
                            for prop, value in (values or {}).items()}
-            sent.append(SentMessage(event.event_definition.name, event.payload, correlation))
+            name = event.event_definition.name
+            throwers = _message_elements(instance.process, name, ThrowingEvent)
+            sent.append(SentMessage(name, event.payload, correlation,
+                                    throwers[0] if len(throwers) == 1 else None))
         else:
             kept.append(event)
     workflow.bpmn_events = kept
     return sent
 
 
+def _message_definitions(task_spec) -> list:
+    definition = getattr(task_spec, "event_definition", None)
+    return [d for d in getattr(definition, "event_definitions", None) or [definition]
+            if type(d).__name__ == "MessageEventDefinition"]
+
+
+def _message_elements(process: "CompiledProcess", name: str, kind: type) -> list[str]:
+    """The ids of the elements of `kind` (throwing or catching) that use message `name`."""
+    return sorted({task_spec.bpmn_id
+                   for spec in (process.spec, *process.subprocess_specs.values())
+                   for task_spec in spec.task_specs.values()
+                   if isinstance(task_spec, kind) and getattr(task_spec, "bpmn_id", None)
+                   and any(d.name == name for d in _message_definitions(task_spec))})
+
+
+def caught_messages(process: "CompiledProcess") -> set[str]:
+    """Return every message name a process (and the processes it calls) can catch."""
+    return {d.name for spec in (process.spec, *process.subprocess_specs.values())
+            for task_spec in spec.task_specs.values()
+            if not isinstance(task_spec, ThrowingEvent) for d in _message_definitions(task_spec)}
+
+
+def start_messages(process: "CompiledProcess") -> set[str]:
+    """Return the message names a start event of the process itself catches (a message start:
+    such a message may open a new instance; its event subprocesses' starts do not count)."""
+    return {d.name for task_spec in process.spec.bpmn_start_events
+            for d in _message_definitions(task_spec)}
+
+
 def known_messages(instance: "Instance") -> set[str]:
-    """Return every message name the instance's process (and the processes it calls) can catch."""
-    specs = [instance.process.spec, *instance.process.subprocess_specs.values()]
-    names = set()
-    for spec in specs:
-        for task_spec in spec.task_specs.values():
-            definition = getattr(task_spec, "event_definition", None)
-            for inner in getattr(definition, "event_definitions", None) or [definition]:
-                if type(inner).__name__ == "MessageEventDefinition":
-                    names.add(inner.name)
-    return names
+    """Return every message name the instance's process (and the processes it calls) uses."""
+    process = instance.process
+    return {d.name for spec in (process.spec, *process.subprocess_specs.values())
+            for task_spec in spec.task_specs.values() for d in _message_definitions(task_spec)}
 
 
 def send_message(instance: "Instance", name: str, payload: Any = None, *, now: datetime,

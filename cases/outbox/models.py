@@ -21,7 +21,8 @@ PUBLISHED = frozenset({
     "deviation_requested", "deviation_approved", "deviation_rejected",
     "sla_at_risk", "sla_breached", "escalation_resolved",
     "incident_opened", "incident_retried", "incident_resolved",
-    "message_received", "message_sent", "signal_received", "signal_sent", "timer_fired",
+    "message_received", "message_sent", "message_thrown", "signal_received", "signal_sent",
+    "timer_fired",
     "process_migrated",
 })
 

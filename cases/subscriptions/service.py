@@ -46,16 +46,18 @@ def changed(live: Instance) -> bool:
     return True
 
 
-def sync(session: Session, case_id: int, live: Instance, *, force: bool = False) -> None:
-    """Rewrite the case's subscription rows from the instance (session.add only)."""
+def sync(session: Session, case_id: int, live: Instance, *, force: bool = False) -> list[dict]:
+    """Rewrite the case's subscription rows from the instance (session.add only); return them."""
     if force:
         changed(live)
     session.execute(sa.delete(Subscription).where(Subscription.case_id == case_id)
                     .execution_options(synchronize_session=False))
-    for sub in waiting(live):
+    subs = waiting(live)
+    for sub in subs:
         session.add(Subscription(case_id=case_id, kind=sub["kind"], name=sub["name"][:255],
                                  element_id=sub["element_id"],
                                  correlation=_canonical(sub["correlation"])))
+    return subs
 
 
 def cases_waiting(session: Session, kind: str, name: str) -> list[tuple[int, dict]]:

@@ -7,9 +7,10 @@ The run gives each file what SpiffWorkflow's test gives it (start data, the answ
 forms, the decision tables and the messages it sends from outside) and lets time pass where its
 test waits for a timer. Files whose processes talk to each other run each process as its own
 instance (as Caseflow runs each as its own case), and each message one sends reaches the other
-through Caseflow's message inbox with the correlation values it carries: the test plays the part
-of the integrator forwarding it (Caseflow does not yet forward a message one case throws to
-another case by itself). A called file that needs its caller's data counts with its caller.
+through Caseflow's message inbox with the correlation values it carries: at this layer, with no
+cases, the test plays the part of the relay (the case layer delivers a message one case throws by
+itself: tests/cases/test_relay_corpus.py runs these files through cases with nobody forwarding).
+A called file that needs its caller's data counts with its caller.
 Every run is repeated after a save/restore round trip at every step.
 """
 from __future__ import annotations
