@@ -70,9 +70,12 @@ def clock() -> Clock:
 
 
 def _pg_schema_url(schema: str) -> str:
+    """The test schema's URL. Its sessions commit without waiting for the WAL flush
+    (`synchronous_commit=off`: a crash could lose the last commits, which tests never look for;
+    commits stay atomic and isolated), which takes a quarter off the PostgreSQL tests' time."""
     url = sa.engine.make_url(normalize_url(PG_URL))
-    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
+    options = f"-csearch_path={schema} -csynchronous_commit=off"
+    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 # Migrating from nothing costs about half a second, and the suite wants a fresh database
