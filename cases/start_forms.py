@@ -64,12 +64,16 @@ def version_start_form(version: store.DefinitionVersion) -> Form | None:
 
 
 def _example_number(field: FormField) -> int | float:
+    """The smallest number the field takes (above zero's side when it allows zero)."""
     low = field.min if field.min is not None else (field.max if field.max is not None
                                                    and field.max < 0 else 0)
     if field.step:
-        low = math.ceil(low / field.step) * field.step
-        low = round(low, 10)
-    return int(low) if field.type == "long" else float(low)
+        low = round(math.ceil(round(low / field.step, 10)) * field.step, 10)
+    if field.type == "long":
+        return math.ceil(low)
+    if field.decimals is not None:
+        low = math.ceil(round(low * 10 ** field.decimals, 10)) / 10 ** field.decimals
+    return float(low)
 
 
 def _example_value(field: FormField, today: date) -> Any:
@@ -129,14 +133,14 @@ def _shown(field: FormField | None, value: Any) -> str:
 def opened_with(session: Session, case: Case) -> list[StartValue]:
     """The start-form values a case was opened with (from its case_opened event), labelled by
     the start form of the version it was opened on, in the form's order."""
-    details = session.exec(select(CaseEvent.details).where(
-        CaseEvent.case_id == case.id, CaseEvent.type == "case_opened")).first()
-    values = json.loads(details or "{}").get("start_data") if details else None
+    details = json.loads(session.exec(select(CaseEvent.details).where(
+        CaseEvent.case_id == case.id, CaseEvent.type == "case_opened")).first() or "{}")
+    values = details.get("start_data")
     if not values:
         return []
     version = session.exec(select(store.DefinitionVersion).where(
         store.DefinitionVersion.process_id == case.process_id,
-        store.DefinitionVersion.version == json.loads(details).get("version"))).first()
+        store.DefinitionVersion.version == details.get("version"))).first()
     form = version_start_form(version or session.get(store.DefinitionVersion,
                                                      case.definition_id))
     fields = {f.id: f for f in form.fields} if form else {}
