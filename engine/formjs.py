@@ -159,21 +159,21 @@ def _text(value: Any) -> str | None:
     return None if text.startswith("=") or "{{" in text else text
 
 
-def _words(component: dict) -> dict:
-    """The field's help text and the adorners shown beside its input."""
+def _written_words(component: dict) -> dict[str, Any]:
+    """The help text and adorners as written: description, prefix and suffix."""
     appearance = component.get("appearance") if isinstance(component.get("appearance"),
                                                            dict) else {}
-    return {"description": _text(component.get("description")),
-            "prefix": _text(appearance.get("prefixAdorner")),
-            "suffix": _text(appearance.get("suffixAdorner"))}
+    return {"description": component.get("description"),
+            "prefix": appearance.get("prefixAdorner"), "suffix": appearance.get("suffixAdorner")}
+
+
+def _words(component: dict) -> dict:
+    """The field's help text and the adorners shown beside its input."""
+    return {what: _text(value) for what, value in _written_words(component).items()}
 
 
 def _unshown_words(component: dict, label: str) -> Iterator[str]:
-    appearance = component.get("appearance") if isinstance(component.get("appearance"),
-                                                           dict) else {}
-    for what, value in (("description", component.get("description")),
-                        ("prefix", appearance.get("prefixAdorner")),
-                        ("suffix", appearance.get("suffixAdorner"))):
+    for what, value in _written_words(component).items():
         if isinstance(value, str) and value.strip() and _text(value) is None:
             yield (f"the {what} of the field '{label}' is an expression ('{value.strip()}'), "
                    "which Caseflow cannot work out")
