@@ -28,6 +28,7 @@ from .events import CaseEvent
 from .prefill import form_start, known_values
 from .reason_codes import ReasonCode
 from .sla import definition_metadata
+from .start_forms import StartValue, opened_with
 from .users import User
 
 HUMAN_TYPES = ("userTask", "manualTask", "task")
@@ -101,6 +102,10 @@ class FieldView:
     error: str | None = None
     step: str | None = None  # the number input's step attribute ("1", "0.01", "any")
     multiline: bool = False  # long text: a textarea
+    description: str | None = None  # help text under the input
+    prefix: str | None = None  # beside the input, like "EUR"
+    suffix: str | None = None
+    widget: str | None = None  # "radio": the choices as a radio group
 
     @property
     def checked(self) -> bool:
@@ -127,7 +132,7 @@ def form_fields(form: Form | None, data: Mapping[str, Any] | None = None,
         out.append(FieldView(f.id, f.label, f.type, f.required, value,
                              tuple((v.id, v.name) for v in f.values), f.readonly, f.min, f.max,
                              f.minlength, f.maxlength, errors.get(f.id), f.input_step,
-                             f.multiline))
+                             f.multiline, f.description, f.prefix, f.suffix, f.widget))
     return out
 
 
@@ -186,6 +191,7 @@ class CaseView:
     gateways: list[GatewayView]
     data: dict = field(default_factory=dict)
     corrections: list[GatewayView] = field(default_factory=list)  # completed steps' form fields
+    opened_with: list[StartValue] = field(default_factory=list)  # the start form's values
 
     @property
     def is_open(self) -> bool:
@@ -339,7 +345,8 @@ def case_view(session: Session, case_id: int, *, now: datetime, at_risk: float =
                                   case.closed_at or now, at_risk),
                     steps=steps, markers=markers,
                     timeline=timeline(session, case, names=names, users=users),
-                    completed=completed, later=later, gateways=gateways, data=dict(live.data))
+                    completed=completed, later=later, gateways=gateways, data=dict(live.data),
+                    opened_with=opened_with(session, case))
 
 
 def _decision_words(step: str, details: Mapping[str, Any]) -> str:

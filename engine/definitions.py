@@ -44,12 +44,13 @@ class CompiledProcess:
 
     @cached_property
     def start_form(self) -> Form | None:
-        """The form of the process's plain start event, filled in by whoever opens a case."""
+        """The form of the process's first plain start event, filled in by whoever opens a case.
+
+        A case opened by hand starts there (SpiffWorkflow runs the first plain start event in
+        the file's order), so a form on a later one is never asked for (engine.start_forms)."""
         for task in _start_events(self.spec.start):
             if isinstance(getattr(task, "event_definition", None), NoneEventDefinition):
-                form = self.forms.get(task.bpmn_id)
-                if form is not None:
-                    return form
+                return self.forms.get(task.bpmn_id)
         return None
 
     @property

@@ -13,6 +13,11 @@ Where the form comes from, as modelers write it:
   reference to a form that is not in the upload nor deployed cannot be shown either: both are
   warnings naming the step, which then shows no fields (never silence).
 
+A field's `description` is shown as help text under it and `appearance.prefixAdorner`/
+`suffixAdorner` (e.g. "EUR") beside its input; a radio stays a radio group on the page (a select
+stays a select). Text written as a FEEL expression ("=...") or template ("{{...}}") needs a
+form-js renderer with the case's data: it is left out, with a warning.
+
 Components: textfield, textarea, number, checkbox, select, radio, datetime (date) become fields;
 text, spacer, separator, image and buttons are display-only and skipped; group and dynamic list
 contents are read as if flat; checklist, taglist, dynamic option lists (valuesKey) and other kinds
@@ -117,7 +122,8 @@ def _field(component: dict) -> tuple[FormField | None, str | None]:
         return None, f"the {kind} field '{label}' has no key, so its value would have no name"
     validate = component.get("validate") if isinstance(component.get("validate"), dict) else {}
     common = {"id": key, "label": label or key, "required": bool(validate.get("required")),
-              "readonly": bool(component.get("readonly") or component.get("disabled"))}
+              "readonly": bool(component.get("readonly") or component.get("disabled")),
+              **_words(component)}
     default = component.get("defaultValue")
     default_text = None if default is None else (str(default).lower() if isinstance(default, bool)
                                                  else str(default))
@@ -135,13 +141,42 @@ def _field(component: dict) -> tuple[FormField | None, str | None]:
             return None, (f"the {kind} field '{label}' takes its choices from case data "
                           "(dynamic options), which Caseflow cannot show")
         return FormField(type="enum", default=default_text, values=_values(component),
-                         **common), None
+                         widget="radio" if kind == "radio" else None, **common), None
     if kind == "datetime":
         if component.get("subtype", "date") != "date":
             return None, (f"the field '{label}' asks for a {component.get('subtype')}; Caseflow "
                           "shows dates only")
         return FormField(type="date", default=default_text, **common), None
     return None, f"the {kind} field '{label}' is a kind Caseflow cannot show"
+
+
+def _text(value: Any) -> str | None:
+    """A plain piece of form text; None when absent or a FEEL expression ("=...") or template
+    ("{{...}}"), which only a form-js renderer with the case's data could show."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    return None if text.startswith("=") or "{{" in text else text
+
+
+def _written_words(component: dict) -> dict[str, Any]:
+    """The help text and adorners as written: description, prefix and suffix."""
+    appearance = component.get("appearance") if isinstance(component.get("appearance"),
+                                                           dict) else {}
+    return {"description": component.get("description"),
+            "prefix": appearance.get("prefixAdorner"), "suffix": appearance.get("suffixAdorner")}
+
+
+def _words(component: dict) -> dict:
+    """The field's help text and the adorners shown beside its input."""
+    return {what: _text(value) for what, value in _written_words(component).items()}
+
+
+def _unshown_words(component: dict, label: str) -> Iterator[str]:
+    for what, value in _written_words(component).items():
+        if isinstance(value, str) and value.strip() and _text(value) is None:
+            yield (f"the {what} of the field '{label}' is an expression ('{value.strip()}'), "
+                   "which Caseflow cannot work out")
 
 
 def _number_field(component: dict, validate: dict, default: str | None, common: dict
@@ -185,6 +220,8 @@ def formjs_form(text: str) -> tuple[Form | None, list[str]]:
         item, why = _field(component)
         if why:
             left_out.append(why)
+        if item is not None:
+            left_out.extend(_unshown_words(component, item.label))
         if item is not None and item.id not in seen:
             seen.add(item.id)
             fields.append(item)

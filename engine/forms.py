@@ -16,6 +16,8 @@ Decisions (see the tests in tests/engine/test_forms.py):
   (form-js `decimalDigits`); a comma is read as the decimal point, as form-js does.
 - Long text: a string field with the formField property caseflow.multiline="true" (form-js
   textarea) is drawn as a textarea; it is cleaned like any other text.
+- Help text, adorners and radio groups come from Camunda forms only (engine.formjs): formData
+  has no description, so its fields carry none.
 """
 from __future__ import annotations
 
@@ -73,6 +75,10 @@ class FormField:
     step: Number | None = None  # a number must be a multiple of it (form-js increment)
     decimals: int | None = None  # at most this many decimal places (form-js decimalDigits)
     multiline: bool = False  # long text: drawn as a textarea
+    description: str | None = None  # help text under the field (form-js description)
+    prefix: str | None = None  # shown before the input, like "EUR" (form-js prefixAdorner)
+    suffix: str | None = None  # shown after the input (form-js suffixAdorner)
+    widget: str | None = None  # "radio": an enum drawn as a radio group (form-js radio)
 
     def as_dict(self) -> dict:
         values = [{"id": v.id, "name": v.name} for v in self.values]
@@ -80,7 +86,9 @@ class FormField:
                 "default": self.default, "values": values,
                 "min": self.min, "max": self.max, "minlength": self.minlength,
                 "maxlength": self.maxlength, "readonly": self.readonly, "step": self.step,
-                "decimals": self.decimals, "multiline": self.multiline}
+                "decimals": self.decimals, "multiline": self.multiline,
+                "description": self.description, "prefix": self.prefix, "suffix": self.suffix,
+                "widget": self.widget}
 
     @property
     def input_step(self) -> str | None:

@@ -5,6 +5,12 @@ startEvent directly in the process, without a timer, message, signal or other tr
 on the page where an agent opens a case, and the JSON API's open-case call checks the same
 fields. Its values become the case's start data. A form on any other start event (a timer's, a
 message's, an event subprocess's) has nobody to fill it in: a warning naming the element.
+
+Several plain start events: SpiffWorkflow starts a case at the first of them in the file's
+order, so that one's form is the start form and the case's path begins there. A form on any
+later plain start event is never asked for: a warning naming it and the one used. (Letting the
+agent choose the start event was weighed and left: a process that begins in two ways reads
+better as one start event and a gateway on a start-form field, which the case's data keeps.)
 """
 from __future__ import annotations
 
@@ -40,16 +46,34 @@ def _has_form(start: etree._Element, library: FormLibrary) -> bool:
     return found is not None and found.form is not None
 
 
+def _later_plain_starts(root: etree._Element) -> dict[etree._Element, etree._Element]:
+    """Each plain start event after a process's first one, mapped to that first one."""
+    later = {}
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        plain = [s for s in process.findall(f"{{{BPMN_NS}}}startEvent") if hidden_reason(s) is None]
+        later.update({start: plain[0] for start in plain[1:]})
+    return later
+
+
+def _name(element: etree._Element) -> str:
+    return element.get("name") or element.get("id")
+
+
 def start_form_problems(root: etree._Element, library: FormLibrary) -> list[Problem]:
     """Warnings for start-event forms that no agent will be shown, each naming its element."""
     problems = []
+    later = _later_plain_starts(root)
     for start in root.iter(f"{{{BPMN_NS}}}startEvent"):
-        why = hidden_reason(start)
+        why, advice = hidden_reason(start), "Put the form on the process's plain start event"
+        if start in later:
+            why = (f"a case opened by an agent or through the API starts at the process's first "
+                   f"plain start event, '{_name(later[start])}', and asks for its form only")
+            advice = ("Give the process one plain start event (a gateway after it can tell the "
+                      "ways apart)")
         if why and _has_form(start, library):
-            name = start.get("name") or start.get("id")
             problems.append(Problem(
-                f"The start form of '{name}' is not shown: {why}. Put the form on the "
-                "process's plain start event, or on a user task after this event.",
+                f"The start form of '{_name(start)}' is not shown: {why}. {advice}, or put the "
+                "form on a user task after this event.",
                 element_id=start.get("id"), element_name=start.get("name"),
                 line=start.sourceline, severity="warning"))
     return problems

@@ -48,6 +48,7 @@ from .api_models import (
     MessageResult,
     NewCase,
     Worklist,
+    form_json,
 )
 from .inputs import Offset, PathId, QueryId, Text
 from .security import ApiUser, SessionDep, api_call
@@ -141,8 +142,7 @@ def _item_json(item: WorkItem, form=None) -> dict:
         "id": item.id, "element_id": item.element_id, "name": item.name, "kind": item.kind,
         "team": item.team, "assignee_id": item.assignee_id, "state": item.state,
         "due_at": _iso(item.due_at), "sla_state": item.sla_state, "created_at": _iso(item.created_at),
-        "form": [{"id": f.id, "label": f.label, "type": f.type, "required": f.required,
-                  "values": [v.id for v in f.values] or None} for f in form.fields] if form else None,
+        "form": form_json(form),
     }
 
 

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, HTTPException, Path, Request, UploadFile
 from fastapi.responses import Response
 
 from cases import definitions as defs
+from cases.start_forms import active_start_form, example_data, version_start_form
 from engine.clock import utcnow
 from engine.store import DefinitionVersion
 
 from .api import REFUSALS, Caller, _iso, _run
-from .api_models import Refusal
-from .api_resources import DefinitionDetail, UploadOut
+from .api_models import CASE_PROCESS_ID_LEN, Refusal, form_json
+from .api_resources import DefinitionWithForm, StartFormOut, UploadOut
 from .designer import _clean_filename
-from .inputs import PathId
+from .inputs import PathId, Text
 from .security import SessionDep
 
 router = APIRouter()
@@ -41,11 +42,29 @@ def definition_json(version: DefinitionVersion, counts: dict[int, tuple[int, int
             "bpmn_url": f"/api/definitions/{version.id}/bpmn"}
 
 
-@router.get("/definitions/{definition_id}", response_model=DefinitionDetail, responses=REFUSALS)
+@router.get("/definitions/{definition_id}", response_model=DefinitionWithForm,
+            responses=REFUSALS)
 def api_definition(definition_id: PathId, user: Caller, session: SessionDep) -> dict:
-    """One definition version: status, file, who uploaded it, its cases."""
+    """One definition version: status, file, who uploaded it, its cases, and the start form a
+    case of it is opened with (null when it has none)."""
     version = _run(defs.get_version, session, definition_id)
-    return definition_json(version, defs.case_counts(session))
+    return {**definition_json(version, defs.case_counts(session)),
+            "start_form": form_json(version_start_form(version))}
+
+
+ProcessId = Annotated[Text(CASE_PROCESS_ID_LEN, 1), Path(description="The BPMN process id")]
+
+
+@router.get("/processes/{process_id}/start-form", response_model=StartFormOut,
+            responses=REFUSALS)
+def api_start_form(process_id: ProcessId, user: Caller, session: SessionDep) -> dict:
+    """What to send as `data` to POST /api/cases for this process: the start form of its
+    active version, field by field (types, limits, choices, help text), and an example `data`
+    it accepts. A 422 from POST /api/cases names each field this form refused."""
+    version, form = _run(active_start_form, session, process_id)
+    return {"process_id": version.process_id, "definition_id": version.id,
+            "version": version.version, "name": version.name,
+            "fields": form_json(form) or [], "example_data": example_data(form, utcnow().date())}
 
 
 @router.get("/definitions/{definition_id}/bpmn", response_class=Response, responses={

@@ -9,6 +9,7 @@ from cases.case_models import Case, WorkItem
 from cases.customers import Customer
 from cases.deviations import Deviation
 from cases.notes import MAX_NOTE
+from engine.forms import Form, typed_default
 
 from .inputs import DbId, DbInt, JsonObject, JsonValue, Text, When, column_length
 
@@ -91,12 +92,46 @@ class DeviationPreviewRequest(BaseModel):
 
 # ---- answers (what the routes return, so the OpenAPI documents it) -----------------------------
 
+class ChoiceOut(BaseModel):
+    value: str  # what to send
+    label: str  # what the page shows
+
+
 class FormFieldOut(BaseModel):
+    """One field of a form, with everything the page draws it with: send `data[id]`."""
+
     id: str
     label: str | None
-    type: str
+    type: str  # string, long (whole number), double (decimal), boolean, date (YYYY-MM-DD), enum
     required: bool
     values: list[str] | None  # the choices of an enum field
+    choices: list[ChoiceOut] | None = None  # the same choices, with the labels the page shows
+    default: Any = None  # typed as a submission would be
+    readonly: bool = False  # shown, never taken from a submission
+    min: float | None = None
+    max: float | None = None
+    minlength: int | None = None
+    maxlength: int | None = None
+    step: float | None = None  # a number must be a multiple of it
+    decimals: int | None = None  # at most this many decimal places
+    multiline: bool = False  # long text (the page draws a textarea)
+    description: str | None = None  # the help text under the field
+    prefix: str | None = None  # shown before the input, like "EUR"
+    suffix: str | None = None
+    widget: str | None = None  # "radio": the page shows the choices as a radio group
+
+
+def form_json(form: Form | dict | None) -> list[dict] | None:
+    """A form's fields as the API describes them (FormFieldOut); None without a form."""
+    if not form:  # some callers pass {} for "no form here"
+        return None
+    return [{"id": f.id, "label": f.label, "type": f.type, "required": f.required,
+             "values": [v.id for v in f.values] or None,
+             "choices": [{"value": v.id, "label": v.name} for v in f.values] or None,
+             "default": typed_default(f), "readonly": f.readonly, "min": f.min, "max": f.max,
+             "minlength": f.minlength, "maxlength": f.maxlength, "step": f.step,
+             "decimals": f.decimals, "multiline": f.multiline, "description": f.description,
+             "prefix": f.prefix, "suffix": f.suffix, "widget": f.widget} for f in form.fields]
 
 
 class WorkItemOut(BaseModel):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from cases.notes import MAX_NOTE
 
-from .api_models import CaseOut, DefinitionOut, NewCustomer, ProblemOut, WorkItemOut
+from .api_models import CaseOut, DefinitionOut, FormFieldOut, NewCustomer, ProblemOut, WorkItemOut
 from .inputs import DbId, Text
 
 def _examples(*examples: dict) -> dict:
@@ -104,6 +104,54 @@ class DefinitionDetail(DefinitionOut):
     cases: int
     open_cases: int
     bpmn_url: str
+
+
+_REFUND_FIELDS = [
+    {"id": "invoice_number", "label": "Invoice number", "type": "string", "required": True,
+     "values": None, "choices": None, "default": None, "readonly": False, "min": None,
+     "max": None, "minlength": 4, "maxlength": 20, "step": None, "decimals": None,
+     "multiline": False, "description": None, "prefix": None, "suffix": None, "widget": None},
+    {"id": "refund_amount", "label": "Amount to refund", "type": "double", "required": True,
+     "values": None, "choices": None, "default": None, "readonly": False, "min": 0.01,
+     "max": 5000, "minlength": None, "maxlength": None, "step": None, "decimals": 2,
+     "multiline": False, "description": None, "prefix": "EUR", "suffix": None, "widget": None},
+    {"id": "refund_reason", "label": "What went wrong", "type": "string", "required": True,
+     "values": None, "choices": None, "default": None, "readonly": False, "min": None,
+     "max": None, "minlength": None, "maxlength": 1000, "step": None, "decimals": None,
+     "multiline": True, "description": "In the customer's words", "prefix": None,
+     "suffix": None, "widget": None},
+    {"id": "refund_method", "label": "Refund to", "type": "enum", "required": True,
+     "values": ["bank", "credit"], "choices": [{"value": "bank", "label": "Bank account"},
+                                              {"value": "credit", "label": "Credit on the next "
+                                                                           "invoice"}],
+     "default": "credit", "readonly": False, "min": None, "max": None, "minlength": None,
+     "maxlength": None, "step": None, "decimals": None, "multiline": False,
+     "description": None, "prefix": None, "suffix": None, "widget": "radio"}]
+
+
+class DefinitionWithForm(DefinitionDetail):
+    """A definition version, with the start form a case of it is opened with (null: none)."""
+
+    start_form: list[FormFieldOut] | None
+
+
+class StartFormOut(BaseModel):
+    """What to send as `data` when opening a case (POST /api/cases): the start form of the
+    process's active version, field by field. No fields: the process asks for nothing first
+    (any `data` is kept as sent). Data beyond the fields is kept as sent too."""
+
+    model_config = ConfigDict(json_schema_extra=_examples({
+        "process_id": "Process_RefundRequest", "definition_id": 9, "version": 1,
+        "name": "Refund request", "fields": _REFUND_FIELDS,
+        "example_data": {"invoice_number": "INV-2026-0042", "refund_amount": 42.5,
+                         "refund_reason": "Billed twice for November.",
+                         "refund_method": "bank"}}))
+    process_id: str
+    definition_id: int
+    version: int
+    name: str | None
+    fields: list[FormFieldOut]
+    example_data: dict[str, Any]  # a `data` this form accepts (defaults, first choices, ...)
 
 
 class UploadOut(BaseModel):

@@ -1,11 +1,14 @@
 """An agent opens a case through a process's start form (a Camunda form on the start event):
-choosing the process swaps the form in, a bad decimal is refused next to its field with the
-typed input kept, the fixed form opens the case, whose review step has a decimal and a textarea."""
+choosing the process swaps the form in, the form-js radio is a keyboard radio group, help text
+and the "EUR" adorner describe their fields, a bad decimal is refused next to its field with the
+typed input kept, the fixed form opens the case, whose page shows what it was opened with and
+whose review step has a decimal and a textarea."""
 from __future__ import annotations
 
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import Session, select
 
 from cases.case_models import Case
@@ -17,7 +20,7 @@ from cases.users import create_user
 from engine.clock import utcnow
 from tests.conftest import DATA
 
-from .conftest import PASSWORD, running_server, screenshot
+from .conftest import ARTIFACTS, PASSWORD, running_server, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -59,6 +62,18 @@ def _both_widths(page, name: str) -> int:
     return width
 
 
+def _adorner_sits_left_of_its_input(page) -> None:
+    adorner = page.locator("#start-refund_amount-prefix").bounding_box()
+    field = page.get_by_label("Amount to refund (EUR)").bounding_box()
+    assert abs(adorner["x"] + adorner["width"] - field["x"]) <= 1  # touching, on its left
+    assert abs(adorner["y"] - field["y"]) <= 1 and abs(adorner["height"] - field["height"]) <= 1
+
+
+def screenshot_path(name: str):
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / f"{name}.png"
+
+
 def test_an_agent_opens_a_case_through_the_start_form(refund_server, page):
     base, db = refund_server
     page.goto(f"{base}/login?next=/cases/new")
@@ -86,8 +101,25 @@ def test_an_agent_opens_a_case_through_the_start_form(refund_server, page):
     page.keyboard.press("Enter")
     page.keyboard.type("Both invoices are on file.")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "start-refund_method"
-    page.get_by_label("Refund to").select_option("bank")
+    # The form-js radio is a radio group named by its legend; Tab enters it at the checked
+    # default and the arrow keys move the choice, as in any radio group.
+    group = page.get_by_role("radiogroup", name=re.compile("^Refund to"))
+    assert page.evaluate("document.activeElement.id") == "start-refund_method-2"
+    assert group.get_by_role("radio", name="Credit on the next invoice").is_checked()
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.id") == "start-refund_method-1"
+    assert group.get_by_role("radio", name="Bank account").is_checked()
+    # Help text under the field and the adorner beside the input are what they describe.
+    expect(page.get_by_label("What went wrong")).to_have_accessible_description(
+        "In the customer's words")
+    expect(page.get_by_label("Amount to refund (EUR)")).to_have_accessible_description("EUR")
+    _adorner_sits_left_of_its_input(page)
+    page.locator(".start-form").screenshot(path=str(screenshot_path("start-form-words")))
+    page.set_viewport_size({"width": 420, "height": 800})
+    _adorner_sits_left_of_its_input(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
+    page.locator(".start-form").screenshot(path=str(screenshot_path("start-form-words-420")))
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.get_by_role("button", name="Open the case").click()
 
     # Refused: the message sits at the field, the typed input is all still there.
@@ -101,11 +133,21 @@ def test_an_agent_opens_a_case_through_the_start_form(refund_server, page):
     assert _cases(db) == []
     assert _both_widths(page, "start-form-refused") <= 420
 
+    assert page.get_by_role("radio", name="Bank account").is_checked()  # the choice is kept
+    expect(page.get_by_label("Amount to refund (EUR)")).to_have_accessible_description(
+        "EUR Enter at most 2 decimal places")
+
     amount.fill("42.50")
     page.get_by_role("button", name="Open the case").click()
     page.wait_for_url(re.compile(r"/cases/\d+$"))
     [case] = _cases(db)
     assert page.url.endswith(f"/cases/{case.id}")
+    # The case page says what the case was opened with, labelled as the form labels it.
+    opened = page.get_by_role("region", name="Opened with")
+    expect(opened).to_contain_text("Refund to")
+    expect(opened.locator("dd", has_text="Bank account")).to_have_count(1)
+    expect(opened.locator("dd.long")).to_have_text(
+        "Billed twice for November.\nBoth invoices are on file.")
     approved = page.get_by_role("spinbutton", name=re.compile(r"^Approved amount \(EUR\) \(req"))
     approved.wait_for()
     assert approved.get_attribute("step") == "0.01"

@@ -190,3 +190,61 @@ def test_a_timer_start_does_not_ask_for_the_form():
     assert compiled.start_form is None  # a timer's form has nobody to fill it in
     started = runtime.start(compiled, {}, now=NOW, start_event="StartEvent_Reading")
     assert ready_ids(started) == ["Check"]
+
+
+def _starts(first: str, second: str) -> str:
+    """Two plain start events, each on its own path; `first`/`second` are their form markup."""
+    return (f'    <bpmn:startEvent id="S_Phone" name="Customer phoned">{first}</bpmn:startEvent>\n'
+            f'    <bpmn:startEvent id="S_Shop" name="Customer came in">{second}</bpmn:startEvent>\n'
+            '    <bpmn:sequenceFlow id="F1" sourceRef="S_Phone" targetRef="Phone"/>\n'
+            '    <bpmn:sequenceFlow id="F2" sourceRef="S_Shop" targetRef="Shop"/>\n'
+            '    <bpmn:userTask id="Phone" name="Call back"/>\n'
+            '    <bpmn:userTask id="Shop" name="Serve at the desk"/>\n'
+            '    <bpmn:sequenceFlow id="F3" sourceRef="Phone" targetRef="E"/>\n'
+            '    <bpmn:sequenceFlow id="F4" sourceRef="Shop" targetRef="E"/>\n'
+            '    <bpmn:endEvent id="E"/>\n')
+
+
+def _form(field_id: str) -> str:
+    return ('<bpmn:extensionElements><camunda:formData>'
+            f'<camunda:formField id="{field_id}" label="{field_id}" type="string">'
+            '<camunda:validation><camunda:constraint name="required" /></camunda:validation>'
+            '</camunda:formField></camunda:formData></bpmn:extensionElements>')
+
+
+def test_with_several_plain_starts_a_later_ones_form_is_a_warning_naming_both():
+    xml = doc(process(_starts(_form("phone_note"), _form("desk_note"))))
+    [warning] = check(xml).problems
+    assert (warning.element_id, warning.severity) == ("S_Shop", "warning")
+    assert warning.line == xml.splitlines().index(
+        next(line for line in xml.splitlines() if 'id="S_Shop"' in line)) + 1
+    assert warning.message == (
+        "The start form of 'Customer came in' is not shown: a case opened by an agent or "
+        "through the API starts at the process's first plain start event, 'Customer phoned', "
+        "and asks for its form only. Give the process one plain start event (a gateway after "
+        "it can tell the ways apart), or put the form on a user task after this event.")
+    assert check(doc(process(_starts(_form("phone_note"), "")))).problems == []
+
+
+@pytest.mark.parametrize("roundtrip", [False, True], ids=["plain", "roundtrip"])
+def test_the_start_form_is_the_first_plain_starts_and_the_case_starts_there(roundtrip):
+    """A form on the second start only: the case starts at the first, so no form is asked for
+    (before, the second's form was asked and the case still went the first's way)."""
+    xml = doc(process(_starts("", _form("desk_note"))))
+    [warning] = check(xml).problems
+    assert warning.element_id == "S_Shop"
+    compiled = compile_processes(xml.encode(), "two.bpmn")["P"]
+    assert compiled.start_form is None
+    runner = Runner(compiled, roundtrip)
+    instance = runner.again(runner.start({}, now=NOW))
+    assert ready_ids(instance) == ["Phone"]
+    both = compile_processes(doc(process(_starts(_form("phone_note"), _form("desk_note"))))
+                             .encode(), "two.bpmn")["P"]
+    assert [f.id for f in both.start_form.fields] == ["phone_note"]
+    with pytest.raises(FormInvalid) as caught:
+        runtime.start(both, {"desk_note": "at the desk"}, now=NOW)
+    assert caught.value.errors == {"phone_note": "This field is required"}
+    again = Runner(both, roundtrip)
+    instance = again.again(again.start({"phone_note": "rang"}, now=NOW))
+    assert ready_ids(instance) == ["Phone"]
+    assert task_for(instance, "Phone").data["phone_note"] == "rang"

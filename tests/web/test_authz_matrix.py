@@ -313,6 +313,9 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("GET", "/api/definitions/{definition_id}/bpmn"): ("/api/definitions/{version}/bpmn", None,
                                                        API_ANY),
     ("POST", "/api/definitions"): ("/api/definitions", {}, API_DESIGNERS),
+    # what to send when opening a case: read like the definitions
+    ("GET", "/api/processes/{process_id}/start-form"): ("/api/processes/dev_process/start-form",
+                                                        None, API_ANY),
     # insights: supervisors and admins, as the insights pages
     ("GET", "/api/insights/versions/{definition_id}/report"): (
         "/api/insights/versions/{version}/report", None, API_DECIDERS),

@@ -98,7 +98,7 @@ def post(client, customer_id, process_id=REFUND, **fields):
 
 def field_html(page: str, field_id: str) -> str:
     """The markup of one start-form field: from its wrapper to the next field's."""
-    start = page.index(f'for="start-{field_id}"')
+    start = page.index(f'id="start-{field_id}"')
     start = page.rindex('<div class="field', 0, start)
     end = page.find('<div class="field', start + 1)
     return page[start:end if end != -1 else len(page)]
@@ -117,7 +117,10 @@ def test_the_new_case_page_draws_the_start_form_of_the_chosen_process(client, cu
     assert re.search(r'<label for="start-refund_reason">What went wrong', reason)
     assert '<textarea id="start-refund_reason" name="start.refund_reason"' in reason
     assert 'maxlength="1000"' in reason and "<input" not in reason
-    assert '<option value="credit" selected>' in field_html(page, "refund_method")  # default
+    method = field_html(page, "refund_method")  # a form-js radio: a radio group
+    assert re.search(r'<input type="radio" id="start-refund_method-2" name="start.refund_method" '
+                     r'value="credit"\s+checked', method)  # the form's default
+    assert "<select" not in method
     plain = client.get(f"/cases/new?customer_id={customer_id}&process_id=dev_process").text
     assert "start_form_of" not in plain and "<fieldset" not in plain
 
@@ -240,9 +243,15 @@ def test_the_api_checks_the_start_form_before_storing_a_customer(app, client, to
         opened = s.exec(select(CaseEvent).where(CaseEvent.case_id == ok.json()["id"],
                                                 CaseEvent.type == "case_opened")).one()
     assert json.loads(opened.details)["start_data"]["refund_amount"] == 12.34
-    assert ok.json()["work_items"][0]["form"][0] == {
+    approved, note = ok.json()["work_items"][0]["form"]
+    assert approved == {
         "id": "approved_amount", "label": "Approved amount (EUR)", "type": "double",
-        "required": True, "values": None}
+        "required": True, "values": None, "choices": None, "default": None, "readonly": False,
+        "min": 0, "max": None, "minlength": None, "maxlength": None, "step": 0.01,
+        "decimals": None, "multiline": False, "description": None, "prefix": None,
+        "suffix": None, "widget": None}
+    assert (note["id"], note["type"], note["multiline"], note["maxlength"]) == (
+        "review_note", "string", True, 2000)
 
 
 def test_the_designer_sees_the_start_form_on_the_version_page(app, client):
@@ -255,3 +264,110 @@ def test_the_designer_sees_the_start_form_on_the_version_page(app, client):
     summary = summary[:summary.index("</p>")]
     assert "Amount to refund (EUR)" in summary and "(double, required)" in summary
     assert "start-form-summary" not in client.get(f"/designer/versions/{ids['dev_process']}").text
+
+
+# ---- help text, adorners, radio groups; what the case was opened with; the API's description ---
+
+def test_help_text_and_adorners_are_drawn_and_named_for_screen_readers(client, customer_id):
+    page = client.get(f"/cases/new?customer_id={customer_id}&process_id={REFUND}").text
+    amount = field_html(page, "refund_amount")
+    assert re.search(r'<div class="adorned">\s*<span class="adorner" id="start-refund_amount-'
+                     r'prefix">EUR</span>\s*<input id="start-refund_amount"', amount)
+    assert 'aria-describedby="start-refund_amount-prefix"' in amount
+    reason = field_html(page, "refund_reason")
+    assert '<p class="field-help" id="start-refund_reason-help">In the customer&#39;s words</p>' \
+        in reason
+    assert 'aria-describedby="start-refund_reason-help"' in reason
+    assert "field-help" not in field_html(page, "invoice_number")  # no description, no help
+    # Refused: the error joins the help text in what the field is described by.
+    r = post(client, customer_id, **{**GOOD, "start.refund_reason": ""})
+    assert r.status_code == 400
+    assert ('aria-describedby="start-refund_reason-help start-refund_reason-error"'
+            in field_html(r.text, "refund_reason"))
+
+
+def test_a_radio_group_is_refused_at_its_legend_and_keeps_the_choice(client, customer_id):
+    r = post(client, customer_id, **{**GOOD, "start.refund_method": None})
+    assert r.status_code == 400
+    method = field_html(r.text, "refund_method")
+    assert re.search(r'<fieldset class="radio-group" id="start-refund_method" role="radiogroup" '
+                     r'aria-required="true" aria-invalid="true" '
+                     r'aria-describedby="start-refund_method-error">\s*<legend>Refund to', method)
+    assert '<p class="field-msg" id="start-refund_method-error">This field is required' in method
+    assert "checked" not in method  # nothing chosen, nothing pretended
+    assert re.search(r'id="start-refund_method-1"[^>]*\s+autofocus>', method)
+    kept = post(client, customer_id, **{**GOOD, "start.invoice_number": ""})
+    assert re.search(r'value="bank"\s+checked', field_html(kept.text, "refund_method"))
+    assert not re.search(r'value="credit"\s+checked', field_html(kept.text, "refund_method"))
+
+
+def test_the_case_page_shows_what_the_case_was_opened_with(client, customer_id):
+    r = post(client, customer_id, **GOOD)
+    assert r.status_code == 303
+    page = client.get(r.headers["location"]).text
+    assert '<a href="#opened-with-h">Opened with</a>' in page
+    card = page[page.index('<section class="card opened-with"'):]
+    card = card[:card.index("</section>")]
+    pairs = re.findall(r"<dt>(.*?)</dt><dd( class=\"long\")?>(.*?)</dd>", card, re.S)
+    assert [(html.unescape(dt), bool(long), html.unescape(dd)) for dt, long, dd in pairs] == [
+        ("Invoice number", False, "INV-2026-0042"), ("Invoice date", False, "2026-11-03"),
+        ("Amount to refund (EUR)", False, "42.50"),
+        ("Share of the invoice disputed (%)", False, "12.5"),
+        ("What went wrong", True, "Billed twice for November.\nBoth invoices are on file."),
+        ("Refund to", False, "Bank account"), ("Customer asked to hurry", False, "yes")]
+    plain = post(client, customer_id, process_id="dev_process", start_form_of=None)
+    assert "opened-with" not in client.get(plain.headers["location"]).text
+
+
+def test_the_api_describes_the_start_form_and_its_example_opens_a_case(app, client, token,
+                                                                     customer_id):
+    r = client.get(f"/api/processes/{REFUND}/start-form", headers=token)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["process_id"], body["version"], body["name"]) == (REFUND, 1, "Refund request")
+    fields = {f["id"]: f for f in body["fields"]}
+    assert list(fields) == ["invoice_number", "invoice_date", "refund_amount", "disputed_share",
+                            "refund_reason", "refund_method", "urgent"]
+    assert (fields["refund_amount"]["decimals"], fields["refund_amount"]["prefix"]) == (2, "EUR")
+    assert fields["disputed_share"]["step"] == 0.5
+    assert fields["refund_reason"]["multiline"] is True
+    assert fields["refund_reason"]["description"] == "In the customer's words"
+    assert fields["refund_method"]["widget"] == "radio"
+    assert fields["refund_method"]["default"] == "credit"
+    assert fields["refund_method"]["choices"] == [
+        {"value": "bank", "label": "Bank account"},
+        {"value": "credit", "label": "Credit on the next invoice"}]
+    assert body["example_data"]["refund_amount"] == 0.01 and (
+        body["example_data"]["invoice_number"] == "Example")
+    # The example is a `data` POST /api/cases accepts.
+    opened = client.post("/api/cases", headers=token, json={
+        "process_id": REFUND, "channel": "web", "customer_id": customer_id,
+        "data": body["example_data"]})
+    assert opened.status_code == 201, opened.text
+    with Session(app.state.engine) as s:
+        version_id = s.exec(select(Case.definition_id).where(Case.id == opened.json()["id"])).one()
+    detail = client.get(f"/api/definitions/{version_id}", headers=token).json()
+    assert [f["id"] for f in detail["start_form"]] == list(fields)
+
+
+def test_the_start_form_route_answers_for_every_process(client, token):
+    plain = client.get("/api/processes/dev_process/start-form", headers=token)
+    assert plain.status_code == 200
+    assert (plain.json()["fields"], plain.json()["example_data"]) == ([], {})
+    missing = client.get("/api/processes/nope/start-form", headers=token)
+    assert missing.status_code == 404
+    assert missing.json()["detail"]["message"] == "No active definition for process 'nope'"
+
+
+def test_the_openapi_schema_documents_the_start_form_with_an_example(client):
+    schema = client.get("/api/openapi.json").json()
+    route = schema["paths"]["/api/processes/{process_id}/start-form"]["get"]
+    assert "POST /api/cases" in route["description"]
+    out = schema["components"]["schemas"]["StartFormOut"]
+    [example] = out["examples"]
+    assert example["example_data"]["refund_method"] == "bank"
+    assert {"step", "decimals", "multiline", "description", "prefix", "widget", "choices"} <= set(
+        schema["components"]["schemas"]["FormFieldOut"]["properties"])
+    detail = schema["paths"]["/api/definitions/{definition_id}"]["get"]
+    assert detail["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "DefinitionWithForm")
