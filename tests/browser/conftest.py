@@ -121,3 +121,14 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def both_widths(page, name: str) -> int:
+    """Screenshots at 1280 and 420 px (`name`, `name-420`); the page's width at 420 px (more than
+    420 means it scrolls sideways)."""
+    screenshot(page, name)
+    page.set_viewport_size({"width": 420, "height": 800})
+    screenshot(page, f"{name}-420")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    return width

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from cases.case_models import WorkItem
-from cases.case_service import complete_step, open_case
+from cases.case_service import open_case
 from cases.customers import create_customer
 from cases.definitions import deploy_file
 from cases.reason_codes import sync_reason_codes

@@ -16,7 +16,7 @@ from cases.users import User, create_user
 from engine.clock import utcnow
 from tests.conftest import DATA
 
-from .conftest import PASSWORD, running_server, screenshot
+from .conftest import PASSWORD, both_widths, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -48,13 +48,6 @@ def _sign_in(page, base, username, landing):
     page.wait_for_url(f"{base}{landing}")
 
 
-def _both_widths(page, name):
-    screenshot(page, name)
-    page.set_viewport_size({"width": 420, "height": 800})
-    screenshot(page, f"{name}-420")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    page.set_viewport_size({"width": 1280, "height": 800})
-    return width
 
 
 def _open_case(db) -> int:
@@ -83,7 +76,7 @@ def test_designer_uploads_a_camunda_set_and_an_agent_runs_it(dmn_server, browser
     assert "decision Decision_CreditLimit v1" in status and "form Form_Application v1" in status
     page.locator("figure.diagram.diagram-ready").wait_for()
     assert "Applicant's name" in page.locator("table.steps").inner_text()
-    assert _both_widths(page, "dmn-version") <= 440
+    assert both_widths(page, "dmn-version") <= 440
 
     # The decision table, read-only: as an HTML table and drawn by dmn-js.
     page.get_by_role("link", name="Decision table Decision_CreditLimit v1").click()
@@ -92,7 +85,7 @@ def test_designer_uploads_a_camunda_set_and_an_agent_runs_it(dmn_server, browser
     rules = page.locator("table.decision-rules")
     assert "Existing customers get more" in rules.inner_text()
     assert page.locator("figure.decision-view .tjs-table").count() == 1
-    assert _both_widths(page, "dmn-decision-table") <= 440
+    assert both_widths(page, "dmn-decision-table") <= 440
     page.go_back()
     page.get_by_role("button", name="Deploy v1 (make active)").click()
     assert "is now active" in page.get_by_role("status").inner_text()
@@ -110,7 +103,7 @@ def test_designer_uploads_a_camunda_set_and_an_agent_runs_it(dmn_server, browser
     assert "Must be at most 1000" in page.locator(".field-msg").first.inner_text()
     assert page.get_by_label("Applicant's name").input_value() == "Ada Byrne"
     assert page.get_by_label("Channel").input_value() == "shop"
-    _both_widths(page, "dmn-form-error")
+    both_widths(page, "dmn-form-error")
     score.fill("720")
     page.get_by_role("checkbox", name="Existing customer").check()
     page.get_by_role("button", name="Complete “Enter the application”").click()
@@ -121,8 +114,10 @@ def test_designer_uploads_a_camunda_set_and_an_agent_runs_it(dmn_server, browser
     timeline = page.locator("main").inner_text()
     assert "Caseflow decided “Decide the credit limit”" in timeline
     assert "credit_limit = 2000" in timeline and "rule 2" in timeline
-    _both_widths(page, "dmn-case-decided")
-    page.get_by_label("Offer accepted by the customer").select_option(label="Yes")
+    both_widths(page, "dmn-case-decided")
+    # A form-js radio is a radio group, its legend the field's label.
+    page.get_by_role("radiogroup", name="Offer accepted by the customer").get_by_role(
+        "radio", name="Yes").check()
     page.get_by_label("First payment date").fill("2027-01-15")
     page.get_by_role("button", name="Complete “Confirm the offer”").click()
     page.get_by_role("status").filter(has_text="Step completed").wait_for()

@@ -16,7 +16,7 @@ from cases.users import create_user
 from engine.clock import utcnow
 from tests.conftest import BPMN_DIR
 
-from .conftest import PASSWORD, REPORT_CSP, running_server, screenshot
+from .conftest import PASSWORD, REPORT_CSP, both_widths, running_server, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -60,11 +60,6 @@ def _sign_in(page, base, username):
     page.wait_for_url(f"{base}/work")
 
 
-def _both_widths(page, name):
-    screenshot(page, name)
-    page.set_viewport_size({"width": 420, "height": 800})
-    screenshot(page, f"{name}-narrow")
-    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def test_agent_searches_saves_a_filter_and_gets_next_work(find_server, browser):
@@ -81,7 +76,7 @@ def test_agent_searches_saves_a_filter_and_gets_next_work(find_server, browser):
     page.get_by_label("Save these filters as").fill("Ada's installs")
     page.get_by_role("button", name="Save filter").click()
     expect(page.get_by_role("link", name="Ada's installs")).to_be_visible()
-    _both_widths(page, "findwork-worklist-agent")
+    both_widths(page, "findwork-worklist-agent")
 
     page.get_by_role("button", name="Get next work").click()
     page.wait_for_url(re.compile(r"/cases/2#item-form-\d+"))  # priority 2: the most urgent
@@ -94,7 +89,7 @@ def test_agent_searches_saves_a_filter_and_gets_next_work(find_server, browser):
     search.fill('"ben walsh" or C-1001')
     search.press("Enter")
     expect(page.locator("caption")).to_have_text("3 cases found, best match first.")
-    _both_widths(page, "findwork-search")
+    both_widths(page, "findwork-search")
     context.close()
     assert not violations
 
@@ -113,10 +108,10 @@ def test_supervisor_holds_selected_cases_with_the_keyboard(find_server, browser)
     page.get_by_label("Change", exact=True).select_option("hold")
     page.get_by_label("Reason").select_option(label="CRM down")
     page.get_by_label("Note").fill("CRM down since nine; calling customers back tomorrow")
-    _both_widths(page, "findwork-bulk-form")
+    both_widths(page, "findwork-bulk-form")
     page.get_by_role("button", name="Apply to the selected steps").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Put on hold: 2 done, 0 not done")
-    _both_widths(page, "findwork-bulk-result")
+    both_widths(page, "findwork-bulk-result")
 
     page.goto(f"{find_server}/work/search?q=install")  # the third case, picked from a search
     boxes = page.get_by_role("checkbox")
@@ -125,7 +120,7 @@ def test_supervisor_holds_selected_cases_with_the_keyboard(find_server, browser)
     page.keyboard.press("Space")
     page.get_by_label("Reason").select_option(label="CRM down")
     page.get_by_label("Note", exact=True).fill("CRM down since nine")
-    _both_widths(page, "findwork-search-hold")
+    both_widths(page, "findwork-search-hold")
     page.get_by_role("button", name="Put the selected cases on hold").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Put on hold: 1 done, 0 not done")
     context.close()

@@ -20,7 +20,7 @@ from cases.users import create_user
 from engine.clock import utcnow
 from tests.conftest import DATA
 
-from .conftest import ARTIFACTS, PASSWORD, running_server, screenshot
+from .conftest import ARTIFACTS, PASSWORD, both_widths, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -53,13 +53,6 @@ def _cases(db) -> list[Case]:
     return found
 
 
-def _both_widths(page, name: str) -> int:
-    screenshot(page, name)
-    page.set_viewport_size({"width": 420, "height": 800})
-    screenshot(page, f"{name}-420")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    page.set_viewport_size({"width": 1280, "height": 800})
-    return width
 
 
 def _adorner_sits_left_of_its_input(page) -> None:
@@ -131,7 +124,7 @@ def test_an_agent_opens_a_case_through_the_start_form(refund_server, page):
         "Billed twice for November.\nBoth invoices are on file.")
     assert page.get_by_label("Invoice number").input_value() == "INV-2026-0042"
     assert _cases(db) == []
-    assert _both_widths(page, "start-form-refused") <= 420
+    assert both_widths(page, "start-form-refused") <= 420
 
     assert page.get_by_role("radio", name="Bank account").is_checked()  # the choice is kept
     expect(page.get_by_label("Amount to refund (EUR)")).to_have_accessible_description(
@@ -154,4 +147,4 @@ def test_an_agent_opens_a_case_through_the_start_form(refund_server, page):
     assert page.locator("textarea[name=review_note]").count() == 1
     assert page.get_by_role("textbox", name="Why this amount").first.evaluate(
         "el => el.tagName") == "TEXTAREA"
-    _both_widths(page, "start-form-case-opened")
+    both_widths(page, "start-form-case-opened")

@@ -4,7 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from sqlmodel import select
 
+from cases.case_models import Case, WorkItem
+from cases.case_service import complete_step
 from cases.customers import Customer, create_customer
 from cases.definitions import deploy_file
 from cases.users import User, create_user
@@ -17,6 +20,22 @@ def deploy_shipped(session, *names: str) -> None:
         path = BPMN_DIR / f"{name}.bpmn"
         deploy_file(session, path.read_bytes(), filename=path.name, actor="designer", now=T0,
                     activate=True)
+
+
+def open_steps(session, case_id: int) -> list[str]:
+    """The element ids of the case's open work items, sorted."""
+    return sorted(w.element_id for w in session.exec(select(WorkItem).where(
+        WorkItem.case_id == case_id, WorkItem.state == "open")).all())
+
+
+def do_step(session, actor: User, case_id: int, element_id: str, data=None, now=T0):
+    """Complete the case's open step at `element_id` as `actor` (at the case's current version)."""
+    item = session.exec(select(WorkItem).where(WorkItem.case_id == case_id,
+                                               WorkItem.element_id == element_id,
+                                               WorkItem.state == "open")).one()
+    case = session.get(Case, case_id, populate_existing=True)
+    return complete_step(session, actor=actor, now=now, case_id=case_id, work_item_id=item.id,
+                         data=data or {}, expected_version=case.row_version)
 
 
 @dataclass

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from cases.case_models import Case, WorkItem
-from cases.case_service import complete_step, open_case
+from cases.case_models import Case
+from cases.case_service import open_case
 from cases.definitions import deploy_file
 from cases.errors import Conflict, NotFound
 from cases.events import CaseEvent
@@ -18,6 +18,7 @@ from cases.jobs.models import Job
 from cases.messages import correlate_message
 from cases.subscriptions.models import Subscription
 from cases.subscriptions.signals import broadcast
+from tests.cases.conftest import do_step, open_steps
 from tests.conftest import DATA, T0
 
 
@@ -26,23 +27,19 @@ def _deploy(session, name):
                 activate=True)
 
 
+def _steps(session, case_id):
+    return open_steps(session, case_id)
+
+
+def _do(session, people, case_id, element_id, data=None, now=T0):
+    return do_step(session, people.sam, case_id, element_id, data, now)
+
+
 def _open(session, people, customer, process_id, data=None, now=T0):
     return open_case(session, actor=people.ann, now=now, customer_id=customer.id,
                      process_id=process_id, channel="phone", data=data or {})
 
 
-def _steps(session, case_id):
-    return sorted(w.element_id for w in session.exec(select(WorkItem).where(
-        WorkItem.case_id == case_id, WorkItem.state == "open")).all())
-
-
-def _do(session, people, case_id, element_id, data=None, now=T0):
-    item = session.exec(select(WorkItem).where(WorkItem.case_id == case_id,
-                                               WorkItem.element_id == element_id,
-                                               WorkItem.state == "open")).one()
-    case = session.get(Case, case_id, populate_existing=True)
-    return complete_step(session, actor=people.sam, now=now, case_id=case_id, work_item_id=item.id,
-                         data=data or {}, expected_version=case.row_version)
 
 
 def _waits(session, case_id):

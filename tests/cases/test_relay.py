@@ -2,13 +2,11 @@
 the job executor alone on a real database (cases/relay): nobody forwards them by hand."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlmodel import select
 
-from cases.case_models import Case, WorkItem
-from cases.case_service import complete_step, open_case
+from cases.case_models import Case
+from cases.case_service import open_case
 from cases.case_view import case_timeline
 from cases.definitions import deploy_file
 from cases.errors import ProcessFailed
@@ -21,6 +19,7 @@ from cases.jobs.models import Job
 from cases.links.models import CaseLink
 from cases.relay import service as relay
 from cases.relay.delivery import deliver
+from tests.cases.conftest import do_step, open_steps
 from tests.conftest import DATA, T0
 
 
@@ -30,23 +29,19 @@ def relay_model(session):
                 actor="designer", now=T0, activate=True)
 
 
+def _steps(session, case_id):
+    return open_steps(session, case_id)
+
+
+def _do(session, people, case_id, element_id, data=None, now=T0):
+    return do_step(session, people.sam, case_id, element_id, data, now)
+
+
 def _open(session, people, customer, process_id, data=None, now=T0):
     return open_case(session, actor=people.sam, now=now, customer_id=customer.id,
                      process_id=process_id, channel="phone", data=data or {})
 
 
-def _steps(session, case_id):
-    return sorted(w.element_id for w in session.exec(select(WorkItem).where(
-        WorkItem.case_id == case_id, WorkItem.state == "open")).all())
-
-
-def _do(session, people, case_id, element_id, data=None, now=T0):
-    item = session.exec(select(WorkItem).where(WorkItem.case_id == case_id,
-                                               WorkItem.element_id == element_id,
-                                               WorkItem.state == "open")).one()
-    case = session.get(Case, case_id, populate_existing=True)
-    return complete_step(session, actor=people.sam, now=now, case_id=case_id,
-                         work_item_id=item.id, data=data or {}, expected_version=case.row_version)
 
 
 def _events(session, case_id, type_=None):
@@ -193,7 +188,7 @@ def test_two_waiting_cases_are_refused_plainly_and_neither_gets_the_message(
     job = _until_failed(session, clock)
     assert job.state == "failed"
     [incident] = incidents.for_case(session, order.id)
-    assert f"2 cases wait for message 'quote_requested'" in incident.error
+    assert "2 cases wait for message 'quote_requested'" in incident.error
     assert f"cases {first.id}, {second.id}" in incident.error
     for case in (first, second):
         assert _events(session, case.id, "message_sent") == []
