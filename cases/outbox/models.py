@@ -12,6 +12,8 @@ from engine.store import utc_column
 # Case event types an integrator may subscribe to. Left out on purpose: notes (free text for
 # colleagues), claiming/releasing/assigning steps (worklist chatter), scripts that ran, and
 # engine bookkeeping (task_cancelled, wait_skipped, end_reached): they say nothing new outside.
+# Attachments go out as facts about the file (id, name, type, size, sha256, who), never its
+# bytes: a receiver that wants them asks GET /api/cases/{id}/attachments/{aid}/content.
 PUBLISHED = frozenset({
     "case_opened", "case_resolved", "case_cancelled", "case_put_on_hold", "case_resumed",
     "task_opened", "task_completed", "task_data_corrected",
@@ -24,6 +26,7 @@ PUBLISHED = frozenset({
     "message_received", "message_sent", "message_thrown", "signal_received", "signal_sent",
     "timer_fired",
     "process_migrated",
+    "attachment_added", "attachment_deleted",
 })
 
 
