@@ -566,6 +566,8 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
             " out of Caseflow (no process here catches it)"),
         "case_linked": lambda: (f"{who} linked the case: {_link_words(details)} case "
                                 f"{details.get('other_case_id')} ({details.get('reason', '')})"),
+        "case_unlinked": lambda: (f"{who} removed the link: {_link_words(details)} case "
+                                  f"{details.get('other_case_id')} ({details.get('reason', '')})"),
         "repeat_contact_detected": lambda: (f"The customer came back: linked to case "
                                             f"{details.get('other_case_id')} as a repeat contact"),
         "case_reopened": lambda: f"{who} reopened the case at {s}{why}",

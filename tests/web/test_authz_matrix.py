@@ -252,6 +252,13 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("POST", "/api/cases/{case_id}/links"): (
         "/api/cases/{case}/links", {"other_case_id": 999999, "kind": "related", "reason": "x"},
         API_WORKERS),
+    # removing a link (no reason: refused for its content after the role and team checks):
+    # {link} joins {case} and another customer's case, made by the Customer Care agent; the other team's agent
+    # neither made it nor works either case
+    ("POST", "/cases/{case_id}/links/{link_id}/delete"): (
+        "/cases/{case}/links/{link}/delete", {"reason": ""}, TEAM),
+    ("DELETE", "/api/cases/{case_id}/links/{link_id}"): (
+        "/api/cases/{case}/links/{link}", None, API_TEAM),
     ("POST", "/api/cases/{case_id}/reopen"): (
         "/api/cases/{case}/reopen", {"expected_version": 1, "element_id": "Capture",
                                      "reason_code": "x", "note": "n"}, API_WORKERS),
@@ -412,6 +419,14 @@ class World:
         from cases.external_tasks.models import ExternalTask
         from cases.incidents.models import Incident
 
+        from cases.links.service import link_cases
+
+        neighbour = create_customer(s, actor="agent", now=T0, name="Bea", account_number="C-2")
+        case4 = open_case(s, actor=agent, now=T0, customer_id=neighbour.id,
+                          process_id="dev_process", channel="phone")
+        self.ids["link"] = link_cases(s, actor=agent, now=T0, case_id=case.id,
+                                      other_case_id=case4.id, kind="related",
+                                      reason="Same street, same week").id
         self._webhooks(s)
         self._attachment_and_notification(s, case, agent)
         self._calendars(s)
