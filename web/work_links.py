@@ -1,6 +1,7 @@
 """Linked cases and reopening on the case page: link two cases with a reason, remove a link made
-by mistake (with a reason), reopen a resolved case at a step it went through. Plain posts answer 303 back to the case; a refusal re-renders the
-case page with the form refilled and each bad field named."""
+by mistake (with a reason), reopen a resolved case at a step it went through. Plain posts answer
+303 back to the case; a refusal re-renders the case page with the form refilled and each bad
+field named."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request

@@ -107,6 +107,18 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("POST", "/work/filters"): ("/work/filters", {"name": "", "query": "view=team"}, WORKERS),
     ("POST", "/work/filters/{filter_id}/delete"): ("/work/filters/999999/delete", {},
                                                    "l n n n f n l"),
+    # saved filters over the API: each caller's own. {filter} is the agent's (anyone else's
+    # answer is not found), a filter id nobody owns is not found for every worker, and a
+    # name-less save is refused for its content
+    ("GET", "/api/saved-filters"): ("/api/saved-filters", None, API_WORKERS),
+    ("POST", "/api/saved-filters"): ("/api/saved-filters", {"name": " ", "query": "view=team"},
+                                     API_WORKERS),
+    ("GET", "/api/saved-filters/{filter_id}"): ("/api/saved-filters/{filter}", None,
+                                                "l o n n f n o"),
+    ("DELETE", "/api/saved-filters/{filter_id}"): ("/api/saved-filters/999999", None,
+                                                   "l n n n f n n"),
+    ("GET", "/api/saved-filters/{filter_id}/work-items"): (
+        "/api/saved-filters/{filter}/work-items", None, "l o n n f n o"),
     # a step of Customer Care: only its team (and supervisors, admins) claim and complete it
     ("POST", "/work/items/{item_id}/claim"): ("/work/items/{item}/claim", {}, TEAM),
     ("POST", "/cases/{case_id}/items/{item_id}/claim"): ("/cases/{case}/items/{item}/claim", {},
@@ -427,6 +439,10 @@ class World:
         self.ids["link"] = link_cases(s, actor=agent, now=T0, case_id=case.id,
                                       other_case_id=case4.id, kind="related",
                                       reason="Same street, same week").id
+        from cases.search.filters import save_filter
+
+        self.ids["filter"] = save_filter(s, actor=agent, now=T0, name="Team",
+                                         query="view=team").id
         self._webhooks(s)
         self._attachment_and_notification(s, case, agent)
         self._calendars(s)
