@@ -21,7 +21,7 @@ PUBLISHED = frozenset({
     "task_skipped", "process_rewound_to_task", "process_jumped_to_task", "decision_overridden",
     "adhoc_task_added", "work_item_reassigned", "deadline_extended",
     "deviation_requested", "deviation_approved", "deviation_rejected",
-    "sla_at_risk", "sla_breached", "escalation_resolved",
+    "sla_at_risk", "sla_breached", "escalation_resolved", "task_due_recomputed",
     "incident_opened", "incident_retried", "incident_resolved",
     "message_received", "message_sent", "message_thrown", "signal_received", "signal_sent",
     "timer_fired",

@@ -50,6 +50,8 @@ def test_an_admin_keeps_calendars_and_tries_one_out(client, admin):
     assert done.status_code == 303 and done.headers["location"] == "/admin/calendars"
     page = client.get("/admin/calendars")
     assert "Berlin office" in page.text and "default" in page.text
+    assert "in the background (deadlines set by hand stay)" in page.text
+    assert 'id="retime-pending"' in page.text, "the re-timing job waits for the executor"
     assert "Christmas Day" in page.text or "Neujahr" in page.text or "New Year" in page.text \
         or "Weihnachtstag" in page.text
     assigned = _post(client, "/admin/calendars/teams", {"team": "Customer Care", "calendar_id": ""})
