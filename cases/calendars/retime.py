@@ -177,9 +177,12 @@ def run_retime(session: Session, job: Job, ctx: Context) -> None:
     data = jobs.payload_of(job)
     why = f"{data.get('why', 'a calendar changed')} (by {data.get('by', 'an admin')})"
     case_ids = _next_cases(session, data)
-    session.rollback()
     clocks, busy, moved = Clocks(session), [], int(data.get("moved", 0))
-    for case_id in case_ids:
+    # One read for the whole batch; only the cases where a due time moves are locked.
+    planned = sorted(_moves(session, list(session.exec(select(Case).where(
+        Case.id.in_(case_ids), Case.status.in_(("open", "on_hold"))))), clocks))
+    session.rollback()
+    for case_id in planned:
         try:
             moved += retime_case(session, case_id, now=ctx.now, why=why, share=ctx.sla_share,
                                  clocks=clocks)
