@@ -46,6 +46,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/relay.py
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/findwork.py
+	$(BIN)/python bench/calendar_retime.py
 	$(BIN)/python bench/http.py --sqlite --workers 1
 	if [ -n "$$CASEFLOW_BENCH_PG_URL" ]; then $(BIN)/python bench/http.py --workers 2; fi
 

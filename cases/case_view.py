@@ -529,6 +529,9 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
                                  + (people.get(to.get("assignee_id"), "")
                                     if to.get("assignee_id") else (to.get("team") or "another team"))
                                  + why),
+        "task_due_recomputed": lambda: (f"The deadline of {s} moved from "
+                                        f"{_when(details.get('from'))} to "
+                                        f"{_when(details.get('to'))}: {details.get('why', '')}"),
         "deadline_extended": lambda: (f"{who} moved the deadline of {s if step else 'the promise to the customer'}"
                               f" to {_when(details.get('to') if isinstance(details.get('to'), str) else None)}{why}"),
         "case_put_on_hold": lambda: f"{who} put the case on hold{why}",
@@ -573,6 +576,8 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
             " out of Caseflow (no process here catches it)"),
         "case_linked": lambda: (f"{who} linked the case: {_link_words(details)} case "
                                 f"{details.get('other_case_id')} ({details.get('reason', '')})"),
+        "case_unlinked": lambda: (f"{who} removed the link: {_link_words(details)} case "
+                                  f"{details.get('other_case_id')} ({details.get('reason', '')})"),
         "repeat_contact_detected": lambda: (f"The customer came back: linked to case "
                                             f"{details.get('other_case_id')} as a repeat contact"),
         "case_reopened": lambda: f"{who} reopened the case at {s}{why}",

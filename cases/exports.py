@@ -69,6 +69,7 @@ LIFECYCLE = {
     "task_skipped": "manualskip", "task_cancelled": "ate_abort", "case_cancelled": "pi_abort",
     "case_put_on_hold": "suspend", "case_resumed": "resume",
     "sla_at_risk": "unknown", "sla_breached": "unknown", "deadline_extended": "unknown",
+    "task_due_recomputed": "unknown",
     "external_task_created": "schedule", "external_task_locked": "resume",
     "external_task_failed": "suspend", "external_task_completed": "complete",
     "external_task_bpmn_error": "ate_abort", "external_task_cancelled": "ate_abort",
@@ -84,7 +85,8 @@ STEP_EVENTS = {"task_opened", "task_claimed", "task_assigned", "task_released",
                "external_task_error_not_caught", "external_task_lock_extended"}
 # Marks on a step or on the customer's promise: activities of their own, never its completion.
 MARK_EVENTS = {"sla_at_risk": "SLA at risk", "sla_breached": "SLA breached",
-               "deadline_extended": "Deadline extended"}
+               "deadline_extended": "Deadline extended",
+               "task_due_recomputed": "Due time recomputed"}
 
 EVENT_COLUMNS = ["case_id", "process_id", "version", "channel", "seq", "at", "type", "activity",
                  "lifecycle", "actor", "element_id", "deviation_kind", "reason_code",

@@ -52,12 +52,18 @@ def task_due(session: Session, definition_id: int, process_id: str, element_id: 
     A step of a called process is looked up in the active version of that process when the
     caller's own file does not define it.
     """
+    sla = task_sla(session, definition_id, process_id, element_id)
+    return due_after(session, team, ready_at, sla) if sla else None
+
+
+def task_sla(session: Session, definition_id: int, process_id: str,
+             element_id: str) -> timedelta | None:
+    """Return a step's caseflow.sla as a duration (None: the model gives it none)."""
     for metadata in _metadata_candidates(session, definition_id, process_id):
         for process in metadata.processes:
             node = next((n for n in process.nodes if n.id == element_id), None)
             if node is not None:
-                sla = _duration(node.sla)
-                return due_after(session, team, ready_at, sla) if sla else None
+                return _duration(node.sla)
     return None
 
 

@@ -23,6 +23,8 @@ from .work_common import flash, now, pop_flash, redirect, render, status_for
 router = APIRouter(include_in_schema=False)
 AdminUser = Annotated[User, Depends(require_role("admin"))]
 PAGE = "/admin/calendars"
+RETIMING = ("Open steps get their due times counted again on it in the background (deadlines "
+            "set by hand stay).")
 DEFAULT_HOURS = {d: ("08:00", "18:00") if d not in ("sat", "sun") else ("", "") for d in WEEKDAYS}
 
 
@@ -44,7 +46,8 @@ def _page(request: Request, session, user: User, *, status_code: int = 200,
                "holidays": {c.id: calendars.upcoming_holidays(c, today, 3) for c in rows},
                "assignments": calendars.assignments(session),
                "names": {c.id: c.name for c in rows},
-               "teams": calendars.known_teams(session), "check": check or {}}
+               "teams": calendars.known_teams(session), "check": check or {},
+               "retime_pending": calendars.retime_pending(session)}
     return render(request, "admin/calendars.html", context, status_code=status_code)
 
 
@@ -73,7 +76,7 @@ def _save(request: Request, session, user: User, form: dict, calendar_id: int | 
                      edit=calendar_id, message="The calendar was not saved; see the fields below.")
     except CaseError as err:
         return _page(request, session, user, status_code=status_for(err), message=str(err))
-    flash(request, f"Calendar “{saved.name}” saved.")
+    flash(request, f"Calendar “{saved.name}” saved. {RETIMING}")
     return redirect(PAGE)
 
 
@@ -102,7 +105,8 @@ def calendar_team(request: Request, session: SessionDep, user: AdminUser, form: 
     except CaseError as err:
         return _page(request, session, user, status_code=status_for(err), message=str(err))
     flash(request, f"{' '.join(team.split())} now works on "
-                   f"{'the default calendar' if calendar_id is None else f'calendar {calendar_id}'}.")
+                   f"{'the default calendar' if calendar_id is None else f'calendar {calendar_id}'}."
+                   f" {RETIMING}")
     return redirect(PAGE)
 
 
@@ -110,7 +114,7 @@ def calendar_team(request: Request, session: SessionDep, user: AdminUser, form: 
 @router.post(PAGE + "/{calendar_id}", dependencies=[Depends(require_csrf)])
 def calendar_change(request: Request, session: SessionDep, user: AdminUser, calendar_id: PathId,
                     form: dict = FormData):
-    """Change a calendar; targets already set stay as they are, new steps use the new hours."""
+    """Change a calendar; open steps are re-timed by a job, new steps use the new hours."""
     return _save(request, session, user, form, calendar_id)
 
 
@@ -121,7 +125,7 @@ def calendar_remove(request: Request, session: SessionDep, user: AdminUser, cale
         calendars.delete_calendar(session, actor=user.username, now=now(), calendar_id=calendar_id)
     except CaseError as err:
         return _page(request, session, user, status_code=status_for(err), message=str(err))
-    flash(request, f"Calendar {calendar_id} removed.")
+    flash(request, f"Calendar {calendar_id} removed. {RETIMING}")
     return redirect(PAGE)
 
 

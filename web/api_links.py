@@ -2,15 +2,14 @@
 authentication and refusal shape as web/api.py."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
-
-from fastapi import APIRouter
 
 from cases.case_service import get_case
 from cases.links.reopen import reopen_case
-from cases.links.service import link_cases, links_of
+from cases.links.service import MAX_REASON, link_cases, links_of, unlink_cases
 from engine.clock import utcnow
 
 from .api import ONE_CASE, REFUSALS, Caller, _case_json, _iso, _run, _worker
@@ -42,6 +41,7 @@ class LinkOut(BaseModel):
     created_by: str
     created_at: str
     outgoing: bool
+    removable: bool  # the caller may remove it (people's links; never the ones Caseflow made)
 
 
 class LinkList(BaseModel):
@@ -57,13 +57,14 @@ class Reopen(BaseModel):
     note: Text(4000, 1)
 
 
-def _links(session, case_id: int) -> dict:
-    rows = links_of(session, case_id)
+def _links(session, case_id: int, user) -> dict:
+    rows = links_of(session, case_id, actor=user)
     return {"data": [{"id": l.id, "kind": l.kind, "words": l.words,
                       "other_case_id": l.other_case_id, "other_process_id": l.other_process_id,
                       "other_status": l.other_status, "reason": l.reason,
                       "created_by": l.created_by, "created_at": _iso(l.created_at),
-                      "outgoing": l.outgoing} for l in rows], "count": len(rows)}
+                      "outgoing": l.outgoing, "removable": l.removable} for l in rows],
+            "count": len(rows)}
 
 
 @router.get("/cases/{case_id}/links", response_model=LinkList, responses=REFUSALS)
@@ -71,7 +72,7 @@ def api_case_links(case_id: PathId, user: Caller, session: SessionDep) -> dict:
     """The case's links from both ends (`outgoing`: this case is the link's subject)."""
     _worker(user)
     _run(get_case, session, case_id)
-    return _links(session, case_id)
+    return _links(session, case_id, user)
 
 
 @router.post("/cases/{case_id}/links", status_code=201, response_model=LinkList,
@@ -81,7 +82,21 @@ def api_case_link(case_id: PathId, body: NewLink, user: Caller, session: Session
     _worker(user)
     _run(link_cases, session, actor=user, now=utcnow(), case_id=case_id,
          other_case_id=body.other_case_id, kind=body.kind, reason=body.reason)
-    return _links(session, case_id)
+    return _links(session, case_id, user)
+
+
+@router.delete("/cases/{case_id}/links/{link_id}", response_model=LinkList, responses=REFUSALS)
+def api_case_unlink(case_id: PathId, link_id: PathId, user: Caller, session: SessionDep,
+                    reason: Annotated[Text(MAX_REASON), Query(
+                        description="Why the link goes (kept on both cases)")] = "") -> dict:
+    """Remove a link a person made, with a reason; answers the case's links that remain.
+
+    The link's maker, an agent of a team that works either case, or a supervisor may; the links
+    Caseflow made (repeat contact, the case a message opened) are refused with 409."""
+    _worker(user)
+    _run(unlink_cases, session, actor=user, now=utcnow(), case_id=case_id, link_id=link_id,
+         reason=reason)
+    return _links(session, case_id, user)
 
 
 @router.post("/cases/{case_id}/reopen", response_model=CaseOut, **ONE_CASE)

@@ -21,9 +21,9 @@ from engine.clock import utcnow
 from engine.errors import ScriptFailed
 
 from . import (admin_calendars, admin_webhooks, api, api_calendars, api_customers,
-               api_definitions, api_events, api_external, api_findwork, api_insights, api_links,
-               api_webhooks, api_work, attachments, designer, designer_files, designer_modeler,
-               incidents, insights, notifications, ops, pages, refusals, work, work_bulk,
+               api_definitions, api_events, api_external, api_filters, api_findwork, api_insights,
+               api_links, api_webhooks, api_work, attachments, designer, designer_files,
+               designer_modeler, incidents, insights, notifications, ops, pages, refusals, work, work_bulk,
                work_search)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
@@ -74,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(attachments.api_router, prefix="/api")
     app.include_router(notifications.api_router, prefix="/api")
     app.include_router(api_links.router, prefix="/api")
+    app.include_router(api_filters.router, prefix="/api")
     app.include_router(api_calendars.router, prefix="/api")
     for router in (api_work.router, api_customers.router, api_definitions.router,
                    api_insights.router):

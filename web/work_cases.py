@@ -143,7 +143,8 @@ def _page(request: Request, session, user: User, case_id: int, *, status_code: i
         "note": note or {}, "preview": preview,
         "skip_needs": needs_for_items(session, view.case, [s.item for s in view.steps]),
         "attachments": attachments.list_for_case(session, case_id), "attach": attach or {},
-        "links": links_of(session, case_id), "link_form": {}, "reopen_form": {},
+        "links": links_of(session, case_id, actor=user), "link_form": {}, "unlink_form": {},
+        "reopen_form": {},
         **(extra or {}),  # web/work_links.py: a refused link or reopen form, refilled
     }
     return render(request, "work/case.html", context, status_code=status_code)

@@ -1,13 +1,14 @@
-"""Linked cases and reopening on the case page: link two cases with a reason, reopen a resolved
-case at a step it went through. Plain posts answer 303 back to the case; a refusal re-renders the
-case page with the form refilled and each bad field named."""
+"""Linked cases and reopening on the case page: link two cases with a reason, remove a link made
+by mistake (with a reason), reopen a resolved case at a step it went through. Plain posts answer
+303 back to the case; a refusal re-renders the case page with the form refilled and each bad
+field named."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
 from cases.errors import CaseError, InvalidInput
 from cases.links.reopen import reopen_case
-from cases.links.service import link_cases
+from cases.links.service import link_cases, unlink_cases
 
 from .inputs import PathId
 from .security import SessionDep, require_csrf
@@ -43,6 +44,21 @@ def case_link(request: Request, session: SessionDep, user: WorkUser, case_id: Pa
     except CaseError as err:
         return _refused(request, session, user, case_id, err, "link_form", typed)
     flash(request, f"Case {case_id} linked to case {other}.")
+    return redirect(f"/cases/{case_id}#links-h")
+
+
+@router.post("/cases/{case_id}/links/{link_id}/delete", dependencies=[Depends(require_csrf)])
+def case_unlink(request: Request, session: SessionDep, user: WorkUser, case_id: PathId,
+                link_id: PathId, form: dict = FormData):
+    """Remove a link a person made, saying why (kept on both cases)."""
+    typed = {"link_id": link_id, "reason": str(form.get("reason", ""))[:1000]}
+    try:
+        link = unlink_cases(session, actor=user, now=now(), case_id=case_id, link_id=link_id,
+                            reason=typed["reason"])
+    except CaseError as err:
+        return _refused(request, session, user, case_id, err, "unlink_form", typed)
+    other = link.other_case_id if link.case_id == case_id else link.case_id
+    flash(request, f"The link to case {other} is removed; both cases keep why.")
     return redirect(f"/cases/{case_id}#links-h")
 
 

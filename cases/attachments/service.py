@@ -140,6 +140,7 @@ def delete(session: Session, *, actor: User, now: datetime, case_id: int, attach
         events.record(session, get_case(session, case_id), "attachment_deleted",
                       actor=actor.username, at=now,
                       details={"attachment_id": row.id, "filename": row.filename,
+                               "content_type": row.content_type, "size": row.size,
                                "reason": reason})
         session.commit()
     except sa.exc.IntegrityError:

@@ -15,11 +15,14 @@ from sqlmodel import Session, select
 
 from ..case_models import WorkItem
 from ..errors import Conflict, InvalidInput, NotFound
+from ..jobs import service as jobs
+from ..jobs.models import Job
 from ..users import User
 from .clock import WEEKDAYS, WorkingClock, format_hours, parse_hours
 from .models import BusinessCalendar, TeamCalendar
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+RETIME_KIND = RETIME_KEY = "calendar_retime"  # the job that re-times open steps (retime.py)
 
 
 @lru_cache(maxsize=64)
@@ -158,6 +161,8 @@ def save_calendar(session: Session, *, actor: str, now: datetime, calendar_id: i
                                                        hours.values())))
     calendar.is_default, calendar.updated_by, calendar.updated_at = is_default, actor, now
     session.add(calendar)
+    done = "changed" if calendar_id else "added"
+    schedule_retime(session, now=now, actor=actor, why=f"the calendar “{calendar.name}” was {done}")
     _commit(session)
     session.refresh(calendar)
     return calendar
@@ -168,6 +173,8 @@ def delete_calendar(session: Session, *, actor: str, now: datetime, calendar_id:
     calendar = get_calendar(session, calendar_id)
     session.execute(sa.delete(TeamCalendar).where(TeamCalendar.calendar_id == calendar.id))
     session.delete(calendar)
+    schedule_retime(session, now=now, actor=actor,
+                    why=f"the calendar “{calendar.name}” was removed")
     _commit(session)
 
 
@@ -182,7 +189,23 @@ def assign_team(session: Session, *, actor: str, now: datetime, team: str,
     session.execute(sa.delete(TeamCalendar).where(TeamCalendar.team == team))
     if calendar_id is not None:
         session.add(TeamCalendar(team=team, calendar_id=calendar_id))
+    schedule_retime(session, now=now, actor=actor,
+                    why=f"{team} moved to another calendar")
     _commit(session)
+
+
+def schedule_retime(session: Session, *, now: datetime, actor: str, why: str) -> None:
+    """Have the job executor re-time open steps on the calendars as they now are, in the
+    calendar change's transaction (session.add only); a change while a run is under way starts
+    it again from the first case."""
+    jobs.schedule(session, kind=RETIME_KIND, key=RETIME_KEY, due_at=now, now=now,
+                  payload={"why": why, "by": actor, "after": 0, "moved": 0})
+
+
+def retime_pending(session: Session) -> bool:
+    """Whether open steps are still being re-timed after a calendar change."""
+    return session.exec(select(Job.id).where(Job.key == RETIME_KEY,
+                                             Job.state == "pending")).first() is not None
 
 
 def _commit(session: Session) -> None:

@@ -12,6 +12,8 @@ from engine.store import utc_column
 # Case event types an integrator may subscribe to. Left out on purpose: notes (free text for
 # colleagues), claiming/releasing/assigning steps (worklist chatter), scripts that ran, and
 # engine bookkeeping (task_cancelled, wait_skipped, end_reached): they say nothing new outside.
+# Attachments go out as facts about the file (id, name, type, size, sha256, who), never its
+# bytes: a receiver that wants them asks GET /api/cases/{id}/attachments/{aid}/content.
 PUBLISHED = frozenset({
     "case_opened", "case_resolved", "case_cancelled", "case_put_on_hold", "case_resumed",
     "task_opened", "task_completed", "task_data_corrected",
@@ -19,11 +21,12 @@ PUBLISHED = frozenset({
     "task_skipped", "process_rewound_to_task", "process_jumped_to_task", "decision_overridden",
     "adhoc_task_added", "work_item_reassigned", "deadline_extended",
     "deviation_requested", "deviation_approved", "deviation_rejected",
-    "sla_at_risk", "sla_breached", "escalation_resolved",
+    "sla_at_risk", "sla_breached", "escalation_resolved", "task_due_recomputed",
     "incident_opened", "incident_retried", "incident_resolved",
     "message_received", "message_sent", "message_thrown", "signal_received", "signal_sent",
     "timer_fired",
     "process_migrated",
+    "attachment_added", "attachment_deleted",
 })
 
 

@@ -1,12 +1,17 @@
-"""Saved worklist filters: a person keeps a worklist query under a name, applies and deletes it."""
+"""Saved worklist filters: a person keeps a worklist query under a name, applies and deletes it.
+
+Each person sees, runs and deletes only their own filters; someone else's is not found.
+"""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from ..case_models import CHANNELS
 from ..errors import Conflict, InvalidInput, NotFound
 from ..users import User
 from .models import MAX_FILTER_NAME, MAX_FILTER_QUERY, SavedFilter
@@ -62,10 +67,51 @@ def list_filters(session: Session, *, actor: User) -> list[SavedFilter]:
                              .order_by(SavedFilter.name, SavedFilter.id)).all())
 
 
-def delete_filter(session: Session, *, actor: User, filter_id: int) -> None:
-    """Delete one of the person's saved filters (someone else's is not found). Commit once."""
+def page_filters(session: Session, *, actor: User, limit: int, offset: int
+                 ) -> tuple[list[SavedFilter], int]:
+    """One page of the person's saved filters by name, and how many they have."""
+    mine = SavedFilter.user_id == actor.id
+    total = session.exec(select(sa.func.count()).select_from(SavedFilter).where(mine)).one()
+    rows = session.exec(select(SavedFilter).where(mine).order_by(SavedFilter.name, SavedFilter.id)
+                        .limit(limit).offset(offset)).all()
+    return list(rows), int(total)
+
+
+def get_filter(session: Session, *, actor: User, filter_id: int) -> SavedFilter:
+    """One of the person's saved filters (someone else's is not found)."""
     row = session.get(SavedFilter, filter_id)
     if row is None or row.user_id != actor.id:
         raise NotFound(f"You have no saved filter {filter_id}")
+    return row
+
+
+def worklist_args(row: SavedFilter) -> dict[str, Any]:
+    """The worklist's arguments a saved query stands for (view, process_id, priority, channel,
+    q); InvalidInput naming the part of the query that no longer makes sense."""
+    from ..worklist import VIEWS
+
+    given = dict(parse_qsl(row.query or ""))
+    view = given.get("view") or "mine"
+    if view not in VIEWS:
+        raise InvalidInput({"query": f"The filter's view '{view}' is not one of "
+                                     f"{', '.join(VIEWS)}"})
+    priority = given.get("priority")
+    if priority is not None:
+        try:
+            priority = int(priority)
+        except ValueError:
+            raise InvalidInput({"query": f"The filter's priority '{priority}' is not a "
+                                         "number"}) from None
+    channel = given.get("channel")
+    if channel and channel not in CHANNELS:
+        raise InvalidInput({"query": f"The filter's channel '{channel}' is not one of "
+                                     f"{', '.join(CHANNELS)}"})
+    return {"view": view, "process_id": given.get("process"), "priority": priority,
+            "channel": channel, "q": (given.get("q") or "").strip() or None}
+
+
+def delete_filter(session: Session, *, actor: User, filter_id: int) -> None:
+    """Delete one of the person's saved filters (someone else's is not found). Commit once."""
+    row = get_filter(session, actor=actor, filter_id=filter_id)
     session.delete(row)
     session.commit()

@@ -16,12 +16,13 @@ from cases.case_service import complete_step, open_case
 from cases.customers import create_customer
 from cases.definitions import deploy_file
 from cases.deviations import Deviation
-from cases.errors import Conflict, InvalidInput
+from cases.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cases.events import CaseEvent
 from cases.links.models import CaseLink
 from cases.links.reopen import reopen_case
 from cases.links.repeat import RepeatContactSettings, earlier_case
-from cases.links.service import link_cases, links_of
+from cases.links.service import link_cases, links_of, unlink_cases
+from cases.users import create_user
 from engine.store import WorkflowInstance
 from tests.cases.test_case_service import HAPPY_PATH, resolve_install
 from tests.conftest import DATA, T0
@@ -102,6 +103,83 @@ def test_two_cases_are_linked_once_whichever_end_asks(session, install, people, 
     with pytest.raises(InvalidInput, match="already linked"):
         link_cases(session, actor=people.ann, now=T0, case_id=b.id, other_case_id=a.id,
                    kind="duplicate", reason="Same thing")
+
+
+def _events(session, case_id, type) -> list[dict]:
+    return [{**json.loads(e.details), "actor": e.actor} for e in session.exec(
+        select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.type == type)
+        .order_by(CaseEvent.seq)).all()]
+
+
+def test_a_link_made_by_mistake_is_removed_with_why_on_both_cases(session, install, people,
+                                                                  customer, others):
+    a, b = _open(session, people, customer), _open(session, people, others[0])
+    link = link_cases(session, actor=people.ann, now=T0, case_id=a.id, other_case_id=b.id,
+                      kind="duplicate", reason="Rang twice")
+    later = T0 + timedelta(minutes=5)
+    gone = unlink_cases(session, actor=people.ann, now=later, case_id=b.id, link_id=link.id,
+                        reason="  Wrong number typed: meant another customer  ")
+    assert gone.id == link.id
+    assert session.exec(select(sa.func.count()).select_from(CaseLink)).one() == 0
+    assert links_of(session, a.id) == [] and links_of(session, b.id) == []
+    for case, other, outgoing in ((a, b, True), (b, a, False)):
+        [event] = _events(session, case.id, "case_unlinked")
+        assert event == {**event, "actor": "ann", "link_id": link.id, "kind": "duplicate",
+                         "other_case_id": other.id, "outgoing": outgoing,
+                         "reason": "Wrong number typed: meant another customer",
+                         "linked_by": "ann", "link_reason": "Rang twice"}
+        assert verify(session, case.id) == []
+    # the right link can be made now
+    link_cases(session, actor=people.ann, now=later, case_id=a.id, other_case_id=b.id,
+               kind="related", reason="Same street")
+
+
+def test_who_may_remove_a_link_and_a_refusal_changes_nothing(session, install, people, customer,
+                                                            others):
+    a, b = _open(session, people, customer), _open(session, people, others[0])
+    link = link_cases(session, actor=people.ann, now=T0, case_id=a.id, other_case_id=b.id,
+                      kind="related", reason="Same street")
+    designer = create_user(session, username="dee", password="correct horse", role="designer",
+                           now=T0)
+    seqs = [session.get(Case, c.id).event_seq for c in (a, b)]
+    with pytest.raises(Forbidden, match="does not work cases"):
+        unlink_cases(session, actor=designer, now=T0, case_id=a.id, link_id=link.id, reason="x")
+    with pytest.raises(Forbidden, match="a team that works one of them"):  # not theirs, no step
+        unlink_cases(session, actor=people.fran, now=T0, case_id=a.id, link_id=link.id,
+                     reason="x")
+    with pytest.raises(InvalidInput) as err:
+        unlink_cases(session, actor=people.ann, now=T0, case_id=a.id, link_id=link.id,
+                     reason="   ")
+    assert "reason" in err.value.errors
+    with pytest.raises(NotFound):
+        unlink_cases(session, actor=people.ann, now=T0, case_id=others[1].id, link_id=link.id,
+                     reason="x")
+    session.expire_all()
+    assert session.exec(select(sa.func.count()).select_from(CaseLink)).one() == 1
+    assert [session.get(Case, c.id).event_seq for c in (a, b)] == seqs
+    assert [v.removable for v in links_of(session, a.id, actor=people.fran)] == [False]
+    assert [v.removable for v in links_of(session, a.id, actor=people.bob)] == [True]
+    # an agent of the team that works the case may tidy it up; so may a supervisor
+    unlink_cases(session, actor=people.bob, now=T0, case_id=a.id, link_id=link.id,
+                 reason="Not the same street after all")
+    again = link_cases(session, actor=people.fran, now=T0, case_id=a.id, other_case_id=b.id,
+                       kind="related", reason="Same street")
+    unlink_cases(session, actor=people.sam, now=T0, case_id=b.id, link_id=again.id,
+                 reason="Checked: different addresses")
+    assert [e["actor"] for e in _events(session, a.id, "case_unlinked")] == ["bob", "sam"]
+
+
+def test_links_caseflow_made_stay(session, install, people, customer):
+    first = _open(session, people, customer)
+    again = _open(session, people, customer, at=T0 + timedelta(days=1))
+    [link] = session.exec(select(CaseLink)).all()
+    assert link.kind == "repeat_contact"
+    for actor in (people.ann, people.sam):
+        with pytest.raises(Conflict, match="Caseflow made this link"):
+            unlink_cases(session, actor=actor, now=T0, case_id=again.id, link_id=link.id,
+                         reason="The customer called about something else")
+    assert [v.removable for v in links_of(session, first.id, actor=people.sam)] == [False]
+    assert session.exec(select(sa.func.count()).select_from(CaseLink)).one() == 1
 
 
 def test_a_new_case_of_a_customer_with_an_open_case_is_a_repeat_contact(session, install, people,

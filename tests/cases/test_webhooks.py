@@ -3,6 +3,7 @@
 while it was down; failed deliveries are listed and replayed; unsafe URLs are refused."""
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 
@@ -185,6 +186,34 @@ def test_the_outbox_holds_an_event_iff_its_action_committed(session, people, cus
     after = [o.type for o in session.exec(select(OutboxEvent).order_by(OutboxEvent.id)).all()]
     assert after == before + ["incident_opened"], "only the incident, which did commit"
     assert _published(session, case.id) == after
+
+
+def test_attachment_events_reach_receivers_with_the_file_facts_never_its_bytes(
+        session, install, people, customer, receiver, clock, tmp_path):
+    from cases.attachments import service as attachments
+    from cases.attachments.storage import AttachmentStore
+
+    pdf = b"%PDF-1.7\n" + b"1 0 obj << /Secret (bank details) >> endobj\n" * 20 + b"%%EOF\n"
+    store = AttachmentStore(tmp_path / "files", max_bytes=64 * 1024)
+    _subscribe(session, receiver.url, events=["attachment_added", "attachment_deleted"])
+    case = _open(session, people, customer)
+    row = attachments.add(session, actor=people.ann, now=T0, case_id=case.id,
+                          source=io.BytesIO(pdf), filename="invoice.pdf",
+                          description="March invoice", store=store)
+    attachments.delete(session, actor=people.sam, now=T0 + timedelta(minutes=1), case_id=case.id,
+                       attachment_id=row.id, reason="Another customer's invoice", store=store)
+    _executor(session, clock).run_until_idle()
+    added, deleted = _bodies(receiver)
+    facts = {"attachment_id": row.id, "filename": "invoice.pdf", "size": len(pdf),
+             "content_type": "application/pdf"}
+    assert (added["type"], added["data"]["actor"]) == ("attachment_added", "ann")
+    assert {k: added["data"]["details"][k] for k in facts} == facts
+    assert added["data"]["details"]["sha256"] == row.sha256
+    assert (deleted["type"], deleted["data"]["actor"]) == ("attachment_deleted", "sam")
+    assert {k: deleted["data"]["details"][k] for k in facts} == facts
+    assert deleted["data"]["details"]["reason"] == "Another customer's invoice"
+    for got in receiver.got:
+        assert b"bank details" not in got.body and row.storage_key.encode() not in got.body
 
 
 @SQLITE_ONLY

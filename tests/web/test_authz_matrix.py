@@ -107,6 +107,18 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("POST", "/work/filters"): ("/work/filters", {"name": "", "query": "view=team"}, WORKERS),
     ("POST", "/work/filters/{filter_id}/delete"): ("/work/filters/999999/delete", {},
                                                    "l n n n f n l"),
+    # saved filters over the API: each caller's own. {filter} is the agent's (anyone else's
+    # answer is not found), a filter id nobody owns is not found for every worker, and a
+    # name-less save is refused for its content
+    ("GET", "/api/saved-filters"): ("/api/saved-filters", None, API_WORKERS),
+    ("POST", "/api/saved-filters"): ("/api/saved-filters", {"name": " ", "query": "view=team"},
+                                     API_WORKERS),
+    ("GET", "/api/saved-filters/{filter_id}"): ("/api/saved-filters/{filter}", None,
+                                                "l o n n f n o"),
+    ("DELETE", "/api/saved-filters/{filter_id}"): ("/api/saved-filters/999999", None,
+                                                   "l n n n f n n"),
+    ("GET", "/api/saved-filters/{filter_id}/work-items"): (
+        "/api/saved-filters/{filter}/work-items", None, "l o n n f n o"),
     # a step of Customer Care: only its team (and supervisors, admins) claim and complete it
     ("POST", "/work/items/{item_id}/claim"): ("/work/items/{item}/claim", {}, TEAM),
     ("POST", "/cases/{case_id}/items/{item_id}/claim"): ("/cases/{case}/items/{item}/claim", {},
@@ -252,6 +264,13 @@ MATRIX: dict[tuple[str, str], tuple[str, object, str]] = {
     ("POST", "/api/cases/{case_id}/links"): (
         "/api/cases/{case}/links", {"other_case_id": 999999, "kind": "related", "reason": "x"},
         API_WORKERS),
+    # removing a link (no reason: refused for its content after the role and team checks):
+    # {link} joins {case} and another customer's case, made by the Customer Care agent; the other team's agent
+    # neither made it nor works either case
+    ("POST", "/cases/{case_id}/links/{link_id}/delete"): (
+        "/cases/{case}/links/{link}/delete", {"reason": ""}, TEAM),
+    ("DELETE", "/api/cases/{case_id}/links/{link_id}"): (
+        "/api/cases/{case}/links/{link}", None, API_TEAM),
     ("POST", "/api/cases/{case_id}/reopen"): (
         "/api/cases/{case}/reopen", {"expected_version": 1, "element_id": "Capture",
                                      "reason_code": "x", "note": "n"}, API_WORKERS),
@@ -415,6 +434,18 @@ class World:
         from cases.external_tasks.models import ExternalTask
         from cases.incidents.models import Incident
 
+        from cases.links.service import link_cases
+
+        neighbour = create_customer(s, actor="agent", now=T0, name="Bea", account_number="C-2")
+        case4 = open_case(s, actor=agent, now=T0, customer_id=neighbour.id,
+                          process_id="dev_process", channel="phone")
+        self.ids["link"] = link_cases(s, actor=agent, now=T0, case_id=case.id,
+                                      other_case_id=case4.id, kind="related",
+                                      reason="Same street, same week").id
+        from cases.search.filters import save_filter
+
+        self.ids["filter"] = save_filter(s, actor=agent, now=T0, name="Team",
+                                         query="view=team").id
         self._webhooks(s)
         self._attachment_and_notification(s, case, agent)
         self._calendars(s)

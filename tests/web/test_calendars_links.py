@@ -31,7 +31,8 @@ def admin(app):
 
 def _post(client, url, form):
     """Post a form with the CSRF token of the page it is on (the case page, or the calendars)."""
-    page = "/admin/calendars" if url.startswith("/admin/") else url.rsplit("/", 1)[0]
+    page = ("/admin/calendars" if url.startswith("/admin/") else
+            "/cases/" + url.split("/")[2] if url.startswith("/cases/") else url.rsplit("/", 1)[0])
     token = csrf_from(client.get(page).text)
     return client.post(url, data={**form, "csrf_token": token}, follow_redirects=False)
 
@@ -49,6 +50,8 @@ def test_an_admin_keeps_calendars_and_tries_one_out(client, admin):
     assert done.status_code == 303 and done.headers["location"] == "/admin/calendars"
     page = client.get("/admin/calendars")
     assert "Berlin office" in page.text and "default" in page.text
+    assert "in the background (deadlines set by hand stay)" in page.text
+    assert 'id="retime-pending"' in page.text, "the re-timing job waits for the executor"
     assert "Christmas Day" in page.text or "Neujahr" in page.text or "New Year" in page.text \
         or "Weihnachtstag" in page.text
     assigned = _post(client, "/admin/calendars/teams", {"team": "Customer Care", "calendar_id": ""})
@@ -161,3 +164,58 @@ def test_reopening_a_resolved_case_on_the_case_page(app, client):
     page = client.get(f"/cases/{case.id}").text
     assert "Case reopened." in page and "reopened the case at" in page
     assert "Confirm the service works" in page or "Task_ConfirmWorking" in page or "Confirm" in page
+
+
+def test_a_link_is_removed_on_the_case_page_with_a_reason(app, client):
+    first, second = _two_cases(app)
+    sign_in(client)
+    assert _post(client, f"/cases/{first}/links", {"other_case_id": str(second),
+                                                   "kind": "duplicate",
+                                                   "reason": "Rang twice"}).status_code == 303
+    with Session(app.state.engine) as s:
+        link_id = s.exec(select(CaseLink.id)).one()
+    page = client.get(f"/cases/{second}").text
+    assert f'action="/cases/{second}/links/{link_id}/delete"' in page
+    no_token = client.post(f"/cases/{second}/links/{link_id}/delete",
+                           data={"reason": "Typo"}, follow_redirects=False)
+    assert no_token.status_code == 403
+    refused = _post(client, f"/cases/{second}/links/{link_id}/delete", {"reason": "  "})
+    assert refused.status_code == 422 and "Say why the link goes" in refused.text
+    assert f'id="unlink-{link_id}" open' in refused.text, "the refused form stays open"
+    done = _post(client, f"/cases/{second}/links/{link_id}/delete",
+                 {"reason": "Typed the wrong case number"})
+    assert done.status_code == 303 and done.headers["location"] == f"/cases/{second}#links-h"
+    for case_id in (first, second):
+        page = client.get(f"/cases/{case_id}").text
+        assert "No linked cases." in page
+        assert "removed the link" in page and "Typed the wrong case number" in page
+    with Session(app.state.engine) as s:
+        assert s.exec(select(CaseLink)).all() == []
+
+
+def test_links_are_removed_through_the_api_but_not_the_ones_caseflow_made(app, client, tokens):
+    first, second = _two_cases(app)
+    made = client.post(f"/api/cases/{first}/links", headers=tokens["agent"],
+                       json={"other_case_id": second, "kind": "parent", "reason": "Area outage"})
+    [link] = made.json()["data"]
+    assert link["removable"] is True
+    url = f"/api/cases/{second}/links/{link['id']}"
+    assert client.delete(url, headers=tokens["designer"]).status_code == 403
+    blank = client.delete(url, headers=tokens["agent"])
+    assert blank.status_code == 422 and "reason" in blank.json()["detail"]["errors"]
+    gone = client.delete(url, headers=tokens["agent"], params={"reason": "Different area"})
+    assert gone.status_code == 200 and gone.json() == {"data": [], "count": 0}
+    assert client.delete(url, headers=tokens["agent"],
+                         params={"reason": "again"}).status_code == 404
+    with Session(app.state.engine) as s:  # the system's link: a message's case, say
+        s.add(CaseLink(case_id=first, other_case_id=second, kind="parent",
+                       reason="Its message 'outage' opened the case", created_by="system",
+                       created_at=T0))
+        s.commit()
+        system_id = s.exec(select(CaseLink.id)).one()
+    [seen] = client.get(f"/api/cases/{first}/links", headers=tokens["supervisor"]).json()["data"]
+    assert seen["removable"] is False
+    refused = client.delete(f"/api/cases/{first}/links/{system_id}", headers=tokens["supervisor"],
+                            params={"reason": "Not related"})
+    assert refused.status_code == 409 and "Caseflow made this link" in refused.json()[
+        "detail"]["message"]
