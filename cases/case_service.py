@@ -13,6 +13,7 @@ from engine import store
 from engine.errors import FormInvalid, ScriptFailed, TaskNotReady
 from engine.messages import SentMessage, send_message, take_sent
 from engine.runtime import Instance
+from engine.signals import ThrownSignal, take_thrown
 from engine.store import WorkflowInstance
 
 from . import duties, events, policy
@@ -26,6 +27,7 @@ from .jobs import service as jobs
 from .search import index as search_index  # keeps each case's search text current
 from .links.repeat import flag_repeat_contact
 from .relay import service as relay
+from .relay import signals as relay_signals
 from .subscriptions import service as subscriptions
 from .sla import promised_at
 from .start_forms import checked_start_data
@@ -72,11 +74,14 @@ def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, 
              data: Mapping[str, Any] | None = None, time_limit: float = 2.0,
              lane_teams: Mapping[str, str] | None = None, start_event: str | None = None,
              definition: store.DefinitionVersion | None = None,
-             message: SentMessage | None = None, sender_case_id: int | None = None) -> Case:
+             message: SentMessage | None = None, sender_case_id: int | None = None,
+             signal: tuple[str, Any] | None = None) -> Case:
     """Open a case inside the caller's transaction (session.add and flush only).
 
     With `message` (thrown by case `sender_case_id`, cases/relay) the process's message start
-    event takes that message at once (MessageNotExpected if the process has no use for it)."""
+    event takes that message at once (MessageNotExpected if the process has no use for it).
+    With `signal` ((name, payload) thrown by case `sender_case_id`) the case starts through
+    `start_event`, the signal start event catching it, which takes the payload."""
     if channel not in CHANNELS:
         raise InvalidInput({"channel": f"Choose one of {', '.join(CHANNELS)}"}, {"channel": channel})
     get_customer(session, customer_id)
@@ -90,7 +95,9 @@ def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, 
     # The waits' digest goes into the saved state, so the first step does not rewrite
     # subscriptions that did not change.
     row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit,
-                                      start_event=start_event, before_save=subscriptions.changed)
+                                      start_event=start_event,
+                                      start_payload=signal[1] if signal else None,
+                                      before_save=subscriptions.changed)
     if message is not None:  # a parallel multiple start may wait for more messages yet
         send_message(live, message.name, message.payload, now=now,
                      correlation=message.correlation or None)
@@ -100,7 +107,8 @@ def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, 
                 promised_at=promised_at(session, version.id, process_id, contacted_at))
     session.add(case)
     session.flush()
-    opened_by = {"message": message.name, "sender_case_id": sender_case_id} if message else {}
+    opened_by = ({"message": message.name, "sender_case_id": sender_case_id} if message else
+                 {"signal": signal[0], "sender_case_id": sender_case_id} if signal else {})
     events.record(session, case, "case_opened", actor=actor.username, at=now, details={
         "process_id": process_id, "version": version.version, "channel": channel,
         "priority": priority, "customer_id": customer_id,
@@ -114,7 +122,8 @@ def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, 
         subscriptions.changed(live)
         store.save_instance(session, row, live, now=now)
     _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
-                  external=live.process.has_external_tasks, thrown=thrown)
+                  external=live.process.has_external_tasks, thrown=thrown,
+                  signals=take_thrown(live))
     jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
     subs = subscriptions.sync(session, case.id, live)
     relay.wake(session, relay.waiting_message_names(subs), now=now)
@@ -214,6 +223,7 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
             timer_before = row.next_timer_due
             subscribed = subscriptions.changed(live)
             thrown = take_sent(live)  # before saving: the saved state no longer holds them
+            signals = take_thrown(live)  # never saved: taken here or lost
             try:
                 store.save_instance(session, row, live, now=now)
             except store.StaleState:
@@ -225,7 +235,8 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
             external = live.process.has_external_tasks or row.definition_id != loaded_on
             _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
                           due_overrides=action.due_overrides, assignees=action.assignees,
-                          external=external, open_items=action.open_items, thrown=thrown)
+                          external=external, open_items=action.open_items, thrown=thrown,
+                          signals=signals)
             if row.next_timer_due != timer_before or action.sync_timer:
                 jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
             if subscribed:
@@ -315,14 +326,17 @@ def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, 
                   due_overrides: Mapping[str, datetime] | None = None,
                   assignees: Mapping[str, int] | None = None, external: bool = True,
                   open_items: list[WorkItem] | None = None,
-                  thrown: list[SentMessage] | None = None) -> None:
-    """Record what the engine did and the messages it threw (cases/relay), re-project work items
+                  thrown: list[SentMessage] | None = None,
+                  signals: list[ThrownSignal] | None = None) -> None:
+    """Record what the engine did and the messages and signals it threw (cases/relay), re-project work items
     (and external tasks, if the process may have any) and resolve a finished case. `open_items`,
     if given, are the case's open items as this action read them (the projection then reads
     none, and adds the new ones)."""
     events.record_engine_events(session, case, live.drain_events(), actor="engine", at=now)
     if thrown:
         relay.record_thrown(session, case, thrown, now=now)
+    if signals:
+        relay_signals.record_thrown(session, case, signals, now=now)
     opened = project(session, case, live, now=now, lane_teams=lane_teams,
                      due_overrides=due_overrides, assignees=assignees, open_items=open_items)
     if open_items is not None:
