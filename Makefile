@@ -44,6 +44,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/insights.py
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/relay.py
+	$(BIN)/python bench/signals.py
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/findwork.py
 	$(BIN)/python bench/calendar_retime.py

@@ -1,6 +1,7 @@
 """Opening cases and completing their steps: load -> engine -> save state, projection, events -> commit once."""
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +14,7 @@ from engine import store
 from engine.errors import FormInvalid, ScriptFailed, TaskNotReady
 from engine.messages import SentMessage, send_message, take_sent
 from engine.runtime import Instance
+from engine.signals import ThrownSignal, take_thrown
 from engine.store import WorkflowInstance
 
 from . import duties, events, policy
@@ -26,6 +28,7 @@ from .jobs import service as jobs
 from .search import index as search_index  # keeps each case's search text current
 from .links.repeat import flag_repeat_contact
 from .relay import service as relay
+from .relay import signals as relay_signals
 from .subscriptions import service as subscriptions
 from .sla import promised_at
 from .start_forms import checked_start_data
@@ -67,16 +70,44 @@ def open_case(session: Session, *, actor: User, now: datetime, customer_id: int,
     return case
 
 
+# A case a message or signal opened may throw what opens the next: a model that starts on what
+# it throws would open cases without end. Past this many cases in a row, each opened by the one
+# before, the next is refused (an incident on the sender, cases/relay), never opened.
+MAX_CHAIN = 20
+
+
+class StartLoop(CaseError):
+    """A message or signal would open a case further down a chain than MAX_CHAIN allows."""
+
+
+def _chain(session: Session, sender_case_id: int) -> int:
+    """How many cases in a row, each opened by the one before, the new case would end: the
+    sender's own place (from its `case_opened` event) plus one. StartLoop past MAX_CHAIN."""
+    details = session.execute(sa.select(events.CaseEvent.details).where(
+        events.CaseEvent.case_id == sender_case_id, events.CaseEvent.type == "case_opened")
+    ).scalar()
+    before = json.loads(details or "{}").get("chain", 0)
+    if before + 1 > MAX_CHAIN:
+        raise StartLoop(f"Case {sender_case_id} comes after {before} cases in a row, each opened "
+                        f"by a message or signal of the one before: the models seem to start on "
+                        f"what they throw, so Caseflow opens no more cases from it. Change the "
+                        f"model, then resolve this incident.")
+    return before + 1
+
+
 def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, process_id: str,
              channel: str, priority: int = 0, contacted_at: datetime | None = None,
              data: Mapping[str, Any] | None = None, time_limit: float = 2.0,
              lane_teams: Mapping[str, str] | None = None, start_event: str | None = None,
              definition: store.DefinitionVersion | None = None,
-             message: SentMessage | None = None, sender_case_id: int | None = None) -> Case:
+             message: SentMessage | None = None, sender_case_id: int | None = None,
+             signal: tuple[str, Any] | None = None) -> Case:
     """Open a case inside the caller's transaction (session.add and flush only).
 
     With `message` (thrown by case `sender_case_id`, cases/relay) the process's message start
-    event takes that message at once (MessageNotExpected if the process has no use for it)."""
+    event takes that message at once (MessageNotExpected if the process has no use for it).
+    With `signal` ((name, payload) thrown by case `sender_case_id`) the case starts through
+    `start_event`, the signal start event catching it, which takes the payload."""
     if channel not in CHANNELS:
         raise InvalidInput({"channel": f"Choose one of {', '.join(CHANNELS)}"}, {"channel": channel})
     get_customer(session, customer_id)
@@ -84,13 +115,16 @@ def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, 
     if version is None:
         raise NotFound(f"No active definition for process '{process_id}'")
     contacted_at = contacted_at or now
+    chain = _chain(session, sender_case_id) if sender_case_id is not None else 0
     # Only an agent (or the API) opening a case fills the start form: not a timer, not a message.
     form = store.compiled(version).start_form if start_event is None and message is None else None
     data = checked_start_data(form, data or {})  # StartFormInvalid before anything is stored
     # The waits' digest goes into the saved state, so the first step does not rewrite
     # subscriptions that did not change.
     row, live = store.create_instance(session, version, data, now=now, time_limit=time_limit,
-                                      start_event=start_event, before_save=subscriptions.changed)
+                                      start_event=start_event,
+                                      start_payload=signal[1] if signal else None,
+                                      before_save=subscriptions.changed)
     if message is not None:  # a parallel multiple start may wait for more messages yet
         send_message(live, message.name, message.payload, now=now,
                      correlation=message.correlation or None)
@@ -100,7 +134,9 @@ def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, 
                 promised_at=promised_at(session, version.id, process_id, contacted_at))
     session.add(case)
     session.flush()
-    opened_by = {"message": message.name, "sender_case_id": sender_case_id} if message else {}
+    opened_by = ({"message": message.name, "sender_case_id": sender_case_id, "chain": chain}
+                 if message else {"signal": signal[0], "sender_case_id": sender_case_id,
+                                  "chain": chain} if signal else {})
     events.record(session, case, "case_opened", actor=actor.username, at=now, details={
         "process_id": process_id, "version": version.version, "channel": channel,
         "priority": priority, "customer_id": customer_id,
@@ -114,7 +150,8 @@ def add_case(session: Session, *, actor: User, now: datetime, customer_id: int, 
         subscriptions.changed(live)
         store.save_instance(session, row, live, now=now)
     _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
-                  external=live.process.has_external_tasks, thrown=thrown)
+                  external=live.process.has_external_tasks, thrown=thrown,
+                  signals=take_thrown(live))
     jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
     subs = subscriptions.sync(session, case.id, live)
     relay.wake(session, relay.waiting_message_names(subs), now=now)
@@ -214,6 +251,7 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
             timer_before = row.next_timer_due
             subscribed = subscriptions.changed(live)
             thrown = take_sent(live)  # before saving: the saved state no longer holds them
+            signals = take_thrown(live)  # never saved: taken here or lost
             try:
                 store.save_instance(session, row, live, now=now)
             except store.StaleState:
@@ -225,7 +263,8 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
             external = live.process.has_external_tasks or row.definition_id != loaded_on
             _after_engine(session, case, live, actor=actor, now=now, lane_teams=lane_teams,
                           due_overrides=action.due_overrides, assignees=action.assignees,
-                          external=external, open_items=action.open_items, thrown=thrown)
+                          external=external, open_items=action.open_items, thrown=thrown,
+                          signals=signals)
             if row.next_timer_due != timer_before or action.sync_timer:
                 jobs.sync_timer(session, case.id, row.next_timer_due, now=now)
             if subscribed:
@@ -315,14 +354,17 @@ def _after_engine(session: Session, case: Case, live: Instance, *, actor: User, 
                   due_overrides: Mapping[str, datetime] | None = None,
                   assignees: Mapping[str, int] | None = None, external: bool = True,
                   open_items: list[WorkItem] | None = None,
-                  thrown: list[SentMessage] | None = None) -> None:
-    """Record what the engine did and the messages it threw (cases/relay), re-project work items
+                  thrown: list[SentMessage] | None = None,
+                  signals: list[ThrownSignal] | None = None) -> None:
+    """Record what the engine did and the messages and signals it threw (cases/relay), re-project work items
     (and external tasks, if the process may have any) and resolve a finished case. `open_items`,
     if given, are the case's open items as this action read them (the projection then reads
     none, and adds the new ones)."""
     events.record_engine_events(session, case, live.drain_events(), actor="engine", at=now)
     if thrown:
         relay.record_thrown(session, case, thrown, now=now)
+    if signals:
+        relay_signals.record_thrown(session, case, signals, now=now)
     opened = project(session, case, live, now=now, lane_teams=lane_teams,
                      due_overrides=due_overrides, assignees=assignees, open_items=open_items)
     if open_items is not None:

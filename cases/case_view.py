@@ -508,7 +508,8 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
     s = _q(step)
     to = details.get("to") if isinstance(details.get("to"), dict) else {}
     texts = {
-        "case_opened": lambda: (f"The message {_q(details.get('message'))} of case "
+        "case_opened": lambda: (f"The {'signal' if details.get('signal') else 'message'} "
+                                f"{_q(details.get('signal') or details.get('message'))} of case "
                                 f"{details['sender_case_id']} opened the case"
                                 if details.get("sender_case_id") else
                                 f"{who} opened the case (by {details.get('channel', '?')})"),
@@ -574,6 +575,12 @@ def describe(type: str, details: Mapping[str, Any], *, who: str, step: str | Non
         "message_thrown": lambda: f"{s if step else 'The process'} sent the message {_q(details.get('message'))}" + (
             " to the case waiting for it" if details.get("destination") == "case" else
             " out of Caseflow (no process here catches it)"),
+        "signal_thrown": lambda: f"{s if step else 'The process'} broadcast the signal {_q(details.get('signal'))}" + (
+            " to the cases that wait for it or start on it" if details.get("destination") == "cases"
+            else " (no other case waits for it and no process starts on it)"),
+        "signal_sent": lambda: (f"Case {details['from_case_id']} broadcast the signal "
+                                f"{_q(details.get('name'))}" if details.get("from_case_id") else
+                                f"{who} broadcast the signal {_q(details.get('name'))}"),
         "case_linked": lambda: (f"{who} linked the case: {_link_words(details)} case "
                                 f"{details.get('other_case_id')} ({details.get('reason', '')})"),
         "case_unlinked": lambda: (f"{who} removed the link: {_link_words(details)} case "

@@ -8,23 +8,27 @@ case engine calls `settle_event_subprocesses` after each round of engine steps f
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
     CONDITIONAL_EVENT_XPATH,
     ERROR_EVENT_XPATH,
     ESCALATION_EVENT_XPATH,
     MESSAGE_EVENT_XPATH,
     SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
     TIMER_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.serializer.default.task_spec import EventConverter
 from SpiffWorkflow.bpmn.specs.control import SimpleBpmnTask, _EndJoin
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
-from SpiffWorkflow.spiff.parser.event_parsers import SpiffStartEventParser
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
 from SpiffWorkflow.util.task import TaskState
 
 _END_SPECS = (_EndJoin, SimpleBpmnTask)
 _START_XPATHS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
                  CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH]
+_END_XPATHS = [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH,
+               ESCALATION_EVENT_XPATH, TERMINATION_EVENT_XPATH]
 
 
 class CaseflowStartEvent(StartEvent):
@@ -52,6 +56,16 @@ class CaseflowStartEventParser(SpiffStartEventParser):
         task = self._create_task(event_definition)
         task.interrupting = interrupting
         self.spec.start.connect(task)
+        return task
+
+
+class CaseflowEndEventParser(SpiffEndEventParser):
+    """End event parser that also reads signal end events (SpiffWorkflow 3.2 reads a signal end
+    event as a plain end: its signal was never thrown)."""
+
+    def create_task(self):
+        task = self._create_task(self.get_event_definition(_END_XPATHS))
+        task.connect(self.spec.end)
         return task
 
 

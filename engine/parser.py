@@ -25,6 +25,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser
 from SpiffWorkflow.bpmn.serializer.default.task_spec import ExclusiveGatewayConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ManualTask
@@ -32,7 +33,8 @@ from SpiffWorkflow.spiff.specs.defaults import ManualTask
 from .dmn_task import (CaseflowBusinessRuleTask, CaseflowBusinessRuleTaskConverter,
                        CaseflowBusinessRuleTaskParser)
 from .external import ExternalServiceTask, ExternalServiceTaskConverter, ServiceTaskParser
-from .event_specs import CaseflowStartEvent, CaseflowStartEventConverter, CaseflowStartEventParser
+from .event_specs import (CaseflowEndEventParser, CaseflowStartEvent, CaseflowStartEventConverter,
+                          CaseflowStartEventParser)
 from .specs import RoutableExclusiveGateway
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -59,6 +61,7 @@ class CaseflowParser(SpiffBpmnParser):
         full_tag("serviceTask"): (ServiceTaskParser, ManualTask),
         full_tag("exclusiveGateway"): (ConditionalGatewayParser, RoutableExclusiveGateway),
         full_tag("startEvent"): (CaseflowStartEventParser, CaseflowStartEvent),
+        full_tag("endEvent"): (CaseflowEndEventParser, EndEvent),
         full_tag("businessRuleTask"): (CaseflowBusinessRuleTaskParser, CaseflowBusinessRuleTask),
     }
 

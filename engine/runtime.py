@@ -28,7 +28,7 @@ from .forms import Form, validate_form
 from .sandbox import SandboxError, new_script_engine
 from .serializer import SERIALIZER_VERSION, dump_state, workflow_from_dict
 from .timer_starts import pass_start_event
-from .waits import Subscription, adopt, expected_correlation, timer_due, waits
+from .waits import Subscription, adopt, expected_correlation, thrown_signals, timer_due, waits
 
 if TYPE_CHECKING:
     from .external import ExternalTask
@@ -251,6 +251,10 @@ class Instance:
 
     def _did_complete(self, task) -> None:
         spec = task.task_spec
+        thrown = thrown_signals(self.workflow)
+        if thrown and thrown[-1].element_id is None:  # the task that just ran threw them
+            for signal in thrown:
+                signal.element_id = signal.element_id or getattr(spec, "bpmn_id", None)
         event_def = getattr(spec, "event_definition", None)
         printed = self._printed()
         if isinstance(event_def, TimerEventDefinition):
@@ -350,9 +354,11 @@ def _new_envelope() -> dict:
 
 
 def start(process: CompiledProcess, data: Mapping[str, Any] | None = None, *, now: datetime,
-          time_limit: float = 2.0, start_event: str | None = None) -> Instance:
+          time_limit: float = 2.0, start_event: str | None = None,
+          start_payload: Any = None) -> Instance:
     """Start a new instance with initial data and run it to its first wait; with `start_event`
-    (a timer start event's id, when its time has come) the instance starts through that event.
+    (a timer start event's id, when its time has come, or a signal start event's, with the
+    signal's `start_payload`) the instance starts through that event.
 
     Without `start_event` the data is checked against the process's start form (FormInvalid
     lists every bad field, before anything runs) and its fields are stored typed."""
@@ -368,7 +374,7 @@ def start(process: CompiledProcess, data: Mapping[str, Any] | None = None, *, no
     instance = Instance(process, workflow, _new_envelope(), time_limit)
     if start_event is not None:
         with engine_time(now):
-            instance._guard(None, lambda: pass_start_event(workflow, start_event))
+            instance._guard(None, lambda: pass_start_event(workflow, start_event, start_payload))
     instance.run_engine(now=now)
     return instance
 

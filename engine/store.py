@@ -195,15 +195,17 @@ def compiled_by_id(session: Session, definition_id: int) -> CompiledProcess:
 # ---- instances --------------------------------------------------------------------------------
 def create_instance(session: Session, version: DefinitionVersion, data: Mapping[str, Any] | None,
                     *, now: datetime, time_limit: float = 2.0, start_event: str | None = None,
+                    start_payload: Any = None,
                     before_save: Callable[[runtime.Instance], Any] | None = None
                     ) -> tuple[WorkflowInstance, runtime.Instance]:
     """Start a workflow on a version and add its row (not committed); `start_event` names the
-    timer start event whose time has come, when a timer starts it. `before_save` sees the
-    started instance before its state is written (what it notes in it is saved too)."""
+    timer start event whose time has come, when a timer starts it, or the signal start event a
+    signal (with `start_payload`) passes. `before_save` sees the started instance before its
+    state is written (what it notes in it is saved too)."""
     if version.status == "retired":
         raise InvalidBpmn([Problem(f"Version {version.version} of {version.process_id} is retired")])
     live = runtime.start(compiled(version), data, now=now, time_limit=time_limit,
-                         start_event=start_event)
+                         start_event=start_event, start_payload=start_payload)
     if before_save is not None:
         before_save(live)
     row = WorkflowInstance(definition_id=version.id, created_at=now, **_state_values(live, now))

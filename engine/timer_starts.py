@@ -10,6 +10,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -109,9 +112,10 @@ def _as_utc(value: datetime) -> datetime:
     return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, timezone.utc)
 
 
-def pass_start_event(workflow, element_id: str) -> None:
+def pass_start_event(workflow, element_id: str, payload: Any = None) -> None:
     """Make a new workflow start through the named start event, withdrawing its other start
-    events; call before the workflow first runs."""
+    events; call before the workflow first runs. A `payload` is what the event brought (a
+    signal's): the start event catches it, so a variable it names receives it."""
     spec = next((s for s in workflow.spec.bpmn_start_events if s.bpmn_id == element_id), None)
     if spec is None:
         known = ", ".join(sorted(s.bpmn_id for s in workflow.spec.bpmn_start_events)) or "none"
@@ -123,6 +127,8 @@ def pass_start_event(workflow, element_id: str) -> None:
         if task.task_spec is not spec:
             task.cancel()
     target = next(t for t in starts if t.task_spec is spec)
+    if payload is not None:
+        spec.event_definition.catch(target, BpmnEvent(spec.event_definition, payload))
     target._set_internal_data(event_fired=True)
     if not target.children:
         # A cycle timer grows its path only when a period passes; this start is due now.

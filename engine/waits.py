@@ -254,7 +254,21 @@ def _start_event_subprocess(wait: Wait):
 class CaseflowEventManager(EventManager):
     """SpiffWorkflow's event manager, starting event subprocesses for events thrown inside the
     process (errors, escalations, signals, messages) the way `deliver` does: in any running scope,
-    without changing the shared spec."""
+    without changing the shared spec; and noting every signal the process throws.
+
+    A signal is a broadcast: SpiffWorkflow hands it to the instance's own catches and keeps it
+    for the caller only when none caught it. Caseflow broadcasts every thrown signal to the other
+    cases as well, so each one is noted here (`thrown_signals`, never saved: the case layer takes
+    them before the state is written) and none is kept in the saved state.
+    """
+
+    def catch(self, event, internal=True):
+        if internal and event.target is None and _kind(event.event_definition) == "signal":
+            caught = super().catch(event, internal=False)
+            self.__dict__.setdefault("thrown_signals", []).append(
+                ThrownEvent(event.event_definition.name, event.payload, caught))
+            return caught
+        return super().catch(event, internal)
 
     def update_collaboration(self, event):
         top = self.workflow
@@ -262,6 +276,22 @@ class CaseflowEventManager(EventManager):
             for wait in _trigger_waits(top, scope):
                 if wait.definition == event.event_definition:
                     _start_event_subprocess(wait)
+
+
+@dataclass
+class ThrownEvent:
+    """A signal the instance threw: its name, payload and how many of its own catches took it;
+    the throwing element is filled in once its task has run (Instance._did_complete)."""
+
+    name: str
+    payload: Any
+    caught: int
+    element_id: str | None = None
+
+
+def thrown_signals(workflow) -> list[ThrownEvent] | None:
+    """The signals the workflow threw since they were last taken (None when it threw none)."""
+    return workflow.event_manager.__dict__.get("thrown_signals")
 
 
 def adopt(workflow) -> None:

@@ -94,7 +94,8 @@ def register(kind: str, handler: Callable[[Session, Job, Context], None]) -> Non
 
 # Modules whose job kinds register themselves (imported lazily: they depend on this one).
 HANDLER_MODULES = ("cases.subscriptions.signals", "cases.jobs.timer_starts",
-                   "cases.relay.delivery", "cases.webhooks.dispatch", "cases.notifications.mail",
+                   "cases.relay.delivery", "cases.relay.broadcast",
+                   "cases.webhooks.dispatch", "cases.notifications.mail",
                    "cases.calendars.retime")
 
 

@@ -24,6 +24,7 @@ PUBLISHED = frozenset({
     "sla_at_risk", "sla_breached", "escalation_resolved", "task_due_recomputed",
     "incident_opened", "incident_retried", "incident_resolved",
     "message_received", "message_sent", "message_thrown", "signal_received", "signal_sent",
+    "signal_thrown",
     "timer_fired",
     "process_migrated",
     "attachment_added", "attachment_deleted",

@@ -25,7 +25,7 @@ from engine.store import DefinitionVersion
 
 from .. import events
 from ..case_models import Case
-from ..case_service import add_case, engine_action
+from ..case_service import StartLoop, add_case, engine_action
 from ..errors import Conflict
 from ..jobs import service as jobs
 from ..jobs.handlers import Context, Retry, register
@@ -124,6 +124,8 @@ def _open_case(session: Session, job: Job, ctx: Context, version: DefinitionVers
                         time_limit=ctx.time_limit, lane_teams=ctx.lane_teams,
                         message=SentMessage(data["name"], payload, data.get("correlation") or {}),
                         sender_case_id=sender.id)
+    except StartLoop as err:
+        raise MessageUndelivered(str(err), data.get("element_id")) from err
     except ScriptFailed as err:
         raise MessageUndelivered(f"A new case of {version.process_id} failed at "
                                  f"{err.element_id or 'a step'} while starting on message "

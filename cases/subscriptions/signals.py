@@ -1,4 +1,6 @@
-"""Signals across cases: a broadcast becomes one delivery job per waiting case.
+"""Signals across cases: a broadcast becomes one delivery job per waiting case (a broadcast
+from outside here; one a case threw through cases/relay/broadcast.py, which adds the sender as
+`from_case_id`).
 
 Delivering to thousands of restore cases when a mass outage clears must not be one long
 transaction nor stop at the first case that fails: each case gets its own job, run by the
@@ -54,9 +56,10 @@ def deliver_signal(session: Session, job: Job, ctx: Context) -> None:
             return
         jobs.done(session, job, ctx.owner)
         caught = send_signal(action.live, data["name"], data.get("payload"), now=ctx.now)
+        thrown_by = {"from_case_id": data["from_case_id"]} if data.get("from_case_id") else {}
         events.record(session, action.case, "signal_sent", actor=data.get("sent_by") or "system",
                       at=ctx.now, details={"name": data["name"], "payload": data.get("payload"),
-                                           "caught": caught})
+                                           "caught": caught, **thrown_by})
 
 
 register("signal", deliver_signal)
