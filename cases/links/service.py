@@ -147,6 +147,7 @@ def unlink_cases(session: Session, *, actor: User, now: datetime, case_id: int, 
                                .execution_options(synchronize_session=False))
         if gone.rowcount != 1:
             raise NotFound(f"Case {case_id} has no link {link_id}")
+        session.expunge(link)  # gone from the table: not an object this session still holds
         subject, other = get_case(session, link.case_id), get_case(session, link.other_case_id)
         for this, that, outgoing in ((subject, other, True), (other, subject, False)):
             events.record(session, this, "case_unlinked", actor=actor.username, at=now,
