@@ -236,14 +236,8 @@ def _lock(session: Session, case_id: int, expected_version: int, submitted: dict
     """
     # One statement bumps the version and reads back the row as it is now (what the winner of
     # any race wrote before us); only a refusal needs a second look, to say why.
-    pending = (sa.select(sa.func.count()).select_from(ApprovalRequest)
-               .where(ApprovalRequest.case_id == Case.id, ApprovalRequest.status == "pending")
-               .scalar_subquery())
-    found = session.execute(
-        sa.update(Case).where(Case.id == case_id, Case.row_version == expected_version)
-        .values(row_version=expected_version + 1).returning(Case, pending),
-        execution_options={"synchronize_session": False, "populate_existing": True}
-    ).first()
+    found = session.execute(_LOCK, {"case_id": case_id, "seen": expected_version,
+                                    "next": expected_version + 1}).first()
     case, waiting = found if found is not None else (None, 0)
     if case is None:
         get_case(session, case_id)
@@ -255,9 +249,23 @@ def _lock(session: Session, case_id: int, expected_version: int, submitted: dict
 
 def open_items(session: Session, case_id: int) -> list[WorkItem]:
     """Every open item of a case (escalations too), read afresh, oldest first."""
-    return list(session.exec(
-        select(WorkItem).where(WorkItem.case_id == case_id, WorkItem.state == "open")
-        .order_by(WorkItem.id).execution_options(populate_existing=True)).all())
+    return list(session.execute(_OPEN_ITEMS, {"case_id": case_id}).scalars())
+
+
+# Every action on a case runs these: built once (building a statement costs about as much as
+# running it). The lock bumps the version if it is still the one the user saw, and reads back
+# the row as it is now (what the winner of any race wrote before us) with a count of its
+# pending approval requests.
+_PENDING = (sa.select(sa.func.count()).select_from(ApprovalRequest)
+            .where(ApprovalRequest.case_id == Case.id, ApprovalRequest.status == "pending")
+            .scalar_subquery())
+_LOCK = (sa.update(Case)
+         .where(Case.id == sa.bindparam("case_id"), Case.row_version == sa.bindparam("seen"))
+         .values(row_version=sa.bindparam("next")).returning(Case, _PENDING)
+         .execution_options(synchronize_session=False, populate_existing=True))
+_OPEN_ITEMS = (select(WorkItem).where(WorkItem.case_id == sa.bindparam("case_id"),
+                                      WorkItem.state == "open")
+               .order_by(WorkItem.id).execution_options(populate_existing=True))
 
 
 def _open_item(session: Session, case: Case, work_item_id: int, submitted: dict,

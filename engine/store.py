@@ -215,10 +215,7 @@ def create_instance(session: Session, version: DefinitionVersion, data: Mapping[
 def load_instance(session: Session, instance_id: int, *, time_limit: float = 2.0
                   ) -> tuple[WorkflowInstance, runtime.Instance]:
     """Load an instance row and rebuild its workflow (one query when the spec is cached)."""
-    found = session.exec(
-        select(WorkflowInstance, *REF_COLUMNS)
-        .join(DefinitionVersion, DefinitionVersion.id == WorkflowInstance.definition_id)
-        .where(WorkflowInstance.id == instance_id)).first()
+    found = session.execute(_INSTANCE_AND_REF, {"instance_id": instance_id}).first()
     if found is None:
         raise EngineError(f"No workflow instance {instance_id}")
     row, ref = found[0], DefinitionRef(*found[1:])
@@ -239,6 +236,10 @@ class DefinitionRef(NamedTuple):
 
 REF_COLUMNS = (DefinitionVersion.process_id, DefinitionVersion.content_hash,
                 DefinitionVersion.filename, DefinitionVersion.version)
+# Built once: every action on a case loads its instance (building costs about what running does).
+_INSTANCE_AND_REF = (select(WorkflowInstance, *REF_COLUMNS)
+                     .join(DefinitionVersion, DefinitionVersion.id == WorkflowInstance.definition_id)
+                     .where(WorkflowInstance.id == sa.bindparam("instance_id")))
 _REFS = "caseflow_definition_refs"
 
 
