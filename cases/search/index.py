@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -177,36 +176,10 @@ def _update(session: Session, case_id: int, types: set[str]) -> None:
         refresh(session, case_id)
         return
     loaded, saved = states
-    values = _data_values(saved)
-    if _remembered_values(loaded) == values:
-        _remember_values(saved, values)
+    if _data_values(loaded) == _data_values(saved):
         return  # nothing it indexes changed
-    _remember_values(saved, values)
     if not _replace_data(session, case_id, saved):
         refresh(session, case_id)  # written before data_from existed
-
-
-# The data values of the last states this process saved: a case's next action loads the state
-# its last one saved, so its values need not be parsed out of it again (on each step).
-_SAVED_VALUES: dict[str, list[str]] = {}
-_SAVED_KEEP, _SAVED_MAX_CHARS = 64, 256_000
-_SAVED_LOCK = threading.Lock()
-
-
-def _remembered_values(state: str | None) -> list[str]:
-    with _SAVED_LOCK:
-        values = _SAVED_VALUES.get(state) if state else None
-    return values if values is not None else _data_values(state)
-
-
-def _remember_values(state: str | None, values: list[str]) -> None:
-    """Remember a saved state's values (a memo: the values depend on the state text alone)."""
-    if not state or len(state) > _SAVED_MAX_CHARS:
-        return
-    with _SAVED_LOCK:
-        _SAVED_VALUES[state] = values
-        while len(_SAVED_VALUES) > _SAVED_KEEP:
-            del _SAVED_VALUES[next(iter(_SAVED_VALUES))]
 
 
 @sa.event.listens_for(Session, "before_flush")
