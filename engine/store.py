@@ -279,16 +279,19 @@ def save_instance(session: Session, row: WorkflowInstance, live: runtime.Instanc
     loaded_version = row.row_version
     values = _state_values(live, now)
     with session.no_autoflush:  # the caller's pending rows go in its one flush at commit
-        result = session.execute(
-            sa.update(WorkflowInstance)
-            .where(WorkflowInstance.id == row.id, WorkflowInstance.row_version == loaded_version)
-            .values(**values, row_version=loaded_version + 1)
-            .execution_options(synchronize_session=False))
+        # The SET clause is the parameters' column names (a Core UPDATE built once).
+        result = session.execute(_SAVE, {**values, "row_version": loaded_version + 1,
+                                         "instance_id": row.id, "seen": loaded_version})
     if result.rowcount != 1:
         raise StaleState(f"Workflow instance {row.id} was changed by someone else; reload and retry")
     # Mirror the written values on the loaded object without marking it dirty (no second UPDATE).
     for key, value in {**values, "row_version": loaded_version + 1}.items():
         set_committed_value(row, key, value)
+
+
+_INSTANCES = WorkflowInstance.__table__
+_SAVE = _INSTANCES.update().where(_INSTANCES.c.id == sa.bindparam("instance_id"),
+                                  _INSTANCES.c.row_version == sa.bindparam("seen"))
 
 
 def _state_values(live: runtime.Instance, now: datetime) -> dict:
