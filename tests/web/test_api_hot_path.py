@@ -153,3 +153,23 @@ def test_completing_a_step_with_data_rewrites_only_the_documents_data(app, clien
     with Session(app.state.engine) as s:  # the tail rewritten in place is the whole document
         stored = s.get(CaseSearch, case["id"])
         assert stored.body == document(s, case["id"]) and "\n7" in stored.body
+
+
+def test_the_hot_routes_answer_the_bytes_fastapi_would_send_for_case_out(app, client, tokens):
+    """GET a case and complete a step serialize their answer themselves (web/api.py
+    case_answer): it must be CaseOut's own JSON, field for field and byte for byte."""
+    from web.api_models import CaseOut
+
+    case = _open(client, tokens)
+    got = client.get(f"/api/cases/{case['id']}", headers=tokens["agent"])
+    item = got.json()["work_items"][0]
+    done = client.post(f"/api/cases/{case['id']}/work-items/{item['id']}/complete",
+                       json={"expected_version": got.json()["row_version"], "data": {"amount": 7}},
+                       headers=tokens["agent"])
+    for answer in (got, done):
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.content == CaseOut.model_validate_json(answer.content) \
+            .model_dump_json(exclude_unset=True).encode()
+    assert got.json()["work_items"][0]["form"][0]["id"] == "amount"
+    assert done.json()["pending_approvals"] == [] and done.json()["work_items"]
