@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Iterator, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from engine import store
@@ -16,7 +17,7 @@ from engine.store import WorkflowInstance
 
 from . import duties, events, policy
 from .approvals import ApprovalRequest
-from .case_models import CHANNELS, Case, WorkItem
+from .case_models import CHANNELS, Case, WorkItem, minutes_between
 from .case_snapshot import CaseSnapshot, snapshot
 from .customers import get_customer
 from .external_tasks.projection import project as project_external
@@ -135,12 +136,26 @@ def _complete(session: Session, *, actor: User, now: datetime, case_id: int, wor
             raise InvalidInput(err.errors, submitted) from None
         except TaskNotReady:
             raise Conflict("That step is no longer waiting; reload the case", submitted) from None
-        item.mark_done(now, actor.id)
-        session.add(item)
+        _mark_done(session, item, now, actor.id)
         events.record(session, case, "task_completed", actor=actor.username, at=now,
                       element_id=item.element_id,
                       details={"work_item_id": item.id, "data": cleaned})
     return action
+
+
+def _mark_done(session: Session, item: WorkItem, now: datetime, actor_id: int) -> None:
+    """The step is done: record when, by whom and the minutes it took, in one Core UPDATE now
+    and on the object as stored (the ORM's flush of one changed row cost several times the
+    statement, on every completion)."""
+    done = {"state": "done", "completed_at": now, "assignee_id": actor_id,
+            "minutes_spent": minutes_between(item.created_at, now)}
+    session.execute(_DONE, {**done, "item_id": item.id})
+    for key, value in done.items():
+        set_committed_value(item, key, value)
+
+
+_ITEMS = WorkItem.__table__
+_DONE = _ITEMS.update().where(_ITEMS.c.id == sa.bindparam("item_id"))
 
 
 @dataclass

@@ -122,9 +122,11 @@ def test_reading_a_case_writes_nothing_and_does_not_rebuild_the_workflow(app, cl
 
 # One transaction, one commit, the workflow loaded once and nothing read twice: the caller,
 # the case (locked, with a count of its pending approvals), the workflow, the case's open items
-# (the step, what the projection compares with and what the answer lists); then the writes.
+# (the step, what the projection compares with and what the answer lists); then the writes: the
+# step done (at once, not in the flush), the workflow, the new step, and in the one flush at
+# commit the case's chain head, the events and the outbox rows.
 TEN = ["SELECT api_token", "UPDATE case_record", "SELECT workflow_instance", "SELECT work_item",
-       "UPDATE workflow_instance", "INSERT work_item", "UPDATE case_record", "UPDATE work_item",
+       "UPDATE work_item", "UPDATE workflow_instance", "INSERT work_item", "UPDATE case_record",
        "INSERT case_event", "INSERT outbox_event"]
 
 
