@@ -17,6 +17,16 @@ completion is a `task_completed` event and that `caseflow audit verify` passes (
     python bench/http.py                       # SQLite, one process
     python bench/http.py --pg postgresql://postgres@127.0.0.1:5432/test --workers 2
     python bench/http.py --quick               # a smoke run of a few seconds
+    python bench/http.py --sequential 400      # only GET + complete one at a time, 400 cycles
+    python bench/http.py --sequential 400 --code /tmp/main   # the server runs another checkout
+    python bench/http.py --sequential 400 --py-spy /tmp/w.txt   # and profiles the workers
+
+`--sequential N` is the measure of issue 15: server CPU per GET + complete, one request at a
+time (no queueing, no contention), N cycles over N/9 cases, reported per GET and per complete.
+`--code DIR` serves the code of another checkout (say `git archive main | tar -x -C DIR`) with
+this database and driver, so two versions are measured back to back on the same machine.
+`--py-spy FILE` records the server's processes with py-spy (non-blocking, collapsed stacks, only
+the thread holding the GIL) while the sequential cycles run; py-spy on PATH or in the venv.
 """
 from __future__ import annotations
 
@@ -148,19 +158,21 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and its reaped children, in seconds."""
+def _cpu_seconds(pid: int, system_only: bool = False) -> float:
+    """utime + stime of a process and its reaped children (or stime + cstime), in seconds."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
+    if system_only:
+        return (int(fields[12]) + int(fields[14])) / TICK  # stime cstime
     return sum(int(f) for f in fields[11:15]) / TICK  # utime stime cutime cstime
 
 
 class Server:
     """`caseflow serve --workers N` in its own session, with SQL counting switched on."""
 
-    def __init__(self, url: str, workers: int, folder: Path):
+    def __init__(self, url: str, workers: int, folder: Path, code: Path = ROOT):
         self.port, self.workers = _free_port(), workers
         self.counts = folder / f"sql-counts-{self.port}"
         self.counts.mkdir()
@@ -169,7 +181,7 @@ class Server:
                secrets.token_urlsafe(32), "CASEFLOW_AUDIT_KEY": os.environ["CASEFLOW_AUDIT_KEY"],
                SQL_COUNT_DIR: str(self.counts), "CASEFLOW_RUN_JOBS": "true"}
         env.pop("CASEFLOW_DEMO_MODE", None)
-        env["PYTHONPATH"] = str(ROOT)  # the server runs this checkout's code
+        env["PYTHONPATH"] = str(code)  # the server runs this checkout's code (or --code's)
         self.env = env
         caseflow = Path(sys.executable).parent / "caseflow"
         self.proc = subprocess.Popen(
@@ -216,6 +228,10 @@ class Server:
 
     def cpu(self) -> float:
         return sum(_cpu_seconds(pid) for pid in self.pids())
+
+    def system_cpu(self) -> float:
+        """The part of cpu() spent in the kernel (sockets, wake-ups, file writes)."""
+        return sum(_cpu_seconds(pid, system_only=True) for pid in self.pids())
 
     def sql(self) -> Counter:
         """Ask every server process for its SQL counts (SIGUSR1) and add them up."""
@@ -460,6 +476,61 @@ def report(run: Run, in_process: float) -> None:
           f"{run.client_cpu:4.2f} ms/cycle")
 
 
+def report_sequential(seq: dict) -> None:
+    n = seq["n"]
+    get_ms, complete_ms = seq["get_cpu"] * 1000 / n, seq["complete_cpu"] * 1000 / n
+    print(f"  one request at a time ({n} each): GET {get_ms:.2f} ms CPU, "
+          f"{seq['get_sql']['statements'] / n:.1f} statements, "
+          f"{seq['get_sql']['transactions'] / n:.1f} transactions; complete "
+          f"{complete_ms:.2f} ms CPU, "
+          f"{seq['complete_sql']['statements'] / n:.1f} statements, "
+          f"{seq['complete_sql']['transactions'] / n:.1f} transactions, "
+          f"{seq['complete_sql']['commits'] / n:.1f} commits")
+    print(f"  server CPU per GET + complete: {get_ms + complete_ms:.2f} ms")
+
+
+class PySpy:
+    """py-spy recording every server process while a block runs (collapsed stacks; only the thread holding the GIL, so waits do not count)."""
+
+    def __init__(self, server: Server, out: str | None):
+        self.server, self.out, self.procs = server, out, []
+
+    def __enter__(self):
+        if self.out:
+            spy = Path(sys.executable).parent / "py-spy"
+            for pid in self.server.counting_pids():
+                self.procs.append(subprocess.Popen(
+                    [str(spy) if spy.exists() else "py-spy", "record", "--nonblocking", "--gil", "-r",
+                     "250", "-f", "raw", "-p", str(pid), "-o", f"{self.out}.{pid}"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(1.0)  # let py-spy attach before the cycles start
+        return self
+
+    def __exit__(self, *_exc):
+        for proc in self.procs:
+            proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        for proc in self.procs:
+            proc.wait(60)
+        if self.procs:
+            print(f"  py-spy: {', '.join(f'{self.out}.{pid}' for pid in self.server.counting_pids())}")
+
+
+async def drive_sequential(args, server: Server, token: str) -> list[Run]:
+    """Only the sequential phase: `args.sequential` GET + complete cycles, one at a time."""
+    n = args.sequential
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=3)
+    async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60,
+                                 headers={"Authorization": f"Bearer {token}"}) as client:
+        cases = await open_cases(client, n // 8 + 1)  # 1 warm-up + at most 8 steps each
+        await sequential(client, server, cases, len(cases))  # warm up: one cycle per case
+        system0 = server.system_cpu()
+        with PySpy(server, args.py_spy):
+            seq = await sequential(client, server, cases, n)
+        report_sequential(seq)
+        print(f"    of it in the kernel {(server.system_cpu() - system0) * 1000 / n:.2f} ms")
+    return [seq["run"]]
+
+
 async def drive(args, server: Server, token: str, in_process: float) -> list[Run]:
     per_case = 9  # the tenth step closes the case: leave it open so GET always finds a step
     closed_total, open_total = args.cycles, int(args.rate * args.seconds)
@@ -476,14 +547,7 @@ async def drive(args, server: Server, token: str, in_process: float) -> list[Run
         queue: asyncio.Queue = asyncio.Queue()
         for case_id in cases[6:]:
             queue.put_nowait(case_id)
-        n = seq["n"]
-        print(f"  one request at a time ({n} each): GET {seq['get_cpu'] * 1000 / n:.2f} ms CPU, "
-              f"{seq['get_sql']['statements'] / n:.1f} statements, "
-              f"{seq['get_sql']['transactions'] / n:.1f} transactions; complete "
-              f"{seq['complete_cpu'] * 1000 / n:.2f} ms CPU, "
-              f"{seq['complete_sql']['statements'] / n:.1f} statements, "
-              f"{seq['complete_sql']['transactions'] / n:.1f} transactions, "
-              f"{seq['complete_sql']['commits'] / n:.1f} commits")
+        report_sequential(seq)
         closed = await measured(server, Run(f"closed loop, {args.clients} clients"),
                                 lambda run: closed_loop(client, queue, args.clients,
                                                         closed_total, run))
@@ -506,6 +570,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=150, help="open-loop cycles started per s")
     parser.add_argument("--seconds", type=float, default=20, help="open-loop duration")
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--sequential", type=int, default=0, metavar="N",
+                        help="only N GET + complete cycles one at a time (the CPU measure)")
+    parser.add_argument("--code", type=Path, default=ROOT,
+                        help="the checkout whose code the server runs (default this one)")
+    parser.add_argument("--py-spy", metavar="FILE",
+                        help="with --sequential: record the server with py-spy to FILE.<pid>")
     args = parser.parse_args()
     if args.quick:
         args.cycles, args.seconds, args.rate = 150, 2, min(args.rate, 50)
@@ -516,15 +586,19 @@ def main() -> int:
         server = None
         try:
             token, version = seed(db.url)
-            in_process = in_process_rate(db.url, version, rounds=1 if args.quick else 3,
-                                         cases=2 if args.quick else 8)
+            in_process = 0.0 if args.sequential else in_process_rate(
+                db.url, version, rounds=1 if args.quick else 3, cases=2 if args.quick else 8)
             print(f"Caseflow HTTP benchmark: {db.kind}, {args.workers} server process(es); "
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-            print(f"  in-process persisted loop (bench/engine.py, this database): "
-                  f"{in_process:.0f} completions/s")
-            server = Server(db.url, args.workers, folder)
+            if args.code != ROOT:
+                print(f"  the server runs the code in {args.code}")
+            if not args.sequential:
+                print(f"  in-process persisted loop (bench/engine.py, this database): "
+                      f"{in_process:.0f} completions/s")
+            server = Server(db.url, args.workers, folder, args.code.resolve())
             server.wait_ready()
-            runs = asyncio.run(drive(args, server, token, in_process))
+            runs = asyncio.run(drive_sequential(args, server, token) if args.sequential
+                               else drive(args, server, token, in_process))
             server.stop()
             acked = [a for run in runs for a in run.acked]
             problems = verify(db.url, acked, server.env)

@@ -61,19 +61,24 @@ def user_for_token(session: Session, secret: str, *, now: datetime) -> User | No
     """
     if not secret.startswith(PREFIX):
         return None
-    row = session.exec(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                       .where(ApiToken.token_hash == _digest(secret),
-                              ApiToken.revoked_at.is_(None))).first()
-    if row is None or not row[1].active:
+    row = session.execute(_LIVE_TOKEN, {"digest": _digest(secret)}).first()
+    if row is None or not row.User.active:
         return None
-    token, user = row
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
         stale = sa.or_(ApiToken.last_used_at.is_(None),
                        ApiToken.last_used_at <= now - LAST_USED_EVERY)
-        session.execute(sa.update(ApiToken).where(ApiToken.id == token.id, stale)
+        session.execute(sa.update(ApiToken).where(ApiToken.id == row.id, stale)
                         .values(last_used_at=now).execution_options(synchronize_session=False))
         session.commit()
-    return user
+    return row.User
+
+
+# Every API call runs this: built once (a statement built per call costs more than running it),
+# and the token's two columns read as values, not as a second ORM object.
+_LIVE_TOKEN = (select(ApiToken.id, ApiToken.last_used_at, User)
+               .join(User, User.id == ApiToken.user_id)
+               .where(ApiToken.token_hash == sa.bindparam("digest"),
+                      ApiToken.revoked_at.is_(None)))
 
 
 def revoke_token(session: Session, *, token_id: int, now: datetime) -> ApiToken:

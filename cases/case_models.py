@@ -98,11 +98,6 @@ class WorkItem(SQLModel, table=True):
     completed_at: datetime | None = utc_column(default=None, nullable=True)
     minutes_spent: int | None = Field(default=None)
 
-    def mark_done(self, now: datetime, assignee_id: int) -> None:
-        """The step is done: record when, by whom, and the minutes it took."""
-        self.state, self.completed_at, self.assignee_id = "done", now, assignee_id
-        self.minutes_spent = minutes_between(self.created_at, now)
-
 
 def minutes_between(start: datetime, end: datetime) -> int:
     """Whole minutes from start to end, halves rounded up (as SQL's round() does)."""

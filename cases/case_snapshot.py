@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from engine import store
@@ -31,10 +32,7 @@ class CaseSnapshot:
 
 def load_snapshot(session: Session, case_id: int, *, with_items: bool = True) -> CaseSnapshot:
     """Read a case and its version number in one query; NotFound if there is no such case."""
-    found = session.exec(select(Case, *store.REF_COLUMNS)
-                         .join(store.DefinitionVersion,
-                               store.DefinitionVersion.id == Case.definition_id)
-                         .where(Case.id == case_id)).first()
+    found = session.execute(_CASE_AND_REF, {"case_id": case_id}).first()
     if found is None:
         raise NotFound(f"No case {case_id}")
     case, ref = found[0], store.DefinitionRef(*found[1:])
@@ -52,17 +50,25 @@ def snapshot(session: Session, case: Case, *, version: int | None = None,
     if not with_items:
         return CaseSnapshot(case, version, [], {}, [])
     if items is None:
-        items = list(session.exec(select(WorkItem).where(WorkItem.case_id == case.id,
-                                                         WorkItem.state == "open")
-                                  .order_by(WorkItem.id)).all())
+        items = list(session.execute(_OPEN_ITEMS, {"case_id": case.id}).scalars())
     forms: dict[int, Form] = {}
     if items and case.status in ("open", "on_hold"):
         process = store.compiled_by_ref(session, case.definition_id)
         forms = {i.id: process.forms[i.element_id] for i in items
                  if i.kind in FORM_KINDS and i.element_id in process.forms}
     if approvals is None:
-        approvals = list(session.exec(
-            select(ApprovalRequest).where(ApprovalRequest.case_id == case.id,
-                                          ApprovalRequest.status == "pending")
-            .order_by(ApprovalRequest.requested_at.desc(), ApprovalRequest.id.desc())).all())
+        approvals = list(session.execute(_PENDING_APPROVALS, {"case_id": case.id}).scalars())
     return CaseSnapshot(case, version, items, forms, approvals)
+
+
+# The statements of every GET of a case, built once: building one costs about as much as
+# running it (cases/api_tokens.py's token check does the same).
+_CASE_AND_REF = (select(Case, *store.REF_COLUMNS)
+                 .join(store.DefinitionVersion, store.DefinitionVersion.id == Case.definition_id)
+                 .where(Case.id == sa.bindparam("case_id")))
+_OPEN_ITEMS = (select(WorkItem).where(WorkItem.case_id == sa.bindparam("case_id"),
+                                      WorkItem.state == "open").order_by(WorkItem.id))
+_PENDING_APPROVALS = (select(ApprovalRequest)
+                      .where(ApprovalRequest.case_id == sa.bindparam("case_id"),
+                             ApprovalRequest.status == "pending")
+                      .order_by(ApprovalRequest.requested_at.desc(), ApprovalRequest.id.desc()))

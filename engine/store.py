@@ -217,10 +217,7 @@ def create_instance(session: Session, version: DefinitionVersion, data: Mapping[
 def load_instance(session: Session, instance_id: int, *, time_limit: float = 2.0
                   ) -> tuple[WorkflowInstance, runtime.Instance]:
     """Load an instance row and rebuild its workflow (one query when the spec is cached)."""
-    found = session.exec(
-        select(WorkflowInstance, *REF_COLUMNS)
-        .join(DefinitionVersion, DefinitionVersion.id == WorkflowInstance.definition_id)
-        .where(WorkflowInstance.id == instance_id)).first()
+    found = session.execute(_INSTANCE_AND_REF, {"instance_id": instance_id}).first()
     if found is None:
         raise EngineError(f"No workflow instance {instance_id}")
     row, ref = found[0], DefinitionRef(*found[1:])
@@ -241,6 +238,10 @@ class DefinitionRef(NamedTuple):
 
 REF_COLUMNS = (DefinitionVersion.process_id, DefinitionVersion.content_hash,
                 DefinitionVersion.filename, DefinitionVersion.version)
+# Built once: every action on a case loads its instance (building costs about what running does).
+_INSTANCE_AND_REF = (select(WorkflowInstance, *REF_COLUMNS)
+                     .join(DefinitionVersion, DefinitionVersion.id == WorkflowInstance.definition_id)
+                     .where(WorkflowInstance.id == sa.bindparam("instance_id")))
 _REFS = "caseflow_definition_refs"
 
 
@@ -280,16 +281,19 @@ def save_instance(session: Session, row: WorkflowInstance, live: runtime.Instanc
     loaded_version = row.row_version
     values = _state_values(live, now)
     with session.no_autoflush:  # the caller's pending rows go in its one flush at commit
-        result = session.execute(
-            sa.update(WorkflowInstance)
-            .where(WorkflowInstance.id == row.id, WorkflowInstance.row_version == loaded_version)
-            .values(**values, row_version=loaded_version + 1)
-            .execution_options(synchronize_session=False))
+        # The SET clause is the parameters' column names (a Core UPDATE built once).
+        result = session.execute(_SAVE, {**values, "row_version": loaded_version + 1,
+                                         "instance_id": row.id, "seen": loaded_version})
     if result.rowcount != 1:
         raise StaleState(f"Workflow instance {row.id} was changed by someone else; reload and retry")
     # Mirror the written values on the loaded object without marking it dirty (no second UPDATE).
     for key, value in {**values, "row_version": loaded_version + 1}.items():
         set_committed_value(row, key, value)
+
+
+_INSTANCES = WorkflowInstance.__table__
+_SAVE = _INSTANCES.update().where(_INSTANCES.c.id == sa.bindparam("instance_id"),
+                                  _INSTANCES.c.row_version == sa.bindparam("seen"))
 
 
 def _state_values(live: runtime.Instance, now: datetime) -> dict:

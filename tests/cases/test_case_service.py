@@ -1,6 +1,7 @@
 """Opening cases and completing steps on the shipped install_service process (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -261,3 +262,31 @@ def test_a_branch_names_the_step_behind_a_merging_gateway(session, people, custo
     [above_limit] = [g for g in view.gateways if g.id == "Gateway_AboveLimit"]
     labels = {c.value: c.label for c in above_limit.branches}
     assert labels["Gateway_Apply"] == "no: Apply the adjustment in billing", labels
+
+
+def test_a_parallel_split_opens_its_steps_in_one_insert_each_with_its_own_row(session, people,
+                                                                              customer):
+    from cases.definitions import deploy_file
+    from tests.conftest import DATA
+
+    deploy_file(session, (DATA / "parallel.bpmn").read_bytes(), filename="parallel.bpmn",
+                actor="designer", now=T0, activate=True)
+    case = open_case(session, actor=people.ann, now=T0, customer_id=customer.id,
+                     process_id="parallel_process", channel="phone")
+    [order] = _open_items(session, case.id)
+    case = complete_step(session, actor=people.ann, now=T0, case_id=case.id,
+                         work_item_id=order.id, data={}, expected_version=case.row_version)
+    opened = _open_items(session, case.id)
+    assert sorted(i.element_id for i in opened) == ["Provision", "Schedule"]
+    session.expunge_all()  # what the insert stored, read back from the database
+    stored = {i.id: i for i in _open_items(session, case.id)}
+    assert {i.id: (i.task_id, i.element_id, i.name, i.team) for i in opened} == \
+        {i.id: (i.task_id, i.element_id, i.name, i.team) for i in stored.values()}
+    announced = [json.loads(e.details)["work_item_id"] for e in session.exec(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.type == "task_opened"))]
+    assert set(announced) >= set(stored), "each opened step's event names its own row"
+    # The steps opened by that insert are ordinary rows of the session: completing one works.
+    schedule = next(i for i in stored.values() if i.element_id == "Schedule")
+    case = complete_step(session, actor=people.ann, now=T0, case_id=case.id,
+                         work_item_id=schedule.id, data={}, expected_version=case.row_version)
+    assert sorted(i.element_id for i in _open_items(session, case.id)) == ["Install", "Provision"]

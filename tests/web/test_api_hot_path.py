@@ -122,9 +122,11 @@ def test_reading_a_case_writes_nothing_and_does_not_rebuild_the_workflow(app, cl
 
 # One transaction, one commit, the workflow loaded once and nothing read twice: the caller,
 # the case (locked, with a count of its pending approvals), the workflow, the case's open items
-# (the step, what the projection compares with and what the answer lists); then the writes.
+# (the step, what the projection compares with and what the answer lists); then the writes: the
+# step done (at once, not in the flush), the workflow, the new step, and in the one flush at
+# commit the case's chain head, the events and the outbox rows.
 TEN = ["SELECT api_token", "UPDATE case_record", "SELECT workflow_instance", "SELECT work_item",
-       "UPDATE workflow_instance", "INSERT work_item", "UPDATE case_record", "UPDATE work_item",
+       "UPDATE work_item", "UPDATE workflow_instance", "INSERT work_item", "UPDATE case_record",
        "INSERT case_event", "INSERT outbox_event"]
 
 
@@ -156,3 +158,23 @@ def test_completing_a_step_with_data_rewrites_only_the_documents_data(app, clien
     with Session(app.state.engine) as s:  # the tail rewritten in place is the whole document
         stored = s.get(CaseSearch, case["id"])
         assert stored.body == document(s, case["id"]) and "\n7" in stored.body
+
+
+def test_the_hot_routes_answer_the_bytes_fastapi_would_send_for_case_out(app, client, tokens):
+    """GET a case and complete a step serialize their answer themselves (web/api.py
+    case_answer): it must be CaseOut's own JSON, field for field and byte for byte."""
+    from web.api_models import CaseOut
+
+    case = _open(client, tokens)
+    got = client.get(f"/api/cases/{case['id']}", headers=tokens["agent"])
+    item = got.json()["work_items"][0]
+    done = client.post(f"/api/cases/{case['id']}/work-items/{item['id']}/complete",
+                       json={"expected_version": got.json()["row_version"], "data": {"amount": 7}},
+                       headers=tokens["agent"])
+    for answer in (got, done):
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.content == CaseOut.model_validate_json(answer.content) \
+            .model_dump_json(exclude_unset=True).encode()
+    assert got.json()["work_items"][0]["form"][0]["id"] == "amount"
+    assert done.json()["pending_approvals"] == [] and done.json()["work_items"]
