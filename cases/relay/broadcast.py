@@ -26,6 +26,7 @@ from ..jobs.models import Job
 from ..links.models import CaseLink
 from ..subscriptions.models import Subscription
 from ..timers import SYSTEM
+from .service import ThrownUndone
 from .signals import BROADCAST, starters
 
 START = "signal_start"
@@ -65,12 +66,8 @@ def fan_out(session: Session, job: Job, ctx: Context) -> None:
     session.commit()
 
 
-class SignalStartFailed(Exception):
+class SignalStartFailed(ThrownUndone):
     """A case a signal should open failed to start: the sender's throwing element is named."""
-
-    def __init__(self, text: str, element_id: str | None):
-        super().__init__(text)
-        self.element_id = element_id
 
 
 def open_started(session: Session, job: Job, ctx: Context) -> None:

@@ -34,18 +34,14 @@ from ..links.models import CaseLink
 from ..subscriptions import service as subscriptions
 from ..timers import SYSTEM
 from . import service
-from .service import KIND
+from .service import KIND, ThrownUndone
 
 OPEN_OR_HELD = ("open", "on_hold")
 SHOWN = 20  # cases named in an error at most
 
 
-class MessageUndelivered(Exception):
+class MessageUndelivered(ThrownUndone):
     """A thrown message found no receiver, or more than one: the sender's element is named."""
-
-    def __init__(self, text: str, element_id: str | None):
-        super().__init__(text)
-        self.element_id = element_id
 
 
 def deliver(session: Session, job: Job, ctx: Context) -> None:

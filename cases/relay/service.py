@@ -53,30 +53,46 @@ class Catcher(NamedTuple):
     starts: bool  # its start event catches the name: a message start
 
 
-# (process id, content hash) -> (names it catches, names its start events catch): versions are
-# immutable, so this never goes stale.
-_NAMES: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {}
+class ThrownUndone(Exception):
+    """What a case threw could not be done (no receiver, several, a start that failed): an
+    incident on the sender, at its throwing element."""
+
+    def __init__(self, text: str, element_id: str | None):
+        super().__init__(text)
+        self.element_id = element_id
 
 
-def catchers(session: Session, name: str) -> list[Catcher]:
-    """Return the active versions whose process catches message `name`, by process id."""
+def active_compiled(session: Session, read, memo: dict) -> list[tuple[int, str, object]]:
+    """(version id, process id, `read(compiled process)`) for every active version, by process
+    id; `memo` keeps what `read` found per (process id, content hash): versions are immutable,
+    so it never goes stale. A version that no longer compiles is left out."""
     found = []
     for version_id, process_id, digest in session.exec(
             select(DefinitionVersion.id, DefinitionVersion.process_id,
                    DefinitionVersion.content_hash)
             .where(DefinitionVersion.status == "active")
             .order_by(DefinitionVersion.process_id)).all():
-        names = _NAMES.get((process_id, digest))
-        if names is None:
+        value = memo.get((process_id, digest))
+        if value is None:
             try:
-                process = store.compiled_by_id(session, version_id)
+                value = memo[(process_id, digest)] = read(store.compiled_by_id(session, version_id))
             except EngineError:
                 continue
-            names = _NAMES[(process_id, digest)] = (frozenset(caught_messages(process)),
-                                                    frozenset(start_messages(process)))
-        if name in names[0]:
-            found.append(Catcher(version_id, process_id, name in names[1]))
+        found.append((version_id, process_id, value))
     return found
+
+
+# (process id, content hash) -> (names it catches, names its start events catch)
+_NAMES: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def catchers(session: Session, name: str) -> list[Catcher]:
+    """Return the active versions whose process catches message `name`, by process id."""
+    return [Catcher(version_id, process_id, name in names[1])
+            for version_id, process_id, names in active_compiled(
+                session, lambda p: (frozenset(caught_messages(p)), frozenset(start_messages(p))),
+                _NAMES)
+            if name in names[0]]
 
 
 def _json(value):

@@ -16,16 +16,13 @@ from typing import NamedTuple
 
 from sqlmodel import Session, select
 
-from engine import store
-from engine.errors import EngineError
 from engine.signals import ThrownSignal, start_signals
-from engine.store import DefinitionVersion
 
 from .. import events
 from ..case_models import Case
 from ..jobs import service as jobs
 from ..subscriptions.models import Subscription
-from .service import ENGINE_ACTOR, _json
+from .service import ENGINE_ACTOR, _json, active_compiled
 
 BROADCAST = "signal_broadcast"
 
@@ -38,28 +35,15 @@ class SignalStarter(NamedTuple):
     element_id: str
 
 
-# (process id, content hash) -> {signal name: start event id}: versions are immutable.
+# (process id, content hash) -> {signal name: start event id}
 _STARTS: dict[tuple[str, str], dict[str, str]] = {}
 
 
 def starters(session: Session, name: str) -> list[SignalStarter]:
     """Return the active versions whose process starts on signal `name`, by process id."""
-    found = []
-    for version_id, process_id, digest in session.exec(
-            select(DefinitionVersion.id, DefinitionVersion.process_id,
-                   DefinitionVersion.content_hash)
-            .where(DefinitionVersion.status == "active")
-            .order_by(DefinitionVersion.process_id)).all():
-        starts = _STARTS.get((process_id, digest))
-        if starts is None:
-            try:
-                starts = _STARTS[(process_id, digest)] = start_signals(
-                    store.compiled_by_id(session, version_id))
-            except EngineError:
-                continue
-        if name in starts:
-            found.append(SignalStarter(version_id, process_id, starts[name]))
-    return found
+    return [SignalStarter(version_id, process_id, starts[name])
+            for version_id, process_id, starts in active_compiled(session, start_signals, _STARTS)
+            if name in starts]
 
 
 def _others_wait(session: Session, name: str, sender: int) -> bool:
