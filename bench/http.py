@@ -22,7 +22,8 @@ completion is a `task_completed` event and that `caseflow audit verify` passes (
     python bench/http.py --sequential 400 --py-spy /tmp/w.txt   # and profiles the workers
 
 `--sequential N` is the measure of issue 15: server CPU per GET + complete, one request at a
-time (no queueing, no contention), N cycles over N/9 cases, reported per GET and per complete.
+time (no queueing, no contention), N cycles over N/8 cases (after one warm-up cycle each),
+reported per GET and per complete, with the kernel's share.
 `--code DIR` serves the code of another checkout (say `git archive main | tar -x -C DIR`) with
 this database and driver, so two versions are measured back to back on the same machine.
 `--py-spy FILE` records the server's processes with py-spy (non-blocking, collapsed stacks, only
@@ -477,6 +478,7 @@ def report(run: Run, in_process: float) -> None:
 
 
 def report_sequential(seq: dict) -> None:
+    """Print the one-at-a-time figures: CPU and SQL per GET, per complete, and per cycle."""
     n = seq["n"]
     get_ms, complete_ms = seq["get_cpu"] * 1000 / n, seq["complete_cpu"] * 1000 / n
     print(f"  one request at a time ({n} each): GET {get_ms:.2f} ms CPU, "
@@ -490,7 +492,8 @@ def report_sequential(seq: dict) -> None:
 
 
 class PySpy:
-    """py-spy recording every server process while a block runs (collapsed stacks; only the thread holding the GIL, so waits do not count)."""
+    """py-spy recording every server process while a block runs (collapsed stacks; only the
+    thread holding the GIL is sampled, so waits do not count)."""
 
     def __init__(self, server: Server, out: str | None):
         self.server, self.out, self.procs = server, out, []
@@ -500,8 +503,8 @@ class PySpy:
             spy = Path(sys.executable).parent / "py-spy"
             for pid in self.server.counting_pids():
                 self.procs.append(subprocess.Popen(
-                    [str(spy) if spy.exists() else "py-spy", "record", "--nonblocking", "--gil", "-r",
-                     "250", "-f", "raw", "-p", str(pid), "-o", f"{self.out}.{pid}"],
+                    [str(spy) if spy.exists() else "py-spy", "record", "--nonblocking", "--gil",
+                     "-r", "250", "-f", "raw", "-p", str(pid), "-o", f"{self.out}.{pid}"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             time.sleep(1.0)  # let py-spy attach before the cycles start
         return self
@@ -512,7 +515,8 @@ class PySpy:
         for proc in self.procs:
             proc.wait(60)
         if self.procs:
-            print(f"  py-spy: {', '.join(f'{self.out}.{pid}' for pid in self.server.counting_pids())}")
+            files = ", ".join(f"{self.out}.{pid}" for pid in self.server.counting_pids())
+            print(f"  py-spy: {files}")
 
 
 async def drive_sequential(args, server: Server, token: str) -> list[Run]:

@@ -240,7 +240,8 @@ REF_COLUMNS = (DefinitionVersion.process_id, DefinitionVersion.content_hash,
                 DefinitionVersion.filename, DefinitionVersion.version)
 # Built once: every action on a case loads its instance (building costs about what running does).
 _INSTANCE_AND_REF = (select(WorkflowInstance, *REF_COLUMNS)
-                     .join(DefinitionVersion, DefinitionVersion.id == WorkflowInstance.definition_id)
+                     .join(DefinitionVersion,
+                           DefinitionVersion.id == WorkflowInstance.definition_id)
                      .where(WorkflowInstance.id == sa.bindparam("instance_id")))
 _REFS = "caseflow_definition_refs"
 
