@@ -225,7 +225,12 @@ class Server:
         return found
 
     def counting_pids(self) -> list[int]:
-        return [int(p.stem) for p in self.counts.glob("*.json")]
+        """The worker processes that count SQL. With --workers N > 1, uvicorn's supervisor also
+        left a count file (`caseflow serve` checks the schema before it starts the workers), but
+        it serves nothing and does not answer SIGUSR1: asking it cost a 10 s wait per snapshot,
+        and that idle time's CPU and job polls were counted as the cycles' own."""
+        pids = [int(p.stem) for p in self.counts.glob("*.json")]
+        return [pid for pid in pids if self.workers == 1 or pid != self.proc.pid]
 
     def cpu(self) -> float:
         return sum(_cpu_seconds(pid) for pid in self.pids())
