@@ -96,9 +96,14 @@ def test_trends_scorecard_and_candidates(history_server, page):
     page.goto(f"{history_server}/insights")
     section = page.locator("section.insights-process", has_text="install_service")
     section.locator("tr", has_text="v1").get_by_role("link", name="Redesign candidates").click()
+    # count() does not wait for the new page: wait for it first (this raced on a clean clone)
+    page.wait_for_url("**/candidates")
+    page.locator("li.finding").first.wait_for()
     assert page.locator("li.finding").count() >= 1
     screenshot(page, "insights-candidates")
     page.get_by_role("link", name="Customer scorecard").click()
+    page.wait_for_url("**/scorecard**")
+    page.locator(".score").first.wait_for()
     assert page.locator(".score").count() == 6
     screenshot(page, "insights-scorecard")
     page.set_viewport_size({"width": 420, "height": 800})
