@@ -381,3 +381,49 @@ def _cycle_through(calls: dict[str, list[str]], origin: str | None,
 STRUCTURE_CHECKS = (check_ids, check_reserved_ids, check_processes, check_flows, check_gateways,
                     check_containers, check_unsupported, check_data_associations, check_chains,
                     check_calls)
+
+
+_THROWS = ("intermediateThrowEvent", "endEvent")
+
+
+def check_starts_on_own_throw(m: Model) -> list[Problem]:
+    """Warn where a process throws the signal or message its own start event catches: each case
+    would open the next without end (the case layer stops such a chain, cases/case_service)."""
+    found = []
+    for process in m.runnable:
+        starts = {}  # (kind, name) -> the start event catching it
+        for start in process.findall(bpmn("startEvent")):
+            for key in _event_keys(m, start):
+                starts.setdefault(key, start)
+        if not starts:
+            continue
+        throwers = [e for tag in (*_THROWS, "sendTask") for e in process.iter(bpmn(tag))]
+        for thrower in throwers:
+            for key in _event_keys(m, thrower):
+                start = starts.get(key)
+                if start is not None:
+                    found.append(problem(thrower, (
+                        f"{describe(thrower)} throws the {key[0]} '{key[1]}' that starts this "
+                        f"process at {describe(start)}: every case would open another, without "
+                        "end. Caseflow stops such a chain with an incident on the case that "
+                        "throws; throw another name, or start the process another way."),
+                        "warning"))
+    return found
+
+
+def _event_keys(m: Model, element: etree._Element) -> list[tuple[str, str]]:
+    """(kind, name) of the signals and messages an event or send task throws or catches."""
+    keys = []
+    refs = [("message", element.get("messageRef"))] if local(element) == "sendTask" else []
+    for kind_, tag, attr in (("signal", "signalEventDefinition", "signalRef"),
+                             ("message", "messageEventDefinition", "messageRef")):
+        refs += [(kind_, d.get(attr)) for d in element.findall(bpmn(tag))]
+    for kind_, ref in refs:
+        target = m.by_id.get(ref or "")
+        name = (target.get("name") if target is not None else None) or ref
+        if name:
+            keys.append((kind_, name))
+    return keys
+
+
+STRUCTURE_CHECKS = (*STRUCTURE_CHECKS, check_starts_on_own_throw)

@@ -372,3 +372,35 @@ def test_form_field_ids_may_repeat_across_tasks():
     report = validate_bpmn(xml, "repeat.bpmn")
     assert report.valid, report.problems
     assert not [p for p in report.problems if "case_owner" in p.message]
+
+
+# --- a process that starts on what it throws --------------------------------------------------
+
+def test_a_process_that_starts_on_the_signal_it_throws_is_warned_at_the_throw():
+    from tests.conftest import DATA
+
+    data = (DATA / "signal_echo.bpmn").read_text()
+    report = check(data)
+    assert report.valid, "a warning, not a refusal: BPMN allows it"
+    [found] = [p for p in report.problems if "without end" in p.message]
+    assert (found.severity, found.element_id, found.line) == ("warning", "Shout",
+                                                              line_of(data, 'id="Shout"'))
+    assert "signal 'echo'" in found.message and "Heard the echo" in found.message
+
+
+def test_a_send_task_of_the_message_that_starts_its_own_process_is_warned():
+    body = '''    <bpmn:startEvent id="OnPing"><bpmn:messageEventDefinition messageRef="Msg_ping" /></bpmn:startEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="OnPing" targetRef="Pong" />
+    <bpmn:sendTask id="Pong" name="Pass it on" messageRef="Msg_ping" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Pong" targetRef="EndEvent_1" />
+    <bpmn:endEvent id="EndEvent_1" />
+'''
+    xml = doc('  <bpmn:message id="Msg_ping" name="ping" />\n', process(body))
+    [found] = [p for p in check(xml).problems if "without end" in p.message]
+    assert found.element_id == "Pong" and "message 'ping'" in found.message
+    # throwing another name is no loop
+    other = xml.replace('messageRef="Msg_ping" />\n    <bpmn:sequenceFlow id="F2"',
+                        'messageRef="Msg_pong" />\n    <bpmn:sequenceFlow id="F2"').replace(
+        '<bpmn:message id="Msg_ping" name="ping" />',
+        '<bpmn:message id="Msg_ping" name="ping" /><bpmn:message id="Msg_pong" name="pong" />')
+    assert not [p for p in check(other).problems if "without end" in p.message]
