@@ -28,13 +28,14 @@ os.environ.setdefault("CASEFLOW_AUDIT_KEY", "bench-only-audit-key-" + "x" * 32)
 from sqlmodel import Session, select  # noqa: E402
 
 from cases.case_models import Case, WorkItem  # noqa: E402
-from cases.case_service import complete_step, open_case  # noqa: E402
+from cases.case_service import open_case  # noqa: E402
 from cases.customers import create_customer  # noqa: E402
 from cases.db import make_engine, upgrade  # noqa: E402
 from cases.definitions import deploy_file  # noqa: E402
 from cases.jobs.executor import Executor  # noqa: E402
 from cases.jobs.models import Job  # noqa: E402
 from cases.users import create_user  # noqa: E402
+from bench.relay import _complete_all  # noqa: E402  (one way to time a step, shared)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 MODEL = ROOT / "tests" / "engine" / "data" / "signal_relay.bpmn"
@@ -42,16 +43,6 @@ WAITING = int(os.environ.get("CASEFLOW_BENCH_CASES", "500"))
 SENDERS = 50
 
 
-def _complete_all(s: Session, user, element_id: str, data: dict) -> float:
-    """Complete every open step at `element_id`; return milliseconds per step."""
-    items = s.exec(select(WorkItem).where(WorkItem.element_id == element_id,
-                                          WorkItem.state == "open").order_by(WorkItem.id)).all()
-    start = time.perf_counter()
-    for item in items:
-        case = s.get(Case, item.case_id, populate_existing=True)
-        complete_step(s, actor=user, now=T0, case_id=case.id, work_item_id=item.id,
-                      data=data, expected_version=case.row_version)
-    return (time.perf_counter() - start) * 1000 / max(len(items), 1)
 
 
 def _drain(engine, kinds: tuple[str, ...], batch: int = 50, max_rounds: int = 100_000):
@@ -89,9 +80,9 @@ def main() -> None:
                           process_id="outage_fix", channel="phone")
             # Every sender's steps before any job runs: the fix cases are resolved (not waiting
             # any more) when the broadcasts fan out.
-            heard = _complete_all(s, user, "Fix", {"area": "D4", "fail": "no"})
-            quiet = _complete_all(s, user, "TellTeam", {})
-            unheard = _complete_all(s, user, "Close", {})
+            heard = _complete_all(s, user, "Fix", lambda _: {"area": "D4", "fail": "no"})
+            quiet = _complete_all(s, user, "TellTeam", lambda _: {})
+            unheard = _complete_all(s, user, "Close", lambda _: {})
             assert _count(s, "", "Close") == 0
             # The first broadcast fans out to every waiting restore case; run it alone.
             _, fan_seconds = _drain(engine, ("signal_broadcast",), batch=1, max_rounds=1)

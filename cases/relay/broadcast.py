@@ -16,18 +16,17 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from engine.errors import ScriptFailed
 from engine.store import DefinitionVersion
 
 from ..case_models import Case
 from ..jobs import service as jobs
 from ..jobs.handlers import Context, register
 from ..jobs.models import Job
-from ..links.models import CaseLink
 from ..subscriptions.models import Subscription
 from ..timers import SYSTEM
 from .service import ThrownUndone
 from .signals import BROADCAST, starters
+from .starts import open_for_sender
 
 START = "signal_start"
 DELIVER = "signal"  # the per-case job kind of cases/subscriptions/signals.py
@@ -72,8 +71,6 @@ class SignalStartFailed(ThrownUndone):
 
 def open_started(session: Session, job: Job, ctx: Context) -> None:
     """Job handler: open the case the signal starts, link the sender to it, finish: one commit."""
-    from ..case_service import StartLoop, add_case
-
     data = jobs.payload_of(job)
     held = jobs.held(session, job.id, ctx.owner)
     if held is None:
@@ -88,23 +85,9 @@ def open_started(session: Session, job: Job, ctx: Context) -> None:
     if version is None or sender is None:  # the process no longer starts on the signal
         session.commit()
         return
-    payload = data.get("payload")
-    try:
-        case = add_case(session, actor=SYSTEM, now=ctx.now, customer_id=sender.customer_id,
-                        process_id=version.process_id, channel=sender.channel,
-                        definition=version, data=payload if isinstance(payload, dict) else {},
-                        time_limit=ctx.time_limit, lane_teams=ctx.lane_teams,
-                        start_event=data["start_event"], signal=(data["name"], payload),
-                        sender_case_id=sender.id)
-    except StartLoop as err:
-        raise SignalStartFailed(str(err), data.get("element_id")) from err
-    except ScriptFailed as err:
-        raise SignalStartFailed(f"A new case of {version.process_id} failed at "
-                                f"{err.element_id or 'a step'} while starting on signal "
-                                f"'{data['name']}': {err}", data.get("element_id")) from err
-    session.add(CaseLink(case_id=sender.id, other_case_id=case.id, kind="parent",
-                         reason=f"Its signal '{data['name']}' opened case {case.id}",
-                         created_by=SYSTEM.username, created_at=ctx.now))
+    open_for_sender(session, ctx, sender=sender, version=version, data=data, what="signal",
+                    error=SignalStartFailed, start_event=data["start_event"],
+                    signal=(data["name"], data.get("payload")))
     session.commit()
 
 

@@ -25,16 +25,16 @@ from engine.store import DefinitionVersion
 
 from .. import events
 from ..case_models import Case
-from ..case_service import StartLoop, add_case, engine_action
+from ..case_service import engine_action
 from ..errors import Conflict
 from ..jobs import service as jobs
 from ..jobs.handlers import Context, Retry, register
 from ..jobs.models import Job
-from ..links.models import CaseLink
 from ..subscriptions import service as subscriptions
 from ..timers import SYSTEM
 from . import service
 from .service import KIND, ThrownUndone
+from .starts import open_for_sender
 
 OPEN_OR_HELD = ("open", "on_hold")
 SHOWN = 20  # cases named in an error at most
@@ -112,23 +112,9 @@ def _open_case(session: Session, job: Job, ctx: Context, version: DefinitionVers
     if held is None:
         raise jobs.LeaseLost(f"job {job.id} was taken over by another worker")
     jobs.done(session, held, ctx.owner)
-    payload = data.get("payload")
-    try:
-        case = add_case(session, actor=SYSTEM, now=ctx.now, customer_id=sender.customer_id,
-                        process_id=version.process_id, channel=sender.channel,
-                        definition=version, data=payload if isinstance(payload, dict) else {},
-                        time_limit=ctx.time_limit, lane_teams=ctx.lane_teams,
-                        message=SentMessage(data["name"], payload, data.get("correlation") or {}),
-                        sender_case_id=sender.id)
-    except StartLoop as err:
-        raise MessageUndelivered(str(err), data.get("element_id")) from err
-    except ScriptFailed as err:
-        raise MessageUndelivered(f"A new case of {version.process_id} failed at "
-                                 f"{err.element_id or 'a step'} while starting on message "
-                                 f"'{data['name']}': {err}", data.get("element_id")) from err
-    session.add(CaseLink(case_id=sender.id, other_case_id=case.id, kind="parent",
-                         reason=f"Its message '{data['name']}' opened case {case.id}",
-                         created_by=SYSTEM.username, created_at=ctx.now))
+    open_for_sender(session, ctx, sender=sender, version=version, data=data, what="message",
+                    error=MessageUndelivered, message=SentMessage(
+                        data["name"], data.get("payload"), data.get("correlation") or {}))
     session.commit()
 
 
