@@ -70,6 +70,7 @@ from cases.db import SQL_COUNT_DIR, make_engine, normalize_url, upgrade  # noqa:
 from cases.definitions import deploy_file  # noqa: E402
 from cases.events import CaseEvent  # noqa: E402
 from cases.users import create_user  # noqa: E402
+from bench.loadgen import ClientError, LeanClient, run as run_loop  # noqa: E402
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 TICK = os.sysconf("SC_CLK_TCK")
@@ -293,7 +294,7 @@ def _fail(run: Run, what) -> None:
     run.errors[what if isinstance(what, str) else str(what)] += 1
 
 
-async def cycle(client: httpx.AsyncClient, case_id: int, run: Run, started: float) -> bool:
+async def cycle(client: LeanClient, case_id: int, run: Run, started: float) -> bool:
     """GET the case, complete its first open step; return whether the case has more to do."""
     try:
         got = await client.get(f"/api/cases/{case_id}")
@@ -308,8 +309,8 @@ async def cycle(client: httpx.AsyncClient, case_id: int, run: Run, started: floa
         done = await client.post(f"/api/cases/{case_id}/work-items/{item}/complete",
                                  json={"data": {}, "expected_version": body["row_version"]})
         end = time.perf_counter()
-    except httpx.HTTPError as err:
-        _fail(run, type(err).__name__)
+    except ClientError as err:
+        _fail(run, str(err))
         return False
     if done.status_code != 200:
         _fail(run, done.status_code)
@@ -321,7 +322,7 @@ async def cycle(client: httpx.AsyncClient, case_id: int, run: Run, started: floa
     return done.json()["status"] == "open"
 
 
-async def open_cases(client: httpx.AsyncClient, n: int, parallel: int = 8) -> list[int]:
+async def open_cases(client: LeanClient, n: int, parallel: int = 8) -> list[int]:
     """Open n cases through the API (one new customer each)."""
     ids: list[int] = []
 
@@ -338,7 +339,7 @@ async def open_cases(client: httpx.AsyncClient, n: int, parallel: int = 8) -> li
     return ids
 
 
-async def sequential(client: httpx.AsyncClient, server: Server, cases: list[int], n: int) -> dict:
+async def sequential(client: LeanClient, server: Server, cases: list[int], n: int) -> dict:
     """Statements and CPU per GET and per complete, one request at a time (n of each)."""
     plan = [cases[i % len(cases)] for i in range(n)]
     run = Run("one at a time")
@@ -368,7 +369,7 @@ async def sequential(client: httpx.AsyncClient, server: Server, cases: list[int]
             "complete_cpu": complete_cpu, "run": run}
 
 
-async def closed_loop(client: httpx.AsyncClient, queue: asyncio.Queue, clients: int,
+async def closed_loop(client: LeanClient, queue: asyncio.Queue, clients: int,
                       total: int, run: Run) -> None:
     """`clients` clients, each completing one case's steps back to back, until `total` cycles."""
     started = [0]
@@ -390,7 +391,7 @@ async def closed_loop(client: httpx.AsyncClient, queue: asyncio.Queue, clients: 
     await asyncio.gather(*(one_client() for _ in range(clients)))
 
 
-async def open_loop(client: httpx.AsyncClient, queue: asyncio.Queue, rate: float, total: int,
+async def open_loop(client: LeanClient, queue: asyncio.Queue, rate: float, total: int,
                     run: Run) -> None:
     """Start a cycle every 1/rate s on a fixed schedule, on a case nobody is working on."""
     t0, tasks = time.perf_counter() + 0.05, []
@@ -527,9 +528,8 @@ class PySpy:
 async def drive_sequential(args, server: Server, token: str) -> list[Run]:
     """Only the sequential phase: `args.sequential` GET + complete cycles, one at a time."""
     n = args.sequential
-    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=3)
-    async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60,
-                                 headers={"Authorization": f"Bearer {token}"}) as client:
+    client = LeanClient(server.base, {"Authorization": f"Bearer {token}"})
+    try:
         cases = await open_cases(client, n // 8 + 1)  # 1 warm-up + at most 8 steps each
         await sequential(client, server, cases, len(cases))  # warm up: one cycle per case
         system0 = server.system_cpu()
@@ -537,6 +537,8 @@ async def drive_sequential(args, server: Server, token: str) -> list[Run]:
             seq = await sequential(client, server, cases, n)
         report_sequential(seq)
         print(f"    of it in the kernel {(server.system_cpu() - system0) * 1000 / n:.2f} ms")
+    finally:
+        await client.aclose()
     return [seq["run"]]
 
 
@@ -544,11 +546,10 @@ async def drive(args, server: Server, token: str, in_process: float) -> list[Run
     per_case = 9  # the tenth step closes the case: leave it open so GET always finds a step
     closed_total, open_total = args.cycles, int(args.rate * args.seconds)
     need = (closed_total + open_total + 40) // per_case + args.clients + int(args.rate) + 8
-    # Forget idle connections before the server does (uvicorn closes them after 5 s): reusing
-    # one the server is closing is a client-side ReadError, not an answer of the server.
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=3)
-    async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60,
-                                 headers={"Authorization": f"Bearer {token}"}) as client:
+    # The lean client forgets idle connections before the server does (uvicorn closes them
+    # after 5 s): reusing one the server is closing would be a client-side error, not an answer.
+    client = LeanClient(server.base, {"Authorization": f"Bearer {token}"})
+    try:
         t = time.perf_counter()
         cases = await open_cases(client, need)
         print(f"  opened {len(cases)} cases through the API in {time.perf_counter() - t:.1f} s")
@@ -564,6 +565,8 @@ async def drive(args, server: Server, token: str, in_process: float) -> list[Run
         opened = await measured(server, Run(f"open loop, {args.rate:.0f} cycles/s offered"),
                                 lambda run: open_loop(client, queue, args.rate, open_total, run))
         report(opened, in_process)
+    finally:
+        await client.aclose()
     return [seq["run"], closed, opened]
 
 
@@ -606,7 +609,7 @@ def main() -> int:
                       f"{in_process:.0f} completions/s")
             server = Server(db.url, args.workers, folder, args.code.resolve())
             server.wait_ready()
-            runs = asyncio.run(drive_sequential(args, server, token) if args.sequential
+            runs = run_loop(drive_sequential(args, server, token) if args.sequential
                                else drive(args, server, token, in_process))
             server.stop()
             acked = [a for run in runs for a in run.acked]
