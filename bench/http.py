@@ -510,7 +510,7 @@ class PySpy:
             for pid in self.server.counting_pids():
                 self.procs.append(subprocess.Popen(
                     [str(spy) if spy.exists() else "py-spy", "record", "--nonblocking", "--gil",
-                     "-r", "250", "-f", "raw", "-p", str(pid), "-o", f"{self.out}.{pid}"],
+                     "-r", "500", "-f", "raw", "-p", str(pid), "-o", f"{self.out}.{pid}"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             time.sleep(1.0)  # let py-spy attach before the cycles start
         return self

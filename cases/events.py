@@ -15,9 +15,10 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Session, SQLModel
 
 from engine.runtime import EngineEvent
@@ -106,18 +107,58 @@ def record(session: Session, case: Case, type: str, *, actor: str, at: datetime,
                       element_id=element_id, details=canonical_json(details),
                       prev_hash=case.event_hash, hash=digest)
     case.event_seq, case.event_hash = seq, digest
-    session.add(event)
-    session.add(case)
+    session.add(case)  # dirty now: the next flush runs, and writes the event after the case
+    events, outbox = session.info.setdefault(UNWRITTEN, ([], []))
+    events.append(event)
     if type in PUBLISHED:
         # Same transaction as the action: announced iff it committed (cases/outbox).
-        session.add(OutboxEvent(event_id=new_event_id(), case_id=case.id,
-                                process_id=case.process_id, type=type, at=at,
-                                data=canonical_json({"seq": seq, "element_id": element_id,
-                                                     "actor": actor, "details": details})))
+        outbox.append({"event_id": new_event_id(), "case_id": case.id,
+                       "process_id": case.process_id, "type": type, "at": at,
+                       "data": canonical_json({"seq": seq, "element_id": element_id,
+                                               "actor": actor, "details": details})})
     # Same transaction too: whoever the event concerns is told iff it committed.
     notify_from_event(session, case, type=type, seq=seq, actor=actor, at=at,
                       element_id=element_id, details=details)
     return event
+
+
+def unwritten(session: Session) -> list[CaseEvent]:
+    """The events recorded in this session that its next flush writes."""
+    return session.info.get(UNWRITTEN, ([], []))[0]
+
+
+# Events and outbox rows are not ORM objects in the session: the unit of work's INSERT of a
+# flush's new objects (identity map, RETURNING the ids, matching them back) cost more than the
+# rest of a step's statements together. `record` keeps them in session.info; after the ORM has
+# flushed (the case row exists, with its new chain head), one executemany per table writes them
+# in the same transaction. A recorded event's `id` stays None (nothing reads it: events are
+# addressed by case and seq). Whatever must know which events a transaction wrote (the search
+# index, the metrics) registers in WRITTEN_HOOKS, called with the session and the events.
+UNWRITTEN = "caseflow_events_unwritten"
+WRITTEN_HOOKS: list[Callable[[Session, list[CaseEvent]], None]] = []
+_EVENT_COLUMNS = ("case_id", "seq", "type", "actor", "at", "element_id", "details", "prev_hash",
+                  "hash")
+
+
+@sa.event.listens_for(OrmSession, "after_flush")
+def _write_unwritten(session: Session, _context) -> None:
+    pending = session.info.pop(UNWRITTEN, None)
+    if not pending or not (pending[0] or pending[1]):
+        return
+    events, outbox = pending
+    connection = session.connection()
+    if events:
+        connection.execute(CaseEvent.__table__.insert(),
+                           [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in events])
+    if outbox:
+        connection.execute(OutboxEvent.__table__.insert(), outbox)
+    for hook in WRITTEN_HOOKS:
+        hook(session, events)
+
+
+@sa.event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_unwritten(session: Session, _previous) -> None:
+    session.info.pop(UNWRITTEN, None)
 
 
 def record_engine_events(session: Session, case: Case, events: Iterable[EngineEvent], *,

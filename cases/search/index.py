@@ -26,7 +26,7 @@ from engine.store import WorkflowInstance
 
 from ..case_models import Case
 from ..customers import Customer
-from ..events import CaseEvent
+from ..events import WRITTEN_HOOKS, CaseEvent, unwritten
 from .models import CaseSearch
 
 PENDING = "caseflow_search_pending"  # session.info key: case id -> event types of this transaction
@@ -182,21 +182,23 @@ def _update(session: Session, case_id: int, types: set[str]) -> None:
         refresh(session, case_id)  # written before data_from existed
 
 
-@sa.event.listens_for(Session, "before_flush")
-def _collect(session: Session, _context, _instances) -> None:
-    """Remember the cases that get new events in this flush, and the events' types."""
-    for obj in session.new:
-        if isinstance(obj, CaseEvent):
-            session.info.setdefault(PENDING, {}).setdefault(obj.case_id, set()).add(obj.type)
+def _collect(session: Session, written: list[CaseEvent]) -> None:
+    """Remember the cases that got new events in this flush, and the events' types."""
+    pending = session.info.setdefault(PENDING, {})
+    for event in written:
+        pending.setdefault(event.case_id, set()).add(event.type)
+
+
+WRITTEN_HOOKS.append(_collect)
 
 
 @sa.event.listens_for(Session, "before_commit")
 def _refresh_pending(session: Session) -> None:
     """Rebuild the documents of the cases changed in this transaction, before it commits."""
-    if not session.info.get(PENDING) and not any(isinstance(o, CaseEvent) for o in session.new):
+    if not session.info.get(PENDING) and not unwritten(session):
         session.info.pop(STATES, None)
         return
-    session.flush()  # events still pending name their cases now
+    session.flush()  # events still unwritten name their cases now
     changed = session.info.pop(PENDING, {})
     for case_id in sorted(changed):
         _update(session, case_id, changed[case_id])

@@ -28,7 +28,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.orm import Session as OrmSession
 
 from cases.deviations import Deviation
-from cases.events import CaseEvent
+from cases.events import WRITTEN_HOOKS, CaseEvent
 from cases.incidents.service import open_count as open_incidents
 from cases.jobs import service as jobs
 from engine.clock import utcnow
@@ -51,11 +51,13 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 
 
 # ---- case events and deviations: counted when their transaction commits ----------------------
+def _events_written(session, written: list[CaseEvent]) -> None:
+    session.info.setdefault(_PENDING, []).extend((CASE_EVENTS, e.type) for e in written)
+
+
 def _after_flush(session, _context) -> None:
     for obj in session.new:
-        if isinstance(obj, CaseEvent):
-            session.info.setdefault(_PENDING, []).append((CASE_EVENTS, obj.type))
-        elif isinstance(obj, Deviation):
+        if isinstance(obj, Deviation):
             session.info.setdefault(_PENDING, []).append((DEVIATIONS, obj.kind))
 
 
@@ -76,6 +78,8 @@ def count_committed_events() -> None:
         sa.event.listen(OrmSession, "after_flush", _after_flush)
         sa.event.listen(OrmSession, "after_commit", _after_commit)
         sa.event.listen(OrmSession, "after_transaction_end", _after_transaction_end)
+    if _events_written not in WRITTEN_HOOKS:
+        WRITTEN_HOOKS.append(_events_written)
 
 
 # ---- read at scrape time --------------------------------------------------------------------
