@@ -19,9 +19,8 @@ from engine.signals import ThrownSignal, take_thrown
 from engine.store import WorkflowInstance
 
 from . import duties, events, policy
-from .approvals import ApprovalRequest
 from .case_models import CHANNELS, Case, WorkItem, minutes_between
-from .case_snapshot import CaseSnapshot, snapshot
+from .case_snapshot import PENDING_COUNT, CaseSnapshot, snapshot
 from .customers import get_customer
 from .external_tasks.projection import project as project_external
 from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed
@@ -341,12 +340,9 @@ def open_items(session: Session, case_id: int) -> list[WorkItem]:
 # running it). The lock bumps the version if it is still the one the user saw, and reads back
 # the row as it is now (what the winner of any race wrote before us) with a count of its
 # pending approval requests.
-_PENDING = (sa.select(sa.func.count()).select_from(ApprovalRequest)
-            .where(ApprovalRequest.case_id == Case.id, ApprovalRequest.status == "pending")
-            .scalar_subquery())
 _LOCK = (sa.update(Case)
          .where(Case.id == sa.bindparam("case_id"), Case.row_version == sa.bindparam("seen"))
-         .values(row_version=sa.bindparam("next")).returning(Case, _PENDING)
+         .values(row_version=sa.bindparam("next")).returning(Case, PENDING_COUNT)
          .execution_options(synchronize_session=False, populate_existing=True))
 _OPEN_ITEMS = (select(WorkItem).where(WorkItem.case_id == sa.bindparam("case_id"),
                                       WorkItem.state == "open")

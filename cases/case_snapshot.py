@@ -31,13 +31,15 @@ class CaseSnapshot:
 
 
 def load_snapshot(session: Session, case_id: int, *, with_items: bool = True) -> CaseSnapshot:
-    """Read a case and its version number in one query; NotFound if there is no such case."""
+    """Read a case, its version number and how many approval requests it has pending in one
+    query (the requests themselves only if there are any); NotFound if there is no such case."""
     found = session.execute(_CASE_AND_REF, {"case_id": case_id}).first()
     if found is None:
         raise NotFound(f"No case {case_id}")
-    case, ref = found[0], store.DefinitionRef(*found[1:])
+    case, ref, pending = found[0], store.DefinitionRef(*found[1:-1]), found[-1]
     store.remember_ref(session, case.definition_id, ref)
-    return snapshot(session, case, version=ref.version, with_items=with_items)
+    return snapshot(session, case, version=ref.version, with_items=with_items,
+                    approvals=None if pending else [])
 
 
 def snapshot(session: Session, case: Case, *, version: int | None = None,
@@ -63,7 +65,12 @@ def snapshot(session: Session, case: Case, *, version: int | None = None,
 
 # The statements of every GET of a case, built once: building one costs about as much as
 # running it (cases/api_tokens.py's token check does the same).
-_CASE_AND_REF = (select(Case, *store.REF_COLUMNS)
+# A case's pending approval requests, counted inside a statement about the case (the GET's
+# read, the actions' lock in cases/case_service.py).
+PENDING_COUNT = (sa.select(sa.func.count()).select_from(ApprovalRequest)
+                 .where(ApprovalRequest.case_id == Case.id, ApprovalRequest.status == "pending")
+                 .scalar_subquery())
+_CASE_AND_REF = (select(Case, *store.REF_COLUMNS, PENDING_COUNT)
                  .join(store.DefinitionVersion, store.DefinitionVersion.id == Case.definition_id)
                  .where(Case.id == sa.bindparam("case_id")))
 _OPEN_ITEMS = (select(WorkItem).where(WorkItem.case_id == sa.bindparam("case_id"),

@@ -177,7 +177,7 @@ class SetResult:
 def upload_set(session: Session, files: list[tuple[str, bytes]], *, actor: str, now: datetime,
                max_bytes: int | None = None) -> SetResult:
     """Check every file of an upload together and store them (processes as drafts); commit once."""
-    from .definitions import _deploy, process_id_collisions, upload_problems
+    from .definitions import _deploy, upload_problems
 
     unknown = [name for name, _ in files if kind_of(name) is None]
     if unknown:

@@ -27,6 +27,7 @@ from . import (admin_calendars, admin_webhooks, api, api_calendars, api_customer
                work_search)
 from .security import LoginRequired, csrf_token
 from .work_common import register_filters
+from .hot_routes import HotRoutes
 from .security_headers import SecurityHeaders
 
 HERE = Path(__file__).resolve().parent
@@ -45,6 +46,8 @@ def create_app(settings: Settings) -> FastAPI:
     attachments.register(templates)
     notifications.register(templates)  # the bell's count in base.html
     app.state.templates = templates
+    # Innermost: the two hot API routes skip FastAPI's routing inside every middleware (web/hot_routes.py).
+    app.add_middleware(HotRoutes)
     app.add_middleware(BodyLimit, max_bytes=max(settings.max_upload_bytes,
                                                 settings.attachment_max_bytes) + BODY_OVERHEAD)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="lax",

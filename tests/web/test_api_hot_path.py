@@ -116,6 +116,22 @@ def test_reading_a_case_writes_nothing_and_does_not_rebuild_the_workflow(app, cl
     assert got.status_code == 200
     assert [f["id"] for f in got.json()["work_items"][0]["form"]] == ["amount"]  # forms still there
     assert sent["commits"] == 0
+    # The case's read counts its pending approval requests: with none, they are not read.
+    assert _kinds(sent["sql"]) == ["SELECT api_token", "SELECT case_record", "SELECT work_item"], \
+        sent["sql"]
+    assert got.json()["pending_approvals"] == []
+
+
+def test_a_case_with_a_pending_approval_lists_it(app, client, tokens):
+    case = _open(client, tokens)
+    waiting = client.post(f"/api/cases/{case['id']}/deviations/cancel", headers=tokens["agent"],
+                          json={"expected_version": case["row_version"],
+                                "reason_code": "customer_withdrew", "note": "Rang to cancel"})
+    assert waiting.status_code == 202, waiting.text
+    with statements(app) as sent:
+        got = client.get(f"/api/cases/{case['id']}", headers=tokens["agent"])
+    assert [r["kind"] for r in got.json()["pending_approvals"]] == ["cancel"]
+    assert got.json()["pending_approvals"] == waiting.json()["case"]["pending_approvals"]
     assert _kinds(sent["sql"]) == ["SELECT api_token", "SELECT case_record", "SELECT work_item",
                                    "SELECT approval_request"], sent["sql"]
 
