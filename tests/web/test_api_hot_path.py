@@ -122,6 +122,24 @@ def test_reading_a_case_writes_nothing_and_does_not_rebuild_the_workflow(app, cl
     assert got.json()["pending_approvals"] == []
 
 
+def test_completing_a_step_lists_the_cases_pending_approvals(app, client, tokens):
+    """The lock counts the case's pending requests; on SQLite (whose RETURNING drops table
+    names) the count once compared the requests' own ids with their case ids, so the answer
+    left them out unless the two numbers happened to be equal."""
+    for _ in range(3):  # request ids and case ids apart
+        other = _open(client, tokens)
+    case = _open(client, tokens)
+    for asked in (other, case):
+        waiting = client.post(f"/api/cases/{asked['id']}/deviations/cancel",
+                              headers=tokens["agent"],
+                              json={"expected_version": asked["row_version"],
+                                    "reason_code": "customer_withdrew", "note": "Rang to cancel"})
+        assert waiting.status_code == 202, waiting.text
+    seen = waiting.json()["case"]
+    done = _complete(client, tokens, seen, {"amount": 7})
+    assert done["pending_approvals"] == seen["pending_approvals"] != []
+
+
 def test_a_case_with_a_pending_approval_lists_it(app, client, tokens):
     case = _open(client, tokens)
     waiting = client.post(f"/api/cases/{case['id']}/deviations/cancel", headers=tokens["agent"],
@@ -140,7 +158,7 @@ def test_a_case_with_a_pending_approval_lists_it(app, client, tokens):
 # the case (locked, with a count of its pending approvals), the workflow, the case's open items
 # (the step, what the projection compares with and what the answer lists); then the writes: the
 # step done (at once, not in the flush), the workflow, the new step, and in the one flush at
-# commit the case's chain head, the events and the outbox rows.
+# commit the case's chain head, then the events and the outbox rows (one executemany each).
 TEN = ["SELECT api_token", "UPDATE case_record", "SELECT workflow_instance", "SELECT work_item",
        "UPDATE work_item", "UPDATE workflow_instance", "INSERT work_item", "UPDATE case_record",
        "INSERT case_event", "INSERT outbox_event"]
