@@ -455,6 +455,19 @@ def verify(url: str, acked: list[tuple[int, int]], env: dict) -> list[str]:
     return problems
 
 
+def reference_ms() -> float:
+    """CPU ms of a fixed pure-Python loop (the best of three): how fast this machine runs Python
+    just now. On a shared machine it varies by half from one minute to the next, and the CPU
+    per cycle with it; compare runs by this figure, or count instructions (bench/instructions.py)."""
+    best = float("inf")
+    for _ in range(3):
+        start, total = time.process_time(), 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.process_time() - start)
+    return best * 1000
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -601,7 +614,8 @@ def main() -> int:
             in_process = 0.0 if args.sequential else in_process_rate(
                 db.url, version, rounds=1 if args.quick else 3, cases=2 if args.quick else 8)
             print(f"Caseflow HTTP benchmark: {db.kind}, {args.workers} server process(es); "
-                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+                  f"reference loop {reference_ms():.0f} ms")
             if args.code != ROOT:
                 print(f"  the server runs the code in {args.code}")
             if not args.sequential:
@@ -619,7 +633,8 @@ def main() -> int:
             if fives:
                 problems.append(f"{fives} answers were 5xx; the server's last error:\n"
                                 + server.last_error())
-            print(f"  load average at the end {os.getloadavg()[0]:.1f}")
+            print(f"  load average at the end {os.getloadavg()[0]:.1f}; reference loop "
+                  f"{reference_ms():.0f} ms")
             for problem in problems:
                 print(f"  PROBLEM: {problem}")
             return 1 if problems else 0
