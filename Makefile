@@ -36,7 +36,8 @@ test: $(TEST_STAMP)
 	$(BIN)/pytest -n auto --dist loadfile --durations=15
 
 # bench/http.py drives `caseflow serve` with its own lean HTTP client (bench/loadgen.py; httpx, a
-# test extra, only waits for the server): SQLite with one process, and PostgreSQL with two when CASEFLOW_BENCH_PG_URL names a database it may add a schema to.
+# test extra, only waits for the server): SQLite with one process, and PostgreSQL with two
+# when CASEFLOW_BENCH_PG_URL names a database it may add a schema to.
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/deviations.py

@@ -458,7 +458,8 @@ def verify(url: str, acked: list[tuple[int, int]], env: dict) -> list[str]:
 def reference_ms() -> float:
     """CPU ms of a fixed pure-Python loop (the best of three): how fast this machine runs Python
     just now. On a shared machine it varies by half from one minute to the next, and the CPU
-    per cycle with it; compare runs by this figure, or count instructions (bench/instructions.py)."""
+    per cycle with it; compare runs by this figure, or count instructions
+    (bench/instructions.py)."""
     best = float("inf")
     for _ in range(3):
         start, total = time.process_time(), 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from json import dumps as _dumps
+from json import dumps as _dumps  # `post` takes `json=` like httpx, which hides the module
 import time
 from typing import Any
 

@@ -20,8 +20,7 @@ from engine.store import WorkflowInstance
 
 from . import duties, events, policy
 from .case_models import CHANNELS, Case, WorkItem, minutes_between
-from .approvals import ApprovalRequest
-from .case_snapshot import CaseSnapshot, snapshot
+from .case_snapshot import PENDING_COUNT, CaseSnapshot, snapshot
 from .customers import get_customer
 from .external_tasks.projection import project as project_external
 from .errors import CaseError, Conflict, Forbidden, InvalidInput, NotFound, ProcessFailed
@@ -340,16 +339,10 @@ def open_items(session: Session, case_id: int) -> list[WorkItem]:
 # Every action on a case runs these: built once (building a statement costs about as much as
 # running it). The lock bumps the version if it is still the one the user saw, and reads back
 # the row as it is now (what the winner of any race wrote before us) with a count of its
-# pending approval requests.
-# The count of pending approval requests names the case by its parameter: SQLite's RETURNING
-# names columns without their tables, so `approval_request.case_id = case_record.id` came out as
-# `case_id = id`, the request's own id.
-_PENDING = (sa.select(sa.func.count()).select_from(ApprovalRequest)
-            .where(ApprovalRequest.case_id == sa.bindparam("case_id"),
-                   ApprovalRequest.status == "pending").scalar_subquery())
+# pending approval requests (cases/case_snapshot.py: by parameter, as SQLite needs).
 _LOCK = (sa.update(Case)
          .where(Case.id == sa.bindparam("case_id"), Case.row_version == sa.bindparam("seen"))
-         .values(row_version=sa.bindparam("next")).returning(Case, _PENDING)
+         .values(row_version=sa.bindparam("next")).returning(Case, PENDING_COUNT)
          .execution_options(synchronize_session=False, populate_existing=True))
 _OPEN_ITEMS = (select(WorkItem).where(WorkItem.case_id == sa.bindparam("case_id"),
                                       WorkItem.state == "open")

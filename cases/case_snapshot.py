@@ -65,11 +65,14 @@ def snapshot(session: Session, case: Case, *, version: int | None = None,
 
 # The statements of every GET of a case, built once: building one costs about as much as
 # running it (cases/api_tokens.py's token check does the same).
-# A case's pending approval requests, counted inside the GET's read of the case.
-_PENDING = (sa.select(sa.func.count()).select_from(ApprovalRequest)
-            .where(ApprovalRequest.case_id == Case.id, ApprovalRequest.status == "pending")
-            .scalar_subquery())
-_CASE_AND_REF = (select(Case, *store.REF_COLUMNS, _PENDING)
+# A case's pending approval requests, counted inside a statement about the case whose id is
+# the parameter `case_id` (the GET's read here, the actions' lock in cases/case_service.py). The
+# case is named by parameter, not by `case_record.id`: SQLite's RETURNING names columns without
+# their tables, so that would come out as `case_id = id`, the request's own id.
+PENDING_COUNT = (sa.select(sa.func.count()).select_from(ApprovalRequest)
+                 .where(ApprovalRequest.case_id == sa.bindparam("case_id"),
+                        ApprovalRequest.status == "pending").scalar_subquery())
+_CASE_AND_REF = (select(Case, *store.REF_COLUMNS, PENDING_COUNT)
                  .join(store.DefinitionVersion, store.DefinitionVersion.id == Case.definition_id)
                  .where(Case.id == sa.bindparam("case_id")))
 _OPEN_ITEMS = (select(WorkItem).where(WorkItem.case_id == sa.bindparam("case_id"),

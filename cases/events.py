@@ -156,9 +156,12 @@ def _write_unwritten(session: Session, _context) -> None:
         hook(session, events)
 
 
-@sa.event.listens_for(OrmSession, "after_soft_rollback")
-def _forget_unwritten(session: Session, _previous) -> None:
-    session.info.pop(UNWRITTEN, None)
+@sa.event.listens_for(OrmSession, "after_transaction_end")
+def _forget_unwritten(session: Session, transaction) -> None:
+    """A transaction that ended without writing them (rolled back, or the session closed)
+    forgets them: they must not turn up in the session's next transaction."""
+    if transaction.parent is None:
+        session.info.pop(UNWRITTEN, None)
 
 
 def record_engine_events(session: Session, case: Case, events: Iterable[EngineEvent], *,

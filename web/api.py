@@ -218,10 +218,11 @@ def api_list_cases(user: Caller, session: SessionDep, status: Text(16) | None = 
 @router.get("/cases/{case_id}", response_model=CaseOut, **ONE_CASE)
 async def api_get_case(case_id: PathId, request: Request, _token: Token = None) -> Response:
     """A case with its open work items (and their form fields) and pending approvals."""
-    return await api_call(request, _get_case, case_id)
+    return await api_call(request, case_answer_of, case_id)
 
 
-def _get_case(user: User, session, case_id: int) -> Response:
+def case_answer_of(user: User, session, case_id: int) -> Response:
+    """The work of GET /api/cases/{case_id} (in api_call's worker thread; web/hot_routes.py)."""
     _worker(user)
     return case_answer(_case_json(session, _run(load_snapshot, session, case_id)))
 
@@ -257,10 +258,12 @@ def api_case_events(case_id: PathId, user: Caller, session: SessionDep) -> dict:
 async def api_complete(case_id: PathId, item_id: PathId, body: Completion, request: Request,
                        _token: Token = None) -> Response:
     """Complete a step with its form data (422 lists every bad field; 409 when the case moved on)."""
-    return await api_call(request, _complete, case_id, item_id, body)
+    return await api_call(request, completion_answer, case_id, item_id, body)
 
 
-def _complete(user: User, session, case_id: int, item_id: int, body: Completion) -> Response:
+def completion_answer(user: User, session, case_id: int, item_id: int,
+                      body: Completion) -> Response:
+    """The work of completing a step (in api_call's worker thread; web/hot_routes.py)."""
     _worker(user)
     seen = _run(complete_step_answer, session, actor=user, now=utcnow(), case_id=case_id,
                 work_item_id=item_id, data=body.data, expected_version=body.expected_version)

@@ -25,10 +25,10 @@ from . import (admin_calendars, admin_webhooks, api, api_calendars, api_customer
                api_links, api_webhooks, api_work, attachments, designer, designer_files,
                designer_modeler, incidents, insights, notifications, ops, pages, refusals, work, work_bulk,
                work_search)
-from .security import LoginRequired, csrf_token
-from .work_common import register_filters
 from .hot_routes import HotRoutes
+from .security import LoginRequired, csrf_token
 from .security_headers import SecurityHeaders
+from .work_common import register_filters
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     attachments.register(templates)
     notifications.register(templates)  # the bell's count in base.html
     app.state.templates = templates
-    # Innermost: the two hot API routes skip FastAPI's routing inside every middleware (web/hot_routes.py).
+    # Innermost: the two hot API routes skip FastAPI's routing, inside every other middleware.
     app.add_middleware(HotRoutes)
     app.add_middleware(BodyLimit, max_bytes=max(settings.max_upload_bytes,
                                                 settings.attachment_max_bytes) + BODY_OVERHEAD)

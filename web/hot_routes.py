@@ -28,6 +28,7 @@ from starlette.requests import Request
 
 from . import api
 from .api_models import Completion
+from .ops.middleware import routes_with_paths
 from .security import api_call
 
 _GET = re.compile(r"/api/cases/([1-9][0-9]{0,8})")
@@ -48,14 +49,15 @@ class HotRoutes:
             return
         method, path = scope["method"], scope["path"]
         if method == "GET" and (found := _GET.fullmatch(path)):
-            key, args = "get", (api._get_case, int(found[1]))
+            key, args = "get", (api.case_answer_of, int(found[1]))
         elif method == "POST" and (found := _COMPLETE.fullmatch(path)) and _is_json(scope):
             body = await _read_body(receive)
             completion = _completion(body)
             if completion is None:  # FastAPI answers what is wrong with it
                 await self.app(scope, _replay(body), send)
                 return
-            key, args = "complete", (api._complete, int(found[1]), int(found[2]), completion)
+            key, args = "complete", (api.completion_answer, int(found[1]), int(found[2]),
+                                 completion)
         else:
             await self.app(scope, receive, send)
             return
@@ -76,21 +78,11 @@ class HotRoutes:
     def _find(self, app) -> dict[str, APIRoute]:
         wanted = {"get": ("/api/cases/{case_id}", "GET"),
                   "complete": ("/api/cases/{case_id}/work-items/{item_id}/complete", "POST")}
-        self.routes = {key: next(route for route, full in _api_routes(app)
-                                 if full == path and method in route.methods)
+        self.routes = {key: next(route for route, full in routes_with_paths(app)
+                                 if isinstance(route, APIRoute) and full == path
+                                 and method in route.methods)
                        for key, (path, method) in wanted.items()}
         return self.routes
-
-
-def _api_routes(app):
-    """(route, its full path) of every APIRoute: FastAPI 0.16x keeps included routers nested
-    (see web/ops/middleware.py), older versions copy each route with its prefix."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:
-        return [(r, r.path) for r in app.routes if isinstance(r, APIRoute)]
-    return [(ctx.original_route, ctx.path) for ctx in iter_route_contexts(app.routes)
-            if isinstance(ctx.original_route, APIRoute)]
 
 
 def _is_json(scope) -> bool:

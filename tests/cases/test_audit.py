@@ -288,3 +288,21 @@ def test_demo_mode_creates_a_key_file_once_and_keeps_using_it(tmp_path, monkeypa
         assert configured_audit_key() == first.encode()
     finally:
         configured_audit_key.cache_clear()
+
+
+def test_events_of_a_transaction_that_ended_unwritten_stay_out_of_the_next(session, case,
+                                                                           customer):
+    """Events wait in the session until the transaction writes them (cases/events.py): a
+    transaction closed without writing them must not hand them to the session's next one,
+    where they would land outside the chain the case row knows."""
+    from cases import events
+
+    case_id, customer_id = case.id, customer.id
+    before = [e.seq for e in _events(session, case_id)]
+    events.record(session, case, "note_added", actor="ann", at=T0, details={"text": "lost"})
+    session.close()  # the request ended: no commit, no rollback called
+    other = session.get(type(customer), customer_id)  # the session lives on for something else
+    other.name = "Ann Other"
+    session.commit()
+    assert [e.seq for e in _events(session, case_id)] == before
+    assert verify(session, case_id) == []

@@ -118,7 +118,7 @@ def test_every_answer_is_the_one_fastapi_gives(twins, monkeypatch):
     assert len(hot_calls) == 11, hot_calls
 
 
-def test_the_request_log_and_metrics_name_the_route(twins, caplog):
+def test_the_request_log_names_the_route(twins, caplog):
     (client, tokens), _ = twins
     with caplog.at_level("INFO", logger="caseflow.request"):
         assert client.get("/api/cases/424242", headers=tokens["agent"]).status_code == 404

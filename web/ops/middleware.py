@@ -23,8 +23,8 @@ _SANE_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,64}")
 UNMATCHED = "<unmatched>"
 
 
-def full_paths(app) -> dict[int, str]:
-    """Route object id -> its full path template (with the prefix it was included under).
+def routes_with_paths(app) -> list[tuple[object, str]]:
+    """Every route with its full path template (with the prefix it was included under).
 
     FastAPI 0.16x keeps included routers nested, so the route that answered knows only its own
     part (`/ready`); older versions copy each route with the prefix already in its path.
@@ -32,9 +32,14 @@ def full_paths(app) -> dict[int, str]:
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:
-        return {}
-    return {id(ctx.original_route): ctx.path for ctx in iter_route_contexts(app.routes)
-            if ctx.path}
+        return [(r, r.path) for r in app.routes if getattr(r, "path", None)]
+    return [(ctx.original_route, ctx.path) for ctx in iter_route_contexts(app.routes)
+            if ctx.path]
+
+
+def full_paths(app) -> dict[int, str]:
+    """Route object id -> its full path template (see routes_with_paths)."""
+    return {id(route): path for route, path in routes_with_paths(app)}
 
 
 def route_of(scope, paths: dict[int, str]) -> str:
