@@ -171,6 +171,20 @@ def _cpu_seconds(pid: int, system_only: bool = False) -> float:
     return sum(int(f) for f in fields[11:15]) / TICK  # utime stime cutime cstime
 
 
+def database_cpu() -> float:
+    """CPU seconds of every `postgres` process on this machine (the local database server's share
+    of the two cores; other sessions' work on it counts too), 0 if there is none."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += _cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return total
+
+
 class Server:
     """`caseflow serve --workers N` in its own session, with SQL counting switched on."""
 
@@ -260,6 +274,11 @@ class Server:
     def snapshot(self) -> tuple[float, Counter]:
         return self.cpu(), self.sql()
 
+    def database_cpu(self) -> float:
+        """database_cpu() when this server's database is PostgreSQL on this machine, else 0."""
+        return database_cpu() if self.env["CASEFLOW_DATABASE_URL"].startswith("postgresql") \
+            and "127.0.0.1" in self.env["CASEFLOW_DATABASE_URL"] else 0.0
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -285,6 +304,7 @@ class Run:
     acked: list[tuple[int, int]] = field(default_factory=list)
     seconds: float = 0.0
     cpu_ms_per_cycle: float = 0.0
+    db_ms_per_cycle: float = 0.0  # the local PostgreSQL server's processes (0: SQLite)
     sql: Counter = field(default_factory=Counter)
     client_cpu: float = 0.0
     missed_starts: int = 0
@@ -344,14 +364,14 @@ async def sequential(client: LeanClient, server: Server, cases: list[int], n: in
     plan = [cases[i % len(cases)] for i in range(n)]
     run = Run("one at a time")
     gets = completes = 0
-    get_cpu = complete_cpu = 0.0
+    get_cpu = complete_cpu = get_db = complete_db = 0.0
     get_sql: Counter = Counter()
     complete_sql: Counter = Counter()
     for start in range(0, n, len(cases)):  # in rounds: a case's next GET follows its completion
         batch = plan[start:start + len(cases)]
-        cpu0, sql0 = server.snapshot()
+        db0, (cpu0, sql0) = server.database_cpu(), server.snapshot()
         got = [(case_id, (await client.get(f"/api/cases/{case_id}")).json()) for case_id in batch]
-        cpu1, sql1 = server.snapshot()
+        db1, (cpu1, sql1) = server.database_cpu(), server.snapshot()
         for case_id, body in got:
             item = body["work_items"][0]["id"]
             r = await client.post(f"/api/cases/{case_id}/work-items/{item}/complete",
@@ -360,13 +380,15 @@ async def sequential(client: LeanClient, server: Server, cases: list[int], n: in
                 run.acked.append((case_id, item))
             else:
                 _fail(run, r.status_code)
-        cpu2, sql2 = server.snapshot()
+        db2, (cpu2, sql2) = server.database_cpu(), server.snapshot()
+        get_db, complete_db = get_db + db1 - db0, complete_db + db2 - db1
         gets, completes = gets + len(batch), completes + len(got)
         get_cpu, complete_cpu = get_cpu + cpu1 - cpu0, complete_cpu + cpu2 - cpu1
         get_sql.update(sql1 - sql0)
         complete_sql.update(sql2 - sql1)
     return {"get_sql": get_sql, "complete_sql": complete_sql, "n": n, "get_cpu": get_cpu,
-            "complete_cpu": complete_cpu, "run": run}
+            "complete_cpu": complete_cpu, "get_db": get_db, "complete_db": complete_db,
+            "run": run}
 
 
 async def closed_loop(client: LeanClient, queue: asyncio.Queue, clients: int,
@@ -415,13 +437,14 @@ async def open_loop(client: LeanClient, queue: asyncio.Queue, rate: float, total
 async def measured(server: Server, run: Run, body) -> Run:
     """Run `body(run)` between two snapshots of the server's CPU and SQL counts."""
     cpu0, sql0 = server.snapshot()
-    own0, t0 = os.times(), time.perf_counter()
+    own0, t0, db0 = os.times(), time.perf_counter(), server.database_cpu()
     await body(run)
     run.seconds = time.perf_counter() - t0
-    own1 = os.times()
+    own1, db1 = os.times(), server.database_cpu()
     cpu1, sql1 = server.snapshot()
     cycles = max(run.completions, 1)
     run.cpu_ms_per_cycle = (cpu1 - cpu0) * 1000 / cycles
+    run.db_ms_per_cycle = (db1 - db0) * 1000 / cycles
     run.sql = sql1 - sql0
     run.client_cpu = (own1.user + own1.system - own0.user - own0.system) * 1000 / cycles
     return run
@@ -495,6 +518,8 @@ def report(run: Run, in_process: float) -> None:
           f"{run.sql['checkouts'] / per:4.1f}"
           f", pings {run.sql['pings'] / per:4.2f}; client CPU "
           f"{run.client_cpu:4.2f} ms/cycle")
+    if run.db_ms_per_cycle:
+        print(f"    database server CPU {run.db_ms_per_cycle:5.2f} ms/cycle (local postgres processes)")
 
 
 def report_sequential(seq: dict) -> None:
@@ -509,6 +534,9 @@ def report_sequential(seq: dict) -> None:
           f"{seq['complete_sql']['transactions'] / n:.1f} transactions, "
           f"{seq['complete_sql']['commits'] / n:.1f} commits")
     print(f"  server CPU per GET + complete: {get_ms + complete_ms:.2f} ms")
+    if seq["get_db"] or seq["complete_db"]:
+        print(f"  database server CPU (local postgres processes): GET "
+              f"{seq['get_db'] * 1000 / n:.2f} ms, complete {seq['complete_db'] * 1000 / n:.2f} ms")
 
 
 class PySpy:

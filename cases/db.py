@@ -48,6 +48,16 @@ def make_engine(url: str) -> sa.Engine:
     return engine
 
 
+def read_only(engine: sa.Engine) -> sa.Engine:
+    """The engine for sessions that only read: on PostgreSQL without a transaction (autocommit),
+    sharing the engine's pool. A session that only read would end in a ROLLBACK, on which
+    psycopg drops the connection's prepared statements (web/security.py, api_read). SQLite's
+    driver opens no transaction for reads: there it is the engine itself."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 _COUNTS = {"statements": 0, "transactions": 0, "commits": 0, "checkouts": 0, "pings": 0,
            "dumps": 0}
 

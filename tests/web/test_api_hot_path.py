@@ -122,6 +122,24 @@ def test_reading_a_case_writes_nothing_and_does_not_rebuild_the_workflow(app, cl
     assert got.json()["pending_approvals"] == []
 
 
+def test_reading_cases_keeps_the_connections_prepared_statements(app, client, tokens):
+    """On PostgreSQL a GET opens no transaction, so none ends in a ROLLBACK: on each ROLLBACK
+    psycopg drops the connection's prepared statements (DEALLOCATE ALL), and statements it
+    prepares after five runs were parsed and planned anew on every request."""
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's (SQLite's driver opens no transaction "
+                    "to read)")
+    case = _open(client, tokens)
+    with statements(app) as sent:
+        for _ in range(8):
+            assert client.get(f"/api/cases/{case['id']}", headers=tokens["agent"]).status_code \
+                == 200
+    assert sent["commits"] == 0
+    with app.state.engine.connect() as conn:  # the pool's one idle connection: the GETs' own
+        prepared = conn.execute(sa.text("SELECT statement FROM pg_prepared_statements")).all()
+    assert any("FROM case_record" in statement for (statement,) in prepared), prepared
+
+
 def test_completing_a_step_lists_the_cases_pending_approvals(app, client, tokens):
     """The lock counts the case's pending requests; on SQLite (whose RETURNING drops table
     names) the count once compared the requests' own ids with their case ids, so the answer
