@@ -268,7 +268,7 @@ class Server:
                     break
                 time.sleep(0.005)
             total.update({k: v for k, v in now.items() if k in (
-                "statements", "transactions", "commits", "checkouts", "pings")})
+                "statements", "transactions", "commits", "checkouts", "pings", "connects")})
         return total
 
     def snapshot(self) -> tuple[float, Counter]:
@@ -516,7 +516,8 @@ def report(run: Run, in_process: float) -> None:
           f"{run.sql['statements'] / per:5.1f}, transactions {run.sql['transactions'] / per:4.1f},"
           f" commits {run.sql['commits'] / per:4.1f}, pool checkouts "
           f"{run.sql['checkouts'] / per:4.1f}"
-          f", pings {run.sql['pings'] / per:4.2f}; client CPU "
+          f", pings {run.sql['pings'] / per:4.2f}, new connections "
+          f"{run.sql['connects'] / per:4.2f}; client CPU "
           f"{run.client_cpu:4.2f} ms/cycle")
     if run.db_ms_per_cycle:
         print(f"    database server CPU {run.db_ms_per_cycle:5.2f} ms/cycle (local postgres processes)")

@@ -31,8 +31,11 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> sa.Engine:
-    """Create the SQLAlchemy engine; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, pool_size: int = 5, pool_overflow: int = 10) -> sa.Engine:
+    """Create the SQLAlchemy engine; SQLite gets WAL, foreign keys and a busy timeout.
+
+    PostgreSQL keeps up to `pool_size` idle connections and opens up to `pool_overflow` more
+    under a burst, closing them when they come back (the server sizes its pool from Settings)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         ensure_sqlite_dir(url)
@@ -40,7 +43,7 @@ def make_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         _queue_sqlite_writers(engine)
     else:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_overflow)
         sa.event.listen(engine.pool, "checkin", _note_checkin)
         sa.event.listen(engine.pool, "checkout", _ping_if_idle)
     if os.environ.get(SQL_COUNT_DIR):
@@ -59,7 +62,7 @@ def read_only(engine: sa.Engine) -> sa.Engine:
 
 
 _COUNTS = {"statements": 0, "transactions": 0, "commits": 0, "checkouts": 0, "pings": 0,
-           "dumps": 0}
+           "connects": 0, "dumps": 0}
 
 
 def _count_sql(engine: sa.Engine, folder: Path) -> None:
@@ -73,6 +76,7 @@ def _count_sql(engine: sa.Engine, folder: Path) -> None:
     sa.event.listen(engine, "begin", bump("transactions"))
     sa.event.listen(engine, "commit", bump("commits"))
     sa.event.listen(engine.pool, "checkout", bump("checkouts"))  # one pre-ping each, if on
+    sa.event.listen(engine.pool, "connect", bump("connects"))  # new database connections
 
     def dump(*_args) -> None:
         _COUNTS["dumps"] += 1

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import sqlalchemy.exc as sa_exc
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -39,7 +40,8 @@ def create_app(settings: Settings) -> FastAPI:
                   lifespan=_lifespan)
     app.state.settings = settings
     app.state.clock = utcnow  # sign-in sessions read the time here (tests move it by hand)
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                                   pool_overflow=settings.db_pool_overflow)
     app.state.read_engine = read_only(app.state.engine)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["csrf_token"] = csrf_token
@@ -95,6 +97,11 @@ def create_app(settings: Settings) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
     """Run the job executor beside the web app unless the settings turn it off."""
+    # Requests do their database work in worker threads, one connection each: no more threads
+    # at once than the pool keeps connections, so a burst waits here, in order, instead of
+    # opening (and closing) a connection per extra request, each a new PostgreSQL backend
+    # without the prepared statements of the others (cases/settings.py, db_pool_size).
+    to_thread.current_default_thread_limiter().total_tokens = app.state.settings.db_pool_size
     executor = None
     if app.state.settings.run_jobs:
         executor = jobs_executor.from_settings(app.state.engine, app.state.settings)

@@ -174,6 +174,7 @@ def said_by(result) -> list[str]:
     ("CASEFLOW_DATABASE_URL", "not a url at all", "CASEFLOW_DATABASE_URL"),
     ("CASEFLOW_LOG_FORMAT", "xml", "CASEFLOW_LOG_FORMAT"),
     ("CASEFLOW_METRICS_TOKEN", "short", "CASEFLOW_METRICS_TOKEN"),
+    ("CASEFLOW_DB_POOL_SIZE", "0", "CASEFLOW_DB_POOL_SIZE"),
 ])
 def test_a_bad_setting_is_named_in_one_line(in_process, monkeypatch, setting, value, named):
     monkeypatch.setenv(setting, value)

@@ -86,6 +86,22 @@ def test_ready_without_jobs_in_this_process_says_where_they_run(db_url):
     app.state.engine.dispose()
 
 
+def test_requests_at_once_and_kept_connections_follow_the_pool_settings(db_url):
+    """As many worker threads as the pool keeps connections: a burst waits for a thread rather
+    than opening and closing a connection per extra request (PostgreSQL)."""
+    from anyio import to_thread
+
+    app = create_app(Settings(database_url=db_url, secret_key="x" * 40, run_jobs=False,
+                              db_pool_size=3, db_pool_overflow=4))
+    with TestClient(app) as client:
+        threads = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+        assert client.get("/api/health").status_code == 200
+    assert threads == 3
+    if app.state.engine.dialect.name == "postgresql":
+        assert (app.state.engine.pool.size(), app.state.engine.pool._max_overflow) == (3, 4)
+    app.state.engine.dispose()
+
+
 def test_an_unmigrated_database_is_not_ready_and_says_run_migrate(tmp_path):
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'empty.sqlite3'}",
                               secret_key="x" * 40))
