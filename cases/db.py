@@ -51,16 +51,6 @@ def make_engine(url: str, *, pool_size: int = 5, pool_overflow: int = 10) -> sa.
     return engine
 
 
-def read_only(engine: sa.Engine) -> sa.Engine:
-    """The engine for sessions that only read: on PostgreSQL without a transaction (autocommit),
-    sharing the engine's pool. A session that only read would end in a ROLLBACK, on which
-    psycopg drops the connection's prepared statements (web/security.py, api_read). SQLite's
-    driver opens no transaction for reads: there it is the engine itself."""
-    if engine.dialect.name != "postgresql":
-        return engine
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
 _COUNTS = {"statements": 0, "transactions": 0, "commits": 0, "checkouts": 0, "pings": 0,
            "connects": 0, "dumps": 0}
 

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from cases.db import make_engine, read_only
+from cases.db import make_engine
 from cases.errors import CaseError
 from cases.jobs import executor as jobs_executor
 from cases.settings import Settings
@@ -42,7 +42,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.clock = utcnow  # sign-in sessions read the time here (tests move it by hand)
     app.state.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
                                    pool_overflow=settings.db_pool_overflow)
-    app.state.read_engine = read_only(app.state.engine)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["csrf_token"] = csrf_token
     register_filters(templates)  # every page may use them, whichever router renders it

@@ -119,27 +119,29 @@ async def api_call(request: Request, work: Callable[..., T], /, *args, **kwargs)
     which FastAPI runs as a hand-off to the thread pool each (session, caller, route, response
     check, session close): one hand-off per request instead of six.
     """
-    return await _in_worker(request.app.state.engine, request, work, args, kwargs)
+    return await _in_worker(request, work, args, kwargs)
 
 
 async def api_read(request: Request, work: Callable[..., T], /, *args, **kwargs) -> T:
-    """api_call for work that only reads (GET a case): its session runs on the app's
-    `read_engine`, which on PostgreSQL does not open a transaction.
+    """api_call for work that only reads (GET a case): its transaction ends in a COMMIT.
 
-    At READ COMMITTED each statement sees its own snapshot anyway, so the answer is the same; what
-    changes is the end. A session that only read ends in a ROLLBACK, and on every ROLLBACK
-    psycopg forgets the connection's prepared statements (and sends DEALLOCATE ALL): the
-    statements of the next requests on that connection were parsed and planned anew, and a
-    read cost five round trips instead of three. A token noted as used (cases/api_tokens.py)
-    is one statement, committed on its own either way.
+    A session that ends without one rolls back, and on every ROLLBACK psycopg forgets the
+    connection's prepared statements (and sends DEALLOCATE ALL): PostgreSQL then parsed and
+    planned the next requests' statements anew, and each read cost a round trip more. Committing
+    what only read changes nothing else (SQLite's driver opens no transaction to read). A token
+    noted as used (cases/api_tokens.py) committed on its own before.
     """
-    return await _in_worker(request.app.state.read_engine, request, work, args, kwargs)
+    return await _in_worker(request, work, args, kwargs, commit=True)
 
 
-async def _in_worker(engine, request: Request, work: Callable[..., T], args, kwargs) -> T:
+async def _in_worker(request: Request, work: Callable[..., T], args, kwargs, *,
+                     commit: bool = False) -> T:
     def call() -> T:
-        with Session(engine, expire_on_commit=False) as session:
-            return work(api_user(request, session), session, *args, **kwargs)
+        with Session(request.app.state.engine, expire_on_commit=False) as session:
+            answer = work(api_user(request, session), session, *args, **kwargs)
+            if commit:
+                session.commit()
+            return answer
 
     return await run_in_threadpool(call)
 
