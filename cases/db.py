@@ -46,6 +46,7 @@ def make_engine(url: str, *, pool_size: int = 5, pool_overflow: int = 10) -> sa.
         engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_overflow)
         sa.event.listen(engine.pool, "checkin", _note_checkin)
         sa.event.listen(engine.pool, "checkout", _ping_if_idle)
+        _note_writes(engine)
     if os.environ.get(SQL_COUNT_DIR):
         _count_sql(engine, Path(os.environ[SQL_COUNT_DIR]))
     return engine
@@ -101,9 +102,40 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
             cursor.execute("SELECT 1")
         finally:
             cursor.close()
-        dbapi_connection.rollback()
+        dbapi_connection.commit()  # not a ROLLBACK: that would drop its prepared statements
     except Exception as err:  # noqa: BLE001 - any failure means this connection is unusable
         raise sa.exc.DisconnectionError(f"pooled connection is gone: {err}") from err
+
+
+# psycopg forgets a connection's prepared statements on every ROLLBACK (and sends DEALLOCATE ALL),
+# and a session that ends without a commit rolls back: every request that only read made
+# PostgreSQL parse and plan the next requests' statements on that connection anew. So a
+# transaction that only read ends in a COMMIT (end_read), which changes nothing else; one that
+# may have written anything (any statement but a SELECT) still rolls back as it always did.
+WROTE = "caseflow_wrote"
+
+
+def _note_writes(engine: sa.Engine) -> None:
+    def before(conn, _cursor, statement, *_args) -> None:
+        if not statement.startswith("SELECT"):
+            conn.info[WROTE] = True
+
+    def ended(conn) -> None:
+        conn.info.pop(WROTE, None)
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "commit", ended)
+    sa.event.listen(engine, "rollback", ended)
+
+
+def end_read(session: Session) -> None:
+    """Commit the session's transaction if it only read (on PostgreSQL; see WROTE): nothing
+    pending in the session, no statement but SELECTs sent. Otherwise leave it to roll back."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and not connection.info.get(WROTE):
+        session.commit()
 
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")

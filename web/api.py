@@ -52,7 +52,7 @@ from .api_models import (
     form_json,
 )
 from .inputs import Offset, PathId, QueryId, Text
-from .security import ApiUser, SessionDep, api_call, api_read
+from .security import ApiUser, SessionDep, api_call
 
 bearer = HTTPBearer(auto_error=False, scheme_name="ApiToken",
                     description="An API token from `caseflow tokens create USER --name SYSTEM`.")
@@ -218,7 +218,7 @@ def api_list_cases(user: Caller, session: SessionDep, status: Text(16) | None = 
 @router.get("/cases/{case_id}", response_model=CaseOut, **ONE_CASE)
 async def api_get_case(case_id: PathId, request: Request, _token: Token = None) -> Response:
     """A case with its open work items (and their form fields) and pending approvals."""
-    return await api_read(request, case_answer_of, case_id)
+    return await api_call(request, case_answer_of, case_id)
 
 
 def case_answer_of(user: User, session, case_id: int) -> Response:

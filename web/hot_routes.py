@@ -29,7 +29,7 @@ from starlette.requests import Request
 from . import api
 from .api_models import Completion
 from .ops.middleware import routes_with_paths
-from .security import api_call, api_read
+from .security import api_call
 
 _GET = re.compile(r"/api/cases/([1-9][0-9]{0,8})")
 _COMPLETE = re.compile(r"/api/cases/([1-9][0-9]{0,8})/work-items/([1-9][0-9]{0,8})/complete")
@@ -49,15 +49,15 @@ class HotRoutes:
             return
         method, path = scope["method"], scope["path"]
         if method == "GET" and (found := _GET.fullmatch(path)):
-            key, call, args = "get", api_read, (api.case_answer_of, int(found[1]))
+            key, args = "get", (api.case_answer_of, int(found[1]))
         elif method == "POST" and (found := _COMPLETE.fullmatch(path)) and _is_json(scope):
             body = await _read_body(receive)
             completion = _completion(body)
             if completion is None:  # FastAPI answers what is wrong with it
                 await self.app(scope, _replay(body), send)
                 return
-            key, call, args = "complete", api_call, (api.completion_answer, int(found[1]),
-                                                     int(found[2]), completion)
+            key, args = "complete", (api.completion_answer, int(found[1]), int(found[2]),
+                                 completion)
         else:
             await self.app(scope, receive, send)
             return
@@ -66,7 +66,7 @@ class HotRoutes:
         scope["path_params"] = dict(zip(route.param_convertors, map(int, found.groups())))
         request = Request(scope, receive)
         try:
-            response = await call(request, *args)
+            response = await api_call(request, *args)
         except Exception as exc:
             handler = _handler(scope["app"], exc)
             if handler is None:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cases.auth.sessions import session_user
 from cases.auth.throttle import Limits
+from cases.db import end_read
 from cases.users import User
 from engine.clock import utcnow
 
@@ -38,9 +39,11 @@ def require_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> N
 
 
 def get_db(request: Request):
-    """Yield a database session for one request."""
+    """Yield a database session for one request; a transaction that only read ends in a COMMIT
+    (cases/db.py, end_read), anything else left open rolls back."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
+        end_read(session)
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
@@ -119,28 +122,10 @@ async def api_call(request: Request, work: Callable[..., T], /, *args, **kwargs)
     which FastAPI runs as a hand-off to the thread pool each (session, caller, route, response
     check, session close): one hand-off per request instead of six.
     """
-    return await _in_worker(request, work, args, kwargs)
-
-
-async def api_read(request: Request, work: Callable[..., T], /, *args, **kwargs) -> T:
-    """api_call for work that only reads (GET a case): its transaction ends in a COMMIT.
-
-    A session that ends without one rolls back, and on every ROLLBACK psycopg forgets the
-    connection's prepared statements (and sends DEALLOCATE ALL): PostgreSQL then parsed and
-    planned the next requests' statements anew, and each read cost a round trip more. Committing
-    what only read changes nothing else (SQLite's driver opens no transaction to read). A token
-    noted as used (cases/api_tokens.py) committed on its own before.
-    """
-    return await _in_worker(request, work, args, kwargs, commit=True)
-
-
-async def _in_worker(request: Request, work: Callable[..., T], args, kwargs, *,
-                     commit: bool = False) -> T:
     def call() -> T:
         with Session(request.app.state.engine, expire_on_commit=False) as session:
             answer = work(api_user(request, session), session, *args, **kwargs)
-            if commit:
-                session.commit()
+            end_read(session)  # a transaction that only read (a GET) commits: cases/db.py
             return answer
 
     return await run_in_threadpool(call)

@@ -91,3 +91,33 @@ def test_sqlite_writers_queue_on_one_lock_that_every_ending_gives_back(tmp_path)
         assert s.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 1 + 6 * 20
     assert not lock.locked()
     engine.dispose()
+
+
+def _prepared(session) -> int:
+    return session.execute(sa.text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
+
+
+@ON_POSTGRESQL
+def test_a_transaction_that_only_read_commits_and_one_that_wrote_still_rolls_back(pg_url):
+    """end_read: psycopg forgets a connection's prepared statements on every ROLLBACK, so a
+    transaction that only read commits instead; anything that may have written rolls back."""
+    engine = make_engine(pg_url, pool_size=1, pool_overflow=0)  # every session: one connection
+    probe = sa.text("SELECT count(*) FROM case_record WHERE id > :n")
+    try:
+        with Session(engine) as session:
+            for n in range(6):  # psycopg prepares a statement on its fifth run
+                session.execute(probe, {"n": n})
+            db.end_read(session)
+            assert not session.in_transaction()
+        with Session(engine) as session:
+            assert _prepared(session) >= 1  # still there: the read committed
+            session.execute(sa.text("CREATE TEMP TABLE scratch (n int)"))
+            session.execute(sa.text("INSERT INTO scratch VALUES (1)"))
+            db.end_read(session)
+            assert session.in_transaction()  # it wrote: left to roll back on close
+        with Session(engine) as session:
+            assert session.execute(sa.text(
+                "SELECT to_regclass('pg_temp.scratch') IS NULL")).scalar_one()  # rolled back
+            assert _prepared(session) == 0  # and psycopg dropped them, as it does on ROLLBACK
+    finally:
+        engine.dispose()

@@ -65,15 +65,13 @@ def _seen(answer) -> tuple:
 
 def test_every_answer_is_the_one_fastapi_gives(twins, monkeypatch):
     hot_calls = []
+    real = hot_routes.api_call
 
-    def counting(real):
-        async def counted(request, *args):
-            hot_calls.append(request.url.path)
-            return await real(request, *args)
-        return counted
+    async def counted(request, *args):
+        hot_calls.append(request.url.path)
+        return await real(request, *args)
 
-    monkeypatch.setattr(hot_routes, "api_call", counting(hot_routes.api_call))
-    monkeypatch.setattr(hot_routes, "api_read", counting(hot_routes.api_read))
+    monkeypatch.setattr(hot_routes, "api_call", counted)
     answers = []
     for client, tokens in twins:
         agent, seen = tokens["agent"], []
