@@ -46,7 +46,6 @@ def make_engine(url: str, *, pool_size: int = 5, pool_overflow: int = 10) -> sa.
         engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_overflow)
         sa.event.listen(engine.pool, "checkin", _note_checkin)
         sa.event.listen(engine.pool, "checkout", _ping_if_idle)
-        _note_writes(engine)
     if os.environ.get(SQL_COUNT_DIR):
         _count_sql(engine, Path(os.environ[SQL_COUNT_DIR]))
     return engine
@@ -107,34 +106,16 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
         raise sa.exc.DisconnectionError(f"pooled connection is gone: {err}") from err
 
 
-# psycopg forgets a connection's prepared statements on every ROLLBACK (and sends DEALLOCATE ALL),
-# and a session that ends without a commit rolls back: every request that only read made
-# PostgreSQL parse and plan the next requests' statements on that connection anew. So a
-# transaction that only read ends in a COMMIT (end_read), which changes nothing else; one that
-# may have written anything (any statement but a SELECT) still rolls back as it always did.
-WROTE = "caseflow_wrote"
-
-
-def _note_writes(engine: sa.Engine) -> None:
-    def before(conn, _cursor, statement, *_args) -> None:
-        if not statement.startswith("SELECT"):
-            conn.info[WROTE] = True
-
-    def ended(conn) -> None:
-        conn.info.pop(WROTE, None)
-
-    sa.event.listen(engine, "before_cursor_execute", before)
-    sa.event.listen(engine, "commit", ended)
-    sa.event.listen(engine, "rollback", ended)
-
-
 def end_read(session: Session) -> None:
-    """Commit the session's transaction if it only read (on PostgreSQL; see WROTE): nothing
-    pending in the session, no statement but SELECTs sent. Otherwise leave it to roll back."""
+    """Commit a transaction that only read (PostgreSQL): psycopg forgets a connection's prepared
+    statements on every ROLLBACK (and sends DEALLOCATE ALL), and a session that ends without a
+    commit rolls back, so every request that only read made PostgreSQL parse and plan the next
+    requests' statements on that connection anew. The caller knows the work only read (a GET:
+    what a GET changes it commits itself, like a token's last use); anything still pending in
+    the session is left to roll back."""
     if not session.in_transaction() or session.new or session.dirty or session.deleted:
         return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql" and not connection.info.get(WROTE):
+    if session.get_bind().dialect.name == "postgresql":
         session.commit()
 
 

@@ -39,11 +39,16 @@ def require_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> N
 
 
 def get_db(request: Request):
-    """Yield a database session for one request; a transaction that only read ends in a COMMIT
-    (cases/db.py, end_read), anything else left open rolls back."""
+    """Yield a database session for one request. What a GET read ends in a COMMIT (cases/db.py,
+    end_read: PostgreSQL keeps the connection's prepared statements); anything else left open
+    rolls back."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
-        end_read(session)
+        if request.method in READ_METHODS:
+            end_read(session)
+
+
+READ_METHODS = ("GET", "HEAD")
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
@@ -125,7 +130,8 @@ async def api_call(request: Request, work: Callable[..., T], /, *args, **kwargs)
     def call() -> T:
         with Session(request.app.state.engine, expire_on_commit=False) as session:
             answer = work(api_user(request, session), session, *args, **kwargs)
-            end_read(session)  # a transaction that only read (a GET) commits: cases/db.py
+            if request.method in READ_METHODS:
+                end_read(session)  # see get_db
             return answer
 
     return await run_in_threadpool(call)
