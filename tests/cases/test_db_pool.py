@@ -123,3 +123,27 @@ def test_a_read_ends_in_a_commit_that_keeps_the_prepared_statements(pg_url):
             assert _prepared(session) == 0  # and psycopg dropped them, as it does on ROLLBACK
     finally:
         engine.dispose()
+
+
+def test_the_benchmarks_counts_come_from_the_driver_and_the_sessions(db_url, tmp_path,
+                                                                     monkeypatch):
+    """bench/http.py's SQL counts (CASEFLOW_BENCH_SQL_COUNTS): statements by the driver's cursor,
+    transactions and commits by the sessions, and no listener on the engine's own events (which
+    would slow every statement of the server being measured)."""
+    monkeypatch.setenv(db.SQL_COUNT_DIR, str(tmp_path))
+    engine = make_engine(db_url)
+    try:
+        if engine.dialect.name == "postgresql":  # (SQLite's writer queue listens there)
+            assert not engine.dispatch.before_cursor_execute
+        with engine.connect():  # the first connection: the dialect's own set-up statements
+            pass
+        before = dict(db._COUNTS)
+        with Session(engine) as session:
+            session.execute(sa.text("SELECT count(*) FROM case_record")).scalar_one()
+            session.execute(sa.text("SELECT count(*) FROM app_user")).scalar_one()
+            session.commit()
+        counted = {k: db._COUNTS[k] - before[k] for k in ("statements", "transactions",
+                                                            "commits")}
+        assert counted == {"statements": 2, "transactions": 1, "commits": 1}
+    finally:
+        engine.dispose()
