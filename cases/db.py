@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import threading
 import time
 import weakref
@@ -39,16 +40,17 @@ def make_engine(url: str, *, pool_size: int = 5, pool_overflow: int = 10) -> sa.
     under a burst, closing them when they come back (the server sizes its pool from Settings)."""
     url = normalize_url(url)
     counting = os.environ.get(SQL_COUNT_DIR)
-    driver_args = _counting_driver(url) if counting else {}
     if url.startswith("sqlite"):
         ensure_sqlite_dir(url)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30,
-                                                     **driver_args})
+        lock = threading.Lock()
+        engine = sa.create_engine(url, connect_args={
+            "check_same_thread": False, "timeout": 30,
+            "factory": _queued_sqlite(lock, counting=bool(counting))})
+        WRITE_LOCKS[engine] = lock
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        _queue_sqlite_writers(engine)
     else:
         engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_overflow,
-                                  connect_args=driver_args)
+                                  connect_args=_counting_psycopg() if counting else {})
         sa.event.listen(engine.pool, "checkin", _note_checkin)
         sa.event.listen(engine.pool, "checkout", _ping_if_idle)
     if counting:
@@ -63,10 +65,10 @@ _COUNTS = {"statements": 0, "transactions": 0, "commits": 0, "checkouts": 0, "pi
 def _count_sql(engine: sa.Engine, folder: Path) -> None:
     """Count what this process sends to the database (for bench/http.py; off unless asked).
 
-    Statements are counted by the driver's cursor (_counting_driver), transactions and commits
-    by the ORM sessions that run them: a listener on the engine's own events would put every
-    statement of the process on SQLAlchemy's slower path for engines with events (about 5% more
-    instructions per request on PostgreSQL), and the benchmark would measure that too."""
+    Statements are counted by the driver's cursors (_counting_psycopg, _queued_sqlite),
+    transactions and commits by the ORM sessions that run them: a listener on the engine's own
+    events would put every statement of the process on SQLAlchemy's slower path for engines
+    with events (about 5% more instructions per request), and the benchmark would measure it."""
     def bump(key):
         def listener(*_args, **_kwargs):
             _COUNTS[key] += 1
@@ -97,28 +99,11 @@ def _count_commit(*_args) -> None:
     _COUNTS["commits"] += 1
 
 
-def _counting_driver(url: str) -> dict:
+def _counting_psycopg() -> dict:
     """Connect arguments whose cursors count the statements they send (see _count_sql)."""
-    if url.startswith("sqlite"):
-        import sqlite3
-
-        class CountingCursor(sqlite3.Cursor):
-            def execute(self, *args, **kwargs):
-                _COUNTS["statements"] += 1
-                return super().execute(*args, **kwargs)
-
-            def executemany(self, *args, **kwargs):
-                _COUNTS["statements"] += 1
-                return super().executemany(*args, **kwargs)
-
-        class CountingConnection(sqlite3.Connection):
-            def cursor(self, factory=CountingCursor):
-                return super().cursor(factory)
-
-        return {"factory": CountingConnection}
     import psycopg
 
-    class CountingPgCursor(psycopg.Cursor):
+    class CountingCursor(psycopg.Cursor):
         def execute(self, *args, **kwargs):
             _COUNTS["statements"] += 1
             return super().execute(*args, **kwargs)
@@ -127,7 +112,7 @@ def _counting_driver(url: str) -> dict:
             _COUNTS["statements"] += 1
             return super().executemany(*args, **kwargs)
 
-    return {"cursor_factory": CountingPgCursor}
+    return {"cursor_factory": CountingCursor}
 
 
 # A pooled connection that waited this long is checked before use (the server may have restarted
@@ -174,33 +159,67 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 WRITE_LOCKS: "weakref.WeakKeyDictionary[sa.Engine, threading.Lock]" = weakref.WeakKeyDictionary()
 
 
-def _queue_sqlite_writers(engine: sa.Engine) -> None:
-    """Let this process's SQLite writers wait their turn on a lock instead of in SQLite.
+def _queued_sqlite(lock: threading.Lock, *, counting: bool = False) -> type:
+    """The sqlite3 connection class of an engine: its writers wait their turn on `lock`.
 
     SQLite has one writer at a time; the others retry with growing sleeps (the busy timeout),
     so under load some wait seconds while later ones get in. Here a transaction takes the
-    process's write lock before its first write and gives it back when it ends, so writers go
-    in about the order they came. Other processes still meet SQLite's busy timeout.
-    """
-    lock = WRITE_LOCKS[engine] = threading.Lock()
+    process's write lock before its first write and gives it back when it ends (commit,
+    rollback, or the connection closed), so writers go in about the order they came. Other
+    processes still meet SQLite's busy timeout. This sits in the driver's connection and cursor,
+    not in SQLAlchemy's engine events: a listener there put every statement on SQLAlchemy's
+    slower path for engines with events (about 5% more instructions per request). With
+    `counting`, the cursors also count statements for the benchmark (_count_sql)."""
 
-    def before_write(conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip()[:7].upper().startswith(WRITES) and not conn.info.get("writing"):
+    class QueuedCursor(sqlite3.Cursor):
+        def execute(self, sql, *args):
+            if counting:
+                _COUNTS["statements"] += 1
+            if not self.connection.writing and sql.lstrip()[:7].upper().startswith(WRITES):
+                self.connection.take_turn()
+            return super().execute(sql, *args)
+
+        def executemany(self, sql, *args):
+            if counting:
+                _COUNTS["statements"] += 1
+            if not self.connection.writing and sql.lstrip()[:7].upper().startswith(WRITES):
+                self.connection.take_turn()
+            return super().executemany(sql, *args)
+
+    class QueuedConnection(sqlite3.Connection):
+        writing = False
+
+        def cursor(self, factory=QueuedCursor):
+            return super().cursor(factory)
+
+        def take_turn(self) -> None:
             # Never wait forever: past the busy timeout, SQLite itself says "locked".
-            conn.info["writing"] = lock.acquire(timeout=30)
+            self.writing = lock.acquire(timeout=30)
 
-    def done(conn) -> None:
-        if conn.info.pop("writing", False):
-            lock.release()
+        def _give_back(self) -> None:
+            if self.writing:
+                self.writing = False
+                lock.release()
 
-    def checked_in(_dbapi_connection, record) -> None:  # a connection closed mid-transaction
-        if record.info.pop("writing", False):
-            lock.release()
+        def commit(self):
+            try:
+                return super().commit()
+            finally:
+                self._give_back()
 
-    sa.event.listen(engine, "before_cursor_execute", before_write)
-    sa.event.listen(engine, "commit", done)
-    sa.event.listen(engine, "rollback", done)
-    sa.event.listen(engine.pool, "checkin", checked_in)
+        def rollback(self):
+            try:
+                return super().rollback()
+            finally:
+                self._give_back()
+
+        def close(self):
+            try:
+                return super().close()
+            finally:
+                self._give_back()
+
+    return QueuedConnection
 
 
 def ensure_sqlite_dir(url: str) -> None:
