@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -64,29 +63,9 @@ def _tail(values: list[str]) -> str:
 
 
 def _data_values(state: str | None) -> list[str]:
-    """Every scalar value any task of the workflow held in its data, once each, in order.
-
-    The values of the last few states are kept (by the state's text): the state an action saves
-    is the one the case's next action loads, and reading them again meant parsing it again."""
+    """Every scalar value any task of the workflow held in its data, once each, in order."""
     if not state:
         return []
-    known = _RECENT.get(state)
-    if known is not None:
-        return known
-    values = _parse_values(state)
-    with _RECENT_LOCK:
-        _RECENT[state] = values
-        while len(_RECENT) > RECENT_STATES:
-            _RECENT.pop(next(iter(_RECENT)))
-    return values
-
-
-RECENT_STATES = 64  # states whose data values are kept in this process (oldest forgotten first)
-_RECENT: dict[str, list[str]] = {}
-_RECENT_LOCK = threading.Lock()
-
-
-def _parse_values(state: str) -> list[str]:
     try:
         tree = json.loads(state)
     except ValueError:

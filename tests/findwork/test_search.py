@@ -131,19 +131,3 @@ def test_0012_downgrades_and_upgrade_backfills_every_document(db_url, db_engine,
     with db_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM case_search")).scalar() == 2
     assert _ids(search(session, actor=people.sam, text="landlord Harbour")) == [ada.id]
-
-
-def test_the_values_of_recent_states_are_kept_and_stay_few():
-    """The data values of a state are read once per process while it is recent (the state an
-    action saves is the one the next action loads); only RECENT_STATES are kept."""
-    from cases.search import index
-
-    state = ('{"workflow": {"tasks": {"t1": {"data": {"fault": "no dial tone", "n": 3}}}}, '
-             '"caseflow": {}}')
-    first = index._data_values(state)
-    assert first == ["no dial tone", "3"]
-    assert index._data_values((state + " ")[:-1]) is first  # the same text: not parsed again
-    for n in range(index.RECENT_STATES + 10):
-        index._data_values(state.replace("no dial tone", f"fault {n}"))
-    assert len(index._RECENT) <= index.RECENT_STATES
-    assert state not in index._RECENT and index._data_values(state) == first
