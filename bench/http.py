@@ -9,8 +9,10 @@ through the API, and then, measured in one run on this machine:
    the answers take (a late answer does not hold back the next start);
 and prints per run completions/s, latency p50/p95/p99 (of the complete request, and of the whole
 cycle from its scheduled start), errors by status, server CPU ms per cycle (/proc/<pid>/stat of
-the server and every process under it), SQL statements and transactions per cycle (counted inside
-the server: cases/db.py, CASEFLOW_BENCH_SQL_COUNTS) and the ratio to bench/engine.py's in-process
+the server and every process under it), SQL statements, transactions, pool checkouts and new
+database connections per cycle (counted inside the server by the driver's cursors and the ORM
+sessions: cases/db.py, CASEFLOW_BENCH_SQL_COUNTS), the CPU of the local PostgreSQL server's
+processes per cycle (they share the two cores) and the ratio to bench/engine.py's in-process
 persisted loop measured now on the same database. Then it checks that every acknowledged
 completion is a `task_completed` event and that `caseflow audit verify` passes (exit 1 if not).
 

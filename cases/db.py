@@ -172,18 +172,18 @@ def _queued_sqlite(lock: threading.Lock, *, counting: bool = False) -> type:
     `counting`, the cursors also count statements for the benchmark (_count_sql)."""
 
     class QueuedCursor(sqlite3.Cursor):
-        def execute(self, sql, *args):
+        def _before(self, sql: str) -> None:
             if counting:
                 _COUNTS["statements"] += 1
             if not self.connection.writing and sql.lstrip()[:7].upper().startswith(WRITES):
                 self.connection.take_turn()
+
+        def execute(self, sql, *args):
+            self._before(sql)
             return super().execute(sql, *args)
 
         def executemany(self, sql, *args):
-            if counting:
-                _COUNTS["statements"] += 1
-            if not self.connection.writing and sql.lstrip()[:7].upper().startswith(WRITES):
-                self.connection.take_turn()
+            self._before(sql)
             return super().executemany(sql, *args)
 
     class QueuedConnection(sqlite3.Connection):
