@@ -260,6 +260,7 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
         action = EngineAction(case, row, live, pending_approvals=pending)
         loaded_on = row.definition_id if row is not None else None
         loaded_state = row.state if row is not None else None
+        loaded_digest = row.data_digest if row is not None else None
         yield action
         if live is not None:
             timer_before = row.next_timer_due
@@ -271,7 +272,9 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
             except store.StaleState:
                 raise Conflict("Someone else changed this case meanwhile; reload and retry",
                                submitted) from None
-            search_index.note_states(session, case.id, loaded=loaded_state, saved=row.state)
+            search_index.note_states(session, case.id, loaded=loaded_state, saved=row.state,
+                                     loaded_digest=loaded_digest,
+                                     saved_values=live.saved_data_values)
             # External task rows exist only for processes that have such tasks, or for a case
             # just moved off a version that had them (version migration).
             external = live.process.has_external_tasks or row.definition_id != loaded_on

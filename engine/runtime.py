@@ -90,6 +90,8 @@ class Instance:
         self.envelope = envelope
         self.time_limit = time_limit
         self.events: list[EngineEvent] = []
+        # The data values of the state last saved (engine/store.py; engine/data_values.py).
+        self.saved_data_values: list[str] | None = None
 
     # ---- queries -------------------------------------------------------------------------
     @property

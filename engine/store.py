@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel, select
 
 from . import runtime
+from .data_values import data_values, values_digest
 from .definitions import (CompiledProcess, compile_processes, content_hash, deployment_hash,
                           process_from_spec_json)
 from .formjs import FormLibrary
@@ -85,6 +86,10 @@ class WorkflowInstance(SQLModel, table=True):
     row_version: int = Field(default=1)
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
+    # Digest of the state's data values (engine/data_values.py), written with every state: an
+    # action compares it with the saved state's to know whether the values changed. NULL:
+    # written before it was kept.
+    data_digest: str | None = Field(default=None, max_length=64)
 
 
 # ---- definitions ------------------------------------------------------------------------------
@@ -299,8 +304,11 @@ _SAVE = _INSTANCES.update().where(_INSTANCES.c.id == sa.bindparam("instance_id")
 
 def _state_values(live: runtime.Instance, now: datetime) -> dict:
     status = "cancelled" if live.is_cancelled else "completed" if live.is_completed else "running"
-    return {"state": live.dump(), "serializer_version": SERIALIZER_VERSION, "status": status,
-            "next_timer_due": live.next_timer_due(), "updated_at": now}
+    state = live.dump()
+    live.saved_data_values = data_values(state)  # the search index reads them (note_states)
+    return {"state": state, "serializer_version": SERIALIZER_VERSION, "status": status,
+            "next_timer_due": live.next_timer_due(), "updated_at": now,
+            "data_digest": values_digest(live.saved_data_values)}
 
 
 def due_instances(session: Session, *, now: datetime, limit: int = 100) -> list[int]:

@@ -8,8 +8,9 @@ API, a timer, an approval, the simulation), the document commits or rolls back w
 
 An engine action (cases/case_service.py) hands over the workflow state it loaded and the one it
 saved (`note_states`). When the case got no note and no new document, only the data values can
-have changed: if they did not, nothing is written; if they did, the tail of the document after
-`data_from` is replaced in one UPDATE, without reading the customer or the notes again.
+have changed: if they did not (the digests of the two states' values, engine/data_values.py, are
+equal), nothing is written; if they did, the tail of the document after `data_from` is replaced
+in one UPDATE, without reading the customer or the notes again.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.clock import utcnow
+from engine.data_values import data_values as _data_values
+from engine.data_values import values_digest
 from engine.store import WorkflowInstance
 
 from ..case_models import Case
@@ -33,9 +36,6 @@ PENDING = "caseflow_search_pending"  # session.info key: case id -> event types 
 STATES = "caseflow_search_states"  # session.info key: case id -> [state loaded, state saved]
 HEAD_EVENTS = frozenset({"case_opened", "note_added"})  # events that change more than the data
 MAX_BODY = 200_000  # characters; a case's text past this is not searchable
-MAX_VALUE = 2_000  # characters kept of any one data value
-# Where a serialized workflow keeps task data: whole (`data`) or as changes (`delta.updates`).
-DATA_KEYS = ("data", "updates")
 
 
 def compose(case_id: int, *, process_id: str, customer: Iterable[str | None],
@@ -60,51 +60,6 @@ def _head(case_id: int, *, process_id: str, customer: Iterable[str | None],
 
 def _tail(values: list[str]) -> str:
     return "".join("\n" + value for value in values)
-
-
-def _data_values(state: str | None) -> list[str]:
-    """Every scalar value any task of the workflow held in its data, once each, in order."""
-    if not state:
-        return []
-    try:
-        tree = json.loads(state)
-    except ValueError:
-        return []
-    seen: dict[str, None] = {}
-    for data in _data_dicts(tree):
-        for key, value in data.items():
-            if not str(key).startswith("_caseflow"):
-                _scalars(value, seen)
-    return list(seen)
-
-
-def _data_dicts(node: Any):
-    """The data mappings anywhere in a serialized workflow (tasks, subprocesses, ad-hoc steps)."""
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in DATA_KEYS and isinstance(value, dict):
-                    yield value
-                elif isinstance(value, (dict, list)):
-                    stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(node)
-
-
-def _scalars(value: Any, seen: dict[str, None], depth: int = 0) -> None:
-    if isinstance(value, str):
-        if value.strip():
-            seen.setdefault(value.strip()[:MAX_VALUE], None)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seen.setdefault(str(value), None)
-    elif isinstance(value, dict) and depth < 8:
-        for item in value.values():
-            _scalars(item, seen, depth + 1)
-    elif isinstance(value, list) and depth < 8:
-        for item in value:
-            _scalars(item, seen, depth + 1)
 
 
 def document(session: Session, case_id: int) -> str | None:
@@ -150,10 +105,10 @@ def refresh(session: Session, case_id: int, *, now: datetime | None = None) -> N
               "data_from": statement.excluded.data_from}))
 
 
-def _replace_data(session: Session, case_id: int, state: str | None) -> bool:
+def _replace_data(session: Session, case_id: int, values: list[str]) -> bool:
     """Rewrite the data values of a document whose head is known; False if it is not."""
     table = CaseSearch.__table__
-    tail = _tail(_data_values(state))
+    tail = _tail(values)
     done = session.execute(
         table.update().where(table.c.case_id == case_id, table.c.data_from.is_not(None))
         .values(body=sa.func.substr(table.c.body, 1, table.c.data_from, type_=sa.Text)
@@ -163,10 +118,14 @@ def _replace_data(session: Session, case_id: int, state: str | None) -> bool:
     return done.rowcount == 1
 
 
-def note_states(session: Session, case_id: int, *, loaded: str | None, saved: str | None) -> None:
-    """Tell the index the workflow state an action loaded and the one it saved (before commit)."""
+def note_states(session: Session, case_id: int, *, loaded: str | None, saved: str | None,
+                loaded_digest: str | None = None, saved_values: list[str] | None = None) -> None:
+    """Tell the index the workflow state an action loaded and the one it saved (before commit),
+    with the digest of the loaded state's data values and the saved state's values if known
+    (engine/store.py writes both with every state; then the loaded state is not read again)."""
     seen = session.info.setdefault(STATES, {})
-    seen[case_id] = [seen.get(case_id, [loaded])[0], saved]
+    first = seen.get(case_id, [loaded, None, loaded_digest])
+    seen[case_id] = [first[0], saved, first[2], saved_values]
 
 
 def _update(session: Session, case_id: int, types: set[str]) -> None:
@@ -175,10 +134,15 @@ def _update(session: Session, case_id: int, types: set[str]) -> None:
     if states is None or types & HEAD_EVENTS:
         refresh(session, case_id)
         return
-    loaded, saved = states
-    if _data_values(loaded) == _data_values(saved):
-        return  # nothing it indexes changed
-    if not _replace_data(session, case_id, saved):
+    loaded, saved, loaded_digest, saved_values = states
+    if saved_values is None:
+        saved_values = _data_values(saved)
+    if loaded_digest is not None:
+        if loaded_digest == values_digest(saved_values):
+            return  # nothing it indexes changed
+    elif _data_values(loaded) == saved_values:  # a state saved before digests were kept
+        return
+    if not _replace_data(session, case_id, saved_values):
         refresh(session, case_id)  # written before data_from existed
 
 

@@ -217,6 +217,34 @@ def test_completing_a_step_with_data_rewrites_only_the_documents_data(app, clien
         assert stored.body == document(s, case["id"]) and "\n7" in stored.body
 
 
+def test_a_step_reads_its_loaded_state_again_only_without_a_digest(app, client, tokens,
+                                                                   monkeypatch):
+    """The search index compares the digest of the loaded state's data values (kept in its row)
+    with the saved state's, whose values the save computed: no state is parsed for it again. A
+    row written before digests were kept is read as before, and its changes still indexed."""
+    from cases.search import index
+    from engine.store import WorkflowInstance
+
+    case = _open(client, tokens, "linear")  # (a new case's document is built whole)
+    parsed = []
+    real = index._data_values
+    monkeypatch.setattr(index, "_data_values", lambda state: parsed.append(1) or real(state))
+    case = _complete(client, tokens, case, {})
+    assert parsed == []
+    with Session(app.state.engine) as s:  # as if written before migration 0017
+        instance_id = s.execute(sa.text("SELECT instance_id FROM case_record WHERE id = :id"),
+                                {"id": case["id"]}).scalar_one()
+        s.execute(sa.update(WorkflowInstance).where(WorkflowInstance.id == instance_id)
+                  .values(data_digest=None))
+        s.commit()
+    _complete(client, tokens, case, {"note": "router swapped at the kerb"})
+    assert parsed == [1]  # the loaded state, once
+    with Session(app.state.engine) as s:
+        stored = s.get(CaseSearch, case["id"])
+        assert stored.body == document(s, case["id"]) and "router swapped" in stored.body
+        assert s.get(WorkflowInstance, instance_id).data_digest is not None
+
+
 def test_the_hot_routes_answer_the_bytes_fastapi_would_send_for_case_out(app, client, tokens):
     """GET a case and complete a step serialize their answer themselves (web/api.py
     case_answer): it must be CaseOut's own JSON, field for field and byte for byte."""
