@@ -51,15 +51,16 @@ class Settings(BaseSettings):
     # The job executor (timers, SLA sweeps, signal deliveries...) runs inside `caseflow serve`
     # unless CASEFLOW_RUN_JOBS=false (then run `caseflow worker` processes instead).
     run_jobs: bool = True
-    # PostgreSQL connections each server process keeps (and opens beyond that under a burst,
-    # closing them after). Requests that wait on the database hold one each: with fewer kept
-    # than requests at once, connections were opened and closed all the time (a new backend
-    # process each, its prepared statements lost). Mind PostgreSQL's max_connections:
-    # processes x (size + overflow), plus `caseflow worker` and command-line tools.
-    db_pool_size: int = Field(default=10, ge=1, le=500)
-    db_pool_overflow: int = Field(default=20, ge=0, le=500)
     job_poll_seconds: float = 1.0
     sla_sweep_every: float = 60.0
+    # PostgreSQL connections each server process keeps (and opens beyond that under a burst,
+    # closing them after); the pool size is also the most requests a process works on at once
+    # (web/app.py). With fewer connections kept than requests at once, connections were opened
+    # and closed all the time (a new backend process each, its prepared statements lost). Mind
+    # PostgreSQL's max_connections: processes x (size + overflow), plus `caseflow worker` and
+    # the command line.
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_pool_overflow: int = Field(default=20, ge=0, le=500)
     # Webhooks (cases/webhooks, README "Webhooks"): networks beyond the public internet that
     # webhook URLs may reach (comma-separated CIDRs; link-local and metadata stay refused),
     # attempts before a delivery fails, seconds to wait for a receiver, seconds between looks

@@ -64,4 +64,3 @@ def _scalars(value: Any, seen: dict[str, None], depth: int = 0) -> None:
 def values_digest(values: list[str]) -> str:
     """A short fingerprint of a state's data values (their order included)."""
     return hashlib.sha256("\x1f".join(values).encode("utf-8", "surrogatepass")).hexdigest()[:32]
-

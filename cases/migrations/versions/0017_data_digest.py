@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('workflow_instance', schema=None) as batch_op:
+    # ALTER TABLE ... DROP COLUMN (no table rebuild: case rows point at workflow_instance).
+    with op.batch_alter_table('workflow_instance', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('data_digest')
