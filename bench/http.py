@@ -278,8 +278,9 @@ class Server:
 
     def database_cpu(self) -> float:
         """database_cpu() when this server's database is PostgreSQL on this machine, else 0."""
-        return database_cpu() if self.env["CASEFLOW_DATABASE_URL"].startswith("postgresql") \
-            and "127.0.0.1" in self.env["CASEFLOW_DATABASE_URL"] else 0.0
+        url = sa.engine.make_url(self.env["CASEFLOW_DATABASE_URL"])
+        local = url.host in (None, "", "localhost", "127.0.0.1", "::1")  # None: a Unix socket
+        return database_cpu() if url.get_backend_name() == "postgresql" and local else 0.0
 
     def stop(self) -> None:
         if self.proc.poll() is None:

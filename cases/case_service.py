@@ -272,7 +272,7 @@ def engine_action(session: Session, *, actor: User, now: datetime, case_id: int,
             except store.StaleState:
                 raise Conflict("Someone else changed this case meanwhile; reload and retry",
                                submitted) from None
-            search_index.note_states(session, case.id, loaded=loaded_state, saved=row.state,
+            search_index.note_states(session, case.id, loaded=loaded_state,
                                      loaded_digest=loaded_digest,
                                      saved_values=live.saved_data_values)
             # External task rows exist only for processes that have such tasks, or for a case

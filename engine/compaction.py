@@ -21,14 +21,6 @@ def _ancestors(task) -> list:
     return chain
 
 
-def _depth(task) -> int:
-    """How many tasks the chain from the root to `task` holds (both included)."""
-    depth = 0
-    while task is not None:
-        depth, task = depth + 1, task.parent
-    return depth
-
-
 def common_ancestors(tasks: list) -> list:
     """Return the root-first chain of tasks that are ancestors of (or are) every given task."""
     common = _ancestors(tasks[0])
@@ -47,7 +39,7 @@ def compact_history(workflow, keep_levels: int = KEEP_LEVELS) -> int:
     if not live:
         return 0
     enough = keep_levels + max(1, keep_levels // 4)  # compact in batches, not on every step
-    if _depth(live[0]) < enough:  # the common chain is no longer than any one task's
+    if len(_ancestors(live[0])) < enough:  # the common chain is no longer than any one task's
         return 0
     common = common_ancestors(live)
     cut = len(common) - keep_levels

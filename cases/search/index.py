@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -33,7 +33,8 @@ from ..events import WRITTEN_HOOKS, CaseEvent, unwritten
 from .models import CaseSearch
 
 PENDING = "caseflow_search_pending"  # session.info key: case id -> event types of this transaction
-STATES = "caseflow_search_states"  # session.info key: case id -> [state loaded, state saved]
+# session.info key: case id -> [state loaded, its values' digest, the saved state's values]
+STATES = "caseflow_search_states"
 HEAD_EVENTS = frozenset({"case_opened", "note_added"})  # events that change more than the data
 MAX_BODY = 200_000  # characters; a case's text past this is not searchable
 
@@ -118,14 +119,14 @@ def _replace_data(session: Session, case_id: int, values: list[str]) -> bool:
     return done.rowcount == 1
 
 
-def note_states(session: Session, case_id: int, *, loaded: str | None, saved: str | None,
-                loaded_digest: str | None = None, saved_values: list[str] | None = None) -> None:
-    """Tell the index the workflow state an action loaded and the one it saved (before commit),
-    with the digest of the loaded state's data values and the saved state's values if known
-    (engine/store.py writes both with every state; then the loaded state is not read again)."""
+def note_states(session: Session, case_id: int, *, loaded: str | None,
+                loaded_digest: str | None, saved_values: list[str]) -> None:
+    """Tell the index, before the commit, what an action loaded (the state and the digest of its
+    data values, None if it was written before digests were kept) and the data values of the
+    state it saved (engine/store.py computes both when it writes a state)."""
     seen = session.info.setdefault(STATES, {})
-    first = seen.get(case_id, [loaded, None, loaded_digest])
-    seen[case_id] = [first[0], saved, first[2], saved_values]
+    first = seen.get(case_id, [loaded, loaded_digest])
+    seen[case_id] = [first[0], first[1], saved_values]
 
 
 def _update(session: Session, case_id: int, types: set[str]) -> None:
@@ -134,9 +135,7 @@ def _update(session: Session, case_id: int, types: set[str]) -> None:
     if states is None or types & HEAD_EVENTS:
         refresh(session, case_id)
         return
-    loaded, saved, loaded_digest, saved_values = states
-    if saved_values is None:
-        saved_values = _data_values(saved)
+    loaded, loaded_digest, saved_values = states
     if loaded_digest is not None:
         if loaded_digest == values_digest(saved_values):
             return  # nothing it indexes changed
